@@ -1,0 +1,65 @@
+"""Command line: `python -m lth_utils fetch-data mnist` and `python -m lth_utils imp [--flags]`.
+
+    python -m lth_utils fetch-data mnist
+    python -m lth_utils imp --iterations 2000 --levels 5 --trials 2
+    python -m lth_utils imp --help          # every IMPConfig field is a flag
+
+The `imp` flags are generated from `IMPConfig`, the same object notebooks build, so the two can never disagree.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import data
+from .config import ConfigError, add_arguments, from_namespace
+from .imp import IMPConfig
+
+
+def summary_table(summary) -> str:
+    """Per level over trials: % weights remaining, test accuracy at early stop (mean, min, max), early-stop iteration."""
+    grouped = summary.groupby("level").agg(
+        remaining_pct=("density", lambda d: 100 * d.mean()),
+        test_acc_mean=("test_acc_at_early_stop", "mean"), test_acc_min=("test_acc_at_early_stop", "min"),
+        test_acc_max=("test_acc_at_early_stop", "max"), early_stop_it=("early_stop_iteration", "mean"),
+        trials=("trial", "count"))
+    lines = [f"{'level':>5} {'% remaining':>11} {'test acc @ early stop (mean [min, max])':>40} "
+             f"{'early-stop it':>13} {'trials':>6}"]
+    for level, r in grouped.iterrows():
+        acc = f"{100 * r.test_acc_mean:6.2f}% [{100 * r.test_acc_min:6.2f}, {100 * r.test_acc_max:6.2f}]"
+        lines.append(f"{level:>5} {r.remaining_pct:>10.1f}% {acc:>40} {r.early_stop_it:>13.0f} {r.trials:>6.0f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lth_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch-data", help="download/convert a dataset and verify its checksums")
+    fetch.add_argument("dataset", choices=[d.replace("_", "-") for d in data.DATASETS])
+    fetch.add_argument("--data-root", default="data")
+    imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
+    add_arguments(imp, IMPConfig)
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "fetch-data":
+            folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
+            print(f"{args.dataset}: verified files in {folder}")
+            return 0
+        cfg = from_namespace(IMPConfig, args)
+        data.fetch(cfg.dataset, cfg.data_root)
+    except (ConfigError, data.DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .engine import run_imp  # imported late: pandas/tqdm are not needed for fetch-data or --help
+    summary = run_imp(cfg, progress=not args.quiet)
+    print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")
+    print(summary_table(summary))
+    print(f"\nstored in {cfg.out}/{cfg.prefix}-{cfg.hash}/ (summary.csv, config.json, trial_*/level_*/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

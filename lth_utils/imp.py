@@ -1,0 +1,258 @@
+"""Iterative magnitude pruning (IMP) with rewinding, and its control arms, one level at a time.
+
+    cfg = IMPConfig(iterations=2000, levels=5, trials=2)
+    summary = run_imp(cfg)                       # pandas DataFrame, one row per (trial, level); see engine.run
+    python -m lth_utils imp --iterations 2000 --levels 5 --trials 2
+
+One level of one trial is one task (`run_level`): it reads what it needs from the run store, trains, and writes its
+files. Level l of the ticket arm prunes the final weights of level l-1 and rewinds the survivors:
+
+| rewind | start weights of level l >= 1                                            |
+|--------|--------------------------------------------------------------------------|
+| init   | the level-0 initial weights x mask (the paper)                           |
+| k      | the level-0 weights after k iterations x mask (late rewinding)           |
+| none   | the level l-1 final weights x mask, trained at the schedule's final lr   |
+| lr     | the level l-1 final weights x mask, the learning-rate schedule replayed  |
+
+Control arms use the ticket's masks and the same seeds and data order, level for level (from level 1 on):
+`reinit` trains the ticket's mask from a fresh initialisation; `random_prune` trains a random mask with the ticket's
+per-layer counts (each level a random subset of the previous level's) from the ticket's rewind weights.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import torch
+
+from . import masks, pruning
+from .config import ConfigError, config_hash
+from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
+from .files import atomic_torch_save, torch_load
+from .models import MODELS, build_model, prunable_names
+from .store import (METRIC_COLUMNS, level_dir, read_result, run_dir, write_config, write_csv, write_result)
+from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
+
+ARMS = ("ticket", "reinit", "random_prune")
+REWIND_WORDS = ("init", "none", "lr")
+TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
+MAX_LEVELS = 200
+
+
+def _no_hash(default, help):
+    return field(default=default, metadata={"help": help, "hash": False})
+
+
+@dataclass(frozen=True)
+class IMPConfig(TrainConfig):
+    """Every hyperparameter of an IMP run. Defaults are the paper's LeNet-300-100 / MNIST setting."""
+    model: str = field(default="lenet_300_100", metadata={"help": f"one of {', '.join(MODELS)}"})
+    dataset: str = field(default="mnist", metadata={"help": f"one of {', '.join(DATASETS)}"})
+    train_subset: int = field(default=0, metadata={
+        "help": "train on the first N of the 55K training images (0: all); validation and test stay whole"})
+    rate: float = field(default=0.2, metadata={"help": "fraction of surviving weights pruned per level (paper: 0.2)"})
+    output_rate: float | None = field(default=None, metadata={
+        "help": "rate for the output layer (default: rate / 2, as in the paper)"})
+    scope: str = field(default="layerwise", metadata={"help": "layerwise or global magnitude ranking"})
+    rewind: str = field(default="init", metadata={
+        "help": "init (iteration 0), an iteration k (late rewinding), none (fine-tune), lr (learning-rate rewinding)"})
+    arm: str = field(default="ticket", metadata={"help": f"one of {', '.join(ARMS)}"})
+    seed: int = field(default=0, metadata={"help": "base seed: inits, data orders and random masks derive from it"})
+    levels: int = _no_hash(18, "pruning levels after the dense level 0 (paper: 18 reaches 1.9%%)")
+    target_density: float | None = _no_hash(None, "if set, run as many levels as reach this density (overrides levels)")
+    trials: int = _no_hash(5, "independent trials (paper: 5)")
+    device: str = _no_hash("cpu", "cpu or cuda")
+    workers: int = _no_hash(0, "parallel single-thread CPU workers (0: as many as cores and ready tasks allow)")
+    data_root: str = _no_hash("data", "folder holding the datasets")
+    out: str = _no_hash("runs", "run-store folder")
+
+    def __post_init__(self):
+        validate(self)
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def rewind_iteration(self) -> int | None:
+        """0 for 'init', k for a number, None for 'none' / 'lr' (no rewinding of weights)."""
+        return 0 if self.rewind == "init" else int(self.rewind) if self.rewind.isdigit() else None
+
+    @property
+    def num_levels(self) -> int:
+        """Pruning levels to run (after level 0), from `target_density` when it is set."""
+        if self.target_density is None:
+            return self.levels
+        return pruning.rounds_to_reach(self.target_density, *self._layer_sizes_and_rates(), max_rounds=MAX_LEVELS)
+
+    def _layer_sizes_and_rates(self):
+        model = build_model(self.model, _input_shape(self.dataset), 10)
+        names = prunable_names(model)
+        sizes = {n: model.get_parameter(n).numel() for n in names}
+        return sizes, pruning.layer_rates(names, self.rate, self.output_rate)
+
+    def ticket(self) -> "IMPConfig":
+        """The ticket run whose masks a control arm reuses."""
+        return dataclasses.replace(self, arm="ticket")
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.arm}_{self.model}_{self.dataset}"
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self)
+
+
+def _input_shape(dataset: str) -> tuple[int, int, int]:
+    return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
+
+
+def _require(ok: bool, parameter: str, value, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(parameter, value, allowed)
+
+
+def validate(cfg: IMPConfig) -> None:
+    """Reject an invalid config before any work starts, naming the parameter, its value and what is allowed."""
+    _require(cfg.model in MODELS, "model", cfg.model, f"one of {', '.join(MODELS)}")
+    _require(cfg.dataset in DATASETS, "dataset", cfg.dataset, f"one of {', '.join(DATASETS)}")
+    _require(cfg.optimizer in OPTIMIZERS, "optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
+    _require(cfg.lr > 0, "lr", cfg.lr, "a learning rate > 0")
+    _require(0 <= cfg.momentum < 1, "momentum", cfg.momentum, "in [0, 1)")
+    _require(cfg.weight_decay >= 0, "weight_decay", cfg.weight_decay, ">= 0")
+    _require(cfg.lr_schedule in LR_SCHEDULES, "lr_schedule", cfg.lr_schedule, f"one of {', '.join(LR_SCHEDULES)}")
+    _require(cfg.iterations >= 1, "iterations", cfg.iterations, ">= 1")
+    _require(cfg.eval_every >= 1, "eval_every", cfg.eval_every, ">= 1")
+    _require(cfg.patience >= 0, "patience", cfg.patience, ">= 0 (0 disables it)")
+    _require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
+    train_size = TRAIN_SIZES.get(cfg.dataset, 0) - VALIDATION_SIZE
+    if cfg.train_subset:
+        train_size = min(train_size, cfg.train_subset)
+    _require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")
+    _require(0 < cfg.rate < 1, "rate", cfg.rate, "a fraction in (0, 1)")
+    _require(cfg.output_rate is None or 0 <= cfg.output_rate < 1, "output_rate", cfg.output_rate,
+             "a fraction in [0, 1), or None for rate / 2")
+    _require(cfg.scope in pruning.SCOPES, "scope", cfg.scope, f"one of {', '.join(pruning.SCOPES)}")
+    _require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
+             "init, none, lr, or an iteration k (a whole number)")
+    if cfg.rewind_iteration is not None:
+        _require(cfg.rewind_iteration <= cfg.iterations, "rewind", cfg.rewind,
+                 f"a rewind iteration within training, 0..{cfg.iterations} (iterations)")
+    _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
+    if cfg.arm != "ticket":
+        _require(cfg.rewind_iteration is not None, "rewind", cfg.rewind,
+                 f"init or an iteration k for the {cfg.arm} arm (it needs the ticket's rewind weights)")
+    _require(cfg.seed >= 0, "seed", cfg.seed, ">= 0")
+    _require(0 <= cfg.levels <= MAX_LEVELS, "levels", cfg.levels, f"in [0, {MAX_LEVELS}]")
+    _require(cfg.trials >= 1, "trials", cfg.trials, ">= 1")
+    _require(cfg.workers >= 0, "workers", cfg.workers, ">= 0 (0: automatic)")
+    _require(cfg.device == "cpu" or bool(re.fullmatch(r"cuda(:\d+)?", cfg.device)), "device", cfg.device,
+             "cpu, cuda or cuda:N")
+    if cfg.device.startswith("cuda"):
+        _require(torch.cuda.is_available(), "device", cfg.device, "cpu here: torch sees no CUDA device")
+    if cfg.target_density is not None:
+        _require(0 < cfg.target_density < 1, "target_density", cfg.target_density, "a density in (0, 1), or None")
+        try:
+            cfg.num_levels
+        except ValueError as exc:
+            raise ConfigError("target_density", cfg.target_density, str(exc)) from None
+
+
+# ------------------------------------------------------------------------------------------------------ one level
+def derive_seed(*parts) -> int:
+    """A 63-bit seed from any parts (base seed, trial, level, purpose): independent streams, no collisions."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _levels_of(cfg: IMPConfig) -> range:
+    return range(0 if cfg.arm == "ticket" else 1, cfg.num_levels + 1)
+
+
+def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
+    path = level_dir(ticket_root, trial, 0) / "weights_start.pt" if k == 0 else ticket_root / f"trial_{trial}/rewind.pt"
+    return torch_load(path)
+
+
+def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
+    """(model, mask, start state, lr override) for one level, derived from files of earlier levels only."""
+    root, ticket_root = run_dir(cfg, cfg.prefix), run_dir(cfg.ticket(), cfg.ticket().prefix)
+    model = build_model(cfg.model, splits.input_shape, splits.num_classes, seed=derive_seed(cfg.seed, trial, "init"))
+    names = prunable_names(model)
+    override = None
+    if level == 0:
+        return model, masks.ones_like(model), model.state_dict(), override
+    if cfg.arm == "ticket":
+        previous = level_dir(root, trial, level - 1)
+        trained = torch_load(previous / "weights_final.pt")
+        rates = pruning.layer_rates(names, cfg.rate, cfg.output_rate)
+        mask = pruning.magnitude_prune(trained, masks.load(previous / "mask.pt"), rates, cfg.scope)
+        if cfg.rewind_iteration is None:
+            start, override = trained, ("final" if cfg.rewind == "none" else None)
+        else:
+            start = _rewind_weights(root, trial, cfg.rewind_iteration)
+        return model, mask, start, override
+    ticket_mask = masks.load(level_dir(ticket_root, trial, level) / "mask.pt")
+    if cfg.arm == "reinit":
+        fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                            seed=derive_seed(cfg.seed, trial, level, "reinit"))
+        return model, ticket_mask, fresh.state_dict(), override
+    # random_prune: a random subset of the previous random mask with the ticket's per-layer counts
+    previous = masks.ones_like(model) if level == 1 else masks.load(level_dir(root, trial, level - 1) / "mask.pt")
+    generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "random_prune"))
+    mask = pruning.random_prune_like(previous, masks.layer_counts(ticket_mask), generator)
+    return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
+
+
+def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
+    """Train one level of one trial and write its files; returns its summary row. Idempotent: a level whose
+    result.json exists is read, not retrained."""
+    root = run_dir(cfg, cfg.prefix)
+    directory = level_dir(root, trial, level)
+    done = read_result(directory)
+    if done is not None:
+        if on_progress:
+            on_progress(done["iterations_run"])
+        return done
+    splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
+    model, mask, start, override = level_inputs(cfg, trial, level, splits)
+    model.load_state_dict(start)
+    masks.apply_mask_(model, mask)
+    masks.save(mask, directory / "mask.pt")
+    atomic_torch_save(directory / "weights_start.pt", model.state_dict())
+    model.to(cfg.device)
+    k = cfg.rewind_iteration
+    save_at = k if (cfg.arm == "ticket" and level == 0 and k) else None
+    result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
+                   lr_schedule_override=override, save_weights_at=save_at, on_progress=on_progress)
+    if save_at is not None:
+        atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
+    atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})
+    write_csv(directory / "metrics.csv", result.metrics, METRIC_COLUMNS)
+    row = {"arm": cfg.arm, "trial": trial, "level": level, "density": masks.density(mask),
+           "remaining": masks.remaining(mask), "early_stop_iteration": result.early_stop_iteration,
+           "val_loss_at_early_stop": result.val_loss_at_early_stop,
+           "test_acc_at_early_stop": result.test_acc_at_early_stop, "final_test_acc": result.final_test_acc,
+           "iterations_run": result.iterations_run, "seconds": result.seconds}
+    write_result(directory, row)
+    return row
+
+
+def prepare(cfg: IMPConfig) -> None:
+    """Write config.json for the run and for the ticket run a control arm depends on."""
+    for c in {cfg, cfg.ticket()}:
+        write_config(run_dir(c, c.prefix), c)
+
+
+def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:
+    return [(cfg, t, l) for t in range(cfg.trials) for l in _levels_of(cfg)]
+
+
+def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig, int, int]]:
+    """The tasks whose files `run_level(cfg, trial, level)` reads."""
+    deps = []
+    if level > 0 and (cfg.arm == "ticket" or (cfg.arm == "random_prune" and level > 1)):
+        deps.append((cfg, trial, level - 1))
+    if cfg.arm != "ticket":
+        deps.append((cfg.ticket(), trial, level))
+    return deps

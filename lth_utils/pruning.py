@@ -1,0 +1,130 @@
+"""Pruning as pure functions: (weights, current mask) -> a new mask that is a subset of the current one.
+
+    new = magnitude_prune(weights, mask, rates={"fc1.weight": 0.2, "fc2.weight": 0.2, "fc3.weight": 0.1})
+    new = magnitude_prune(weights, mask, rates=..., scope="global")
+    rnd = random_prune_like(current_random_mask, counts=layer_counts(new), generator=g)
+    rate_for_density(0.019, 18), density_after(18, 0.2) ...
+
+Only surviving weights are ranked, and the result is intersected with the current mask, so a pruned weight never
+comes back. Each step removes round(rate * surviving) weights of a layer (layerwise) or of the pooled layers (global).
+
+Ties: weights of equal magnitude are ranked by their position (flattened index, layers in model order for global
+scope); the earlier one is pruned first. `torch.sort(stable=True)` gives exactly this order, on every device.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .masks import Mask
+
+SCOPES = ("layerwise", "global")
+
+
+def layer_rates(names: list[str], rate: float, output_rate: float | None = None) -> dict[str, float]:
+    """The paper's rates: `rate` for every layer, the output layer (last) at `output_rate` (default: rate / 2)."""
+    rates = {n: rate for n in names}
+    rates[names[-1]] = rate / 2 if output_rate is None else output_rate
+    return rates
+
+
+def _prune_lowest(scores: torch.Tensor, alive: torch.Tensor, count: int) -> torch.Tensor:
+    """Flat bool mask keeping `alive` minus the `count` alive entries of lowest score (ties: lower index first)."""
+    alive_idx = alive.nonzero().flatten()
+    order = torch.sort(scores[alive_idx], stable=True).indices
+    keep = alive.clone()
+    keep[alive_idx[order[:count]]] = False
+    return keep
+
+
+def prune_count(alive: int, rate: float) -> int:
+    return int(round(rate * alive))
+
+
+def magnitude_prune(weights: dict[str, torch.Tensor], mask: Mask, rates: dict[str, float],
+                    scope: str = "layerwise") -> Mask:
+    """Prune the smallest-|w| surviving weights.
+
+    layerwise: each layer loses round(rates[layer] * its surviving weights).
+    global:    the layers whose rate equals the most common rate are ranked together and lose
+               round(rate * their pooled surviving weights); any other layer (the output layer at half rate) is pruned
+               layerwise at its own rate.
+    Returns a new mask (CPU bool tensors); `mask` is not modified.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope={scope!r} is unknown; allowed: {', '.join(SCOPES)}")
+    scores = {n: weights[n].detach().abs().float().cpu().flatten() for n in mask}
+    alive = {n: mask[n].flatten() for n in mask}
+    new = {}
+    pooled: list[str] = []
+    if scope == "global":
+        common = max(set(rates.values()), key=list(rates.values()).count)
+        pooled = [n for n in mask if rates[n] == common]
+        flat_alive = torch.cat([alive[n] for n in pooled])
+        keep = _prune_lowest(torch.cat([scores[n] for n in pooled]), flat_alive,
+                             prune_count(int(flat_alive.sum()), common))
+        for n, part in zip(pooled, torch.split(keep, [alive[n].numel() for n in pooled])):
+            new[n] = part
+    for n in mask:
+        if n not in pooled:
+            new[n] = _prune_lowest(scores[n], alive[n], prune_count(int(alive[n].sum()), rates[n]))
+    return {n: new[n].reshape(mask[n].shape) & mask[n] for n in mask}
+
+
+def random_prune_like(mask: Mask, counts: dict[str, int], generator: torch.Generator) -> Mask:
+    """A uniformly random subset of `mask` keeping exactly `counts[layer]` weights per layer (seeded, CPU)."""
+    new = {}
+    for n, m in mask.items():
+        alive_idx = m.flatten().nonzero().flatten()
+        if counts[n] > len(alive_idx):
+            raise ValueError(f"cannot keep {counts[n]} weights of {n}: only {len(alive_idx)} survive")
+        chosen = alive_idx[torch.randperm(len(alive_idx), generator=generator)[:counts[n]]]
+        flat = torch.zeros(m.numel(), dtype=torch.bool)
+        flat[chosen] = True
+        new[n] = flat.reshape(m.shape)
+    return new
+
+
+def rate_for_density(density: float, rounds: int) -> float:
+    """The per-round rate p that reaches `density` in `rounds` rounds: p = 1 - density ** (1 / rounds)."""
+    if not 0 < density <= 1:
+        raise ValueError(f"density={density} must be in (0, 1]")
+    if rounds < 1:
+        raise ValueError(f"rounds={rounds} must be >= 1")
+    return 1.0 - density ** (1.0 / rounds)
+
+
+def density_after(rounds: int, rate: float) -> float:
+    """Fraction kept after `rounds` rounds at `rate` per round, ignoring rounding: (1 - rate) ** rounds."""
+    return (1.0 - rate) ** rounds
+
+
+def layer_sizes_after(sizes: dict[str, int], rates: dict[str, float], rounds: int) -> dict[str, int]:
+    """Exact per-layer counts after `rounds` layerwise rounds, with the same rounding as `magnitude_prune`."""
+    counts = dict(sizes)
+    for _ in range(rounds):
+        counts = {n: c - prune_count(c, rates[n]) for n, c in counts.items()}
+    return counts
+
+
+def rounds_to_reach(target_density: float, sizes: dict[str, int], rates: dict[str, float],
+                    max_rounds: int = 200) -> int:
+    """The fewest layerwise rounds after which the overall density is <= target_density."""
+    total = sum(sizes.values())
+    counts = dict(sizes)
+    for k in range(max_rounds + 1):
+        if sum(counts.values()) / total <= target_density:
+            return k
+        counts = {n: c - prune_count(c, rates[n]) for n, c in counts.items()}
+    raise ValueError(f"target_density={target_density} is not reached within {max_rounds} rounds at rates "
+                     f"{sorted(set(rates.values()))}; raise the rate or the target")
+
+
+def overall_density(counts: dict[str, int], sizes: dict[str, int]) -> float:
+    return sum(counts.values()) / sum(sizes.values())
+
+
+def expected_rounds(density: float, rate: float) -> int:
+    """Rounds at a uniform `rate` to reach `density` (ignoring rounding): ceil(log d / log(1 - rate))."""
+    return math.ceil(math.log(density) / math.log(1.0 - rate) - 1e-9)

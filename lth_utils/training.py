@@ -1,0 +1,162 @@
+"""Masked training: Adam or SGD on a pruned model, evaluated every `eval_every` iterations, early stop recorded.
+
+    result = train(model, mask, splits, TrainConfig(iterations=1000), data_seed=0)
+    result.early_stop_iteration, result.test_acc_at_early_stop, result.metrics  # rows: iteration, split, loss, accuracy
+
+Pruned weights stay exactly zero through every step: gradients are masked before the optimiser step (so momentum and
+Adam moments of pruned weights stay zero) and the weights are masked again after it (so weight decay, decoupled or
+not, cannot move them). Batches are index gathers from tensors already on the device; the data order comes from a
+seeded generator, so the same config and seed give the same bits on the same machine and thread count.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Splits, batch_stream
+from .masks import Mask
+
+OPTIMIZERS = ("adam", "sgd")
+LR_SCHEDULES = ("constant", "step")
+EVAL_CHUNK = 10_000  # examples per forward pass at evaluation: large enough to run at matmul speed
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one network is trained. Experiment configs (IMPConfig, ...) extend this with their own fields."""
+    optimizer: str = field(default="adam", metadata={"help": f"one of {', '.join(OPTIMIZERS)}"})
+    lr: float = field(default=1.2e-3, metadata={"help": "learning rate (paper, LeNet: Adam 1.2e-3)"})
+    momentum: float = field(default=0.9, metadata={"help": "SGD momentum (ignored by Adam)"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty added to the gradient"})
+    lr_schedule: str = field(default="constant", metadata={
+        "help": "constant, or step (x0.1 at 50%% and 75%% of training)"})
+    batch_size: int = field(default=60, metadata={"help": "examples per iteration (paper: 60)"})
+    iterations: int = field(default=50_000, metadata={"help": "optimiser steps per training run (paper: 50,000)"})
+    eval_every: int = field(default=100, metadata={"help": "iterations between validation/test evaluations"})
+    patience: int = field(default=0, metadata={
+        "help": "stop after this many evaluations without a new minimum validation loss (0: never)"})
+
+
+def lr_factor(iteration: int, iterations: int, schedule: str) -> float:
+    """Multiplier of the base learning rate at `iteration` (pure; 'step' drops x0.1 at 50% and x0.01 at 75%)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return 1.0 if iteration < iterations // 2 else 0.1 if iteration < 3 * iterations // 4 else 0.01
+    raise ValueError(f"lr_schedule={schedule!r} is unknown; allowed: {', '.join(LR_SCHEDULES)}")
+
+
+def make_optimizer(name: str, params, lr: float, momentum: float, weight_decay: float, device: str):
+    # Fused kernels exist for Adam on CPU and CUDA (measured ~25% faster per epoch here); SGD has none on CPU.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    if name == "sgd":
+        fused = str(device).startswith("cuda")
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused or None)
+    raise ValueError(f"optimizer={name!r} is unknown; allowed: {', '.join(OPTIMIZERS)}")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy) over all of x, in chunks of EVAL_CHUNK."""
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), EVAL_CHUNK):
+        logits = model(x[start:start + EVAL_CHUNK])
+        target = y[start:start + EVAL_CHUNK]
+        loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+        correct += int((logits.argmax(1) == target).sum())
+    return loss_sum / len(x), correct / len(x)
+
+
+@dataclass
+class TrainResult:
+    metrics: list[dict]                      # {"iteration", "split" ("val"/"test"), "loss", "accuracy"}
+    early_stop_iteration: int                # evaluation of minimum validation loss (first one on ties)
+    val_loss_at_early_stop: float
+    test_acc_at_early_stop: float
+    final_test_acc: float
+    iterations_run: int
+    seconds: float
+    saved_weights: dict[str, torch.Tensor] | None = None  # weights after `save_weights_at` steps, if asked
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, data_seed: int, *,
+          lr_schedule_override: str | None = None, save_weights_at: int | None = None,
+          on_progress: Callable[[int], None] | None = None) -> TrainResult:
+    """Train `model` in place under `mask`; returns the metrics and the early-stopping summary.
+
+    data_seed:            seeds the minibatch order.
+    lr_schedule_override: 'final' trains at the schedule's last learning rate throughout (fine-tuning).
+    save_weights_at:      also return a copy of the weights after that many steps (late rewinding).
+    on_progress:          called with the number of iterations done since the last call (for progress bars).
+    """
+    device = next(model.parameters()).device
+    x_train, y_train = splits.train
+    masked = [(model.get_parameter(n), m.to(device, torch.float32)) for n, m in mask.items()]
+    for param, m in masked:  # the start weights may come unmasked (a fresh init, say)
+        param.data.mul_(m)
+    opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay, device)
+    batches = batch_stream(len(y_train), config.batch_size, torch.Generator().manual_seed(data_seed))
+
+    def factor(it: int) -> float:
+        if lr_schedule_override == "final":
+            return lr_factor(config.iterations - 1, config.iterations, config.lr_schedule)
+        return lr_factor(it, config.iterations, config.lr_schedule)
+
+    metrics: list[dict] = []
+    best = (float("inf"), 0, 0.0)  # (val loss, iteration, test accuracy there)
+    evals_since_best, saved, last_reported = 0, None, 0
+    start = time.perf_counter()
+
+    def record(it: int) -> None:
+        nonlocal best, evals_since_best
+        val_loss, val_acc = evaluate(model, *splits.val)
+        test_loss, test_acc = evaluate(model, *splits.test)
+        metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
+        metrics.append({"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc})
+        if val_loss < best[0]:
+            best, evals_since_best = (val_loss, it, test_acc), 0
+        else:
+            evals_since_best += 1
+
+    it = 0
+    current_factor = None
+    while True:
+        if it == save_weights_at:
+            saved = _state_copy(model)
+        if it % config.eval_every == 0 or it == config.iterations:
+            record(it)
+            if on_progress is not None:
+                on_progress(it - last_reported)
+                last_reported = it
+            if it == config.iterations or (config.patience and evals_since_best >= config.patience):
+                break
+        if factor(it) != current_factor:
+            current_factor = factor(it)
+            for group in opt.param_groups:
+                group["lr"] = config.lr * current_factor
+        idx = next(batches).to(x_train.device)
+        loss = F.cross_entropy(model(x_train.index_select(0, idx)), y_train.index_select(0, idx))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for param, m in masked:
+            param.grad.mul_(m)
+        opt.step()
+        with torch.no_grad():
+            for param, m in masked:
+                param.mul_(m)
+        it += 1
+
+    final_test_acc = next(r["accuracy"] for r in reversed(metrics) if r["split"] == "test")
+    return TrainResult(metrics=metrics, early_stop_iteration=best[1], val_loss_at_early_stop=best[0],
+                       test_acc_at_early_stop=best[2], final_test_acc=final_test_acc, iterations_run=it,
+                       seconds=time.perf_counter() - start, saved_weights=saved)

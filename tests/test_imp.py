@@ -1,0 +1,188 @@
+"""The IMP driver and run store: rewinding, control arms, resumption, reproducibility and config errors."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lth_utils import engine, imp, masks
+from lth_utils.config import ConfigError, config_hash, from_values
+from lth_utils.files import torch_load
+from lth_utils.imp import IMPConfig
+from lth_utils.store import level_dir, run_dir
+
+from conftest import replace
+
+
+def _root(cfg):
+    return run_dir(cfg, cfg.prefix)
+
+
+def _load(cfg, trial, level, name):
+    return torch_load(level_dir(_root(cfg), trial, level) / name)
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_density_after_each_level_follows_the_schedule_from_the_saved_files(tiny):
+    cfg = replace(tiny, levels=3, trials=1, rate=0.2, output_rate=0.2)
+    engine.run_imp(cfg, progress=False)
+    for level in range(4):
+        assert abs(masks.density(masks.load(level_dir(_root(cfg), 0, level) / "mask.pt")) - 0.8 ** level) < 1e-4
+
+
+@pytest.mark.parametrize("rewind", ["init", "7"])
+def test_start_weights_of_each_level_are_the_rewind_weights_times_the_mask(tiny, rewind):
+    cfg = replace(tiny, rewind=rewind, trials=1)
+    engine.run_imp(cfg, progress=False)
+    rewind_state = (_load(cfg, 0, 0, "weights_start.pt") if rewind == "init"
+                    else torch_load(_root(cfg) / "trial_0" / "rewind.pt"))
+    for level in (1, 2):
+        mask = masks.load(level_dir(_root(cfg), 0, level) / "mask.pt")
+        start = _load(cfg, 0, level, "weights_start.pt")
+        for name, value in rewind_state.items():
+            expected = value * mask[name] if name in mask else value
+            assert torch.equal(start[name], expected), name
+
+
+def test_rewind_none_starts_from_the_previous_levels_trained_weights(tiny):
+    cfg = replace(tiny, rewind="none", trials=1, levels=1)
+    engine.run_imp(cfg, progress=False)
+    trained, mask = _load(cfg, 0, 0, "weights_final.pt"), masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt")
+    start = _load(cfg, 0, 1, "weights_start.pt")
+    assert torch.equal(start["fc1.weight"], trained["fc1.weight"] * mask["fc1.weight"])
+
+
+def test_masks_only_shrink_from_level_to_level(tiny):
+    cfg = replace(tiny, trials=1, levels=3)
+    engine.run_imp(cfg, progress=False)
+    chain = [masks.load(level_dir(_root(cfg), 0, l) / "mask.pt") for l in range(4)]
+    assert all(masks.is_subset(b, a) and masks.remaining(b) < masks.remaining(a) for a, b in zip(chain, chain[1:]))
+
+
+def test_control_arms_share_the_tickets_masks_counts_and_seeds(tiny):
+    ticket, reinit, rnd = (replace(tiny, arm=a) for a in ("ticket", "reinit", "random_prune"))
+    engine.run([reinit, rnd], progress=False)  # runs the ticket it depends on as well
+    for level in (1, 2):
+        ticket_mask = masks.load(level_dir(_root(ticket), 1, level) / "mask.pt")
+        assert all(torch.equal(ticket_mask[n], m)
+                   for n, m in masks.load(level_dir(_root(reinit), 1, level) / "mask.pt").items())
+        random_mask = masks.load(level_dir(_root(rnd), 1, level) / "mask.pt")
+        assert masks.layer_counts(random_mask) == masks.layer_counts(ticket_mask)
+        assert masks.jaccard(random_mask, ticket_mask) < 0.9
+        # random pruning keeps the original init; reinit draws a fresh one
+        init = _load(ticket, 1, 0, "weights_start.pt")
+        assert torch.equal(_load(rnd, 1, level, "weights_start.pt")["fc1.bias"], init["fc1.bias"])
+        kept = random_mask["fc1.weight"]
+        assert torch.equal(_load(rnd, 1, level, "weights_start.pt")["fc1.weight"][kept], init["fc1.weight"][kept])
+        assert not torch.equal(_load(reinit, 1, level, "weights_start.pt")["fc1.weight"],
+                               _load(ticket, 1, level, "weights_start.pt")["fc1.weight"])
+    random_chain = [masks.load(level_dir(_root(rnd), 0, l) / "mask.pt") for l in (1, 2)]
+    assert masks.is_subset(random_chain[1], random_chain[0])
+
+
+def test_a_second_run_reads_the_store_instead_of_training(tiny, monkeypatch):
+    first = engine.run_imp(tiny, progress=False)
+    monkeypatch.setattr(imp, "train", lambda *a, **k: pytest.fail("a stored level was retrained"))
+    second = engine.run_imp(tiny, progress=False)
+    assert first.equals(second)
+    assert (_root(tiny) / "summary.csv").is_file() and (_root(tiny) / "config.json").is_file()
+
+
+def test_more_trials_or_levels_extend_the_stored_run(tiny, monkeypatch):
+    engine.run_imp(replace(tiny, trials=1, levels=1), progress=False)
+    trained = []
+    original = imp.train
+    monkeypatch.setattr(imp, "train", lambda *a, **k: trained.append(1) or original(*a, **k))
+    summary = engine.run_imp(replace(tiny, trials=2, levels=2), progress=False)
+    assert len(summary) == 6 and len(trained) == 6 - 2
+
+
+def test_same_config_gives_the_same_bits_in_a_fresh_store(tiny, tmp_path):
+    other = replace(tiny, out=str(tmp_path / "other"))
+    engine.run_imp(tiny, progress=False)
+    engine.run_imp(other, progress=False)
+    for level in range(3):
+        assert _same_state(_load(tiny, 1, level, "weights_final.pt"), _load(other, 1, level, "weights_final.pt"))
+
+
+def test_parallel_workers_give_the_same_bits_as_one_process(tiny, tmp_path):
+    pooled = replace(tiny, out=str(tmp_path / "pooled"), workers=2)
+    engine.run_imp(tiny, progress=False)
+    engine.run_imp(pooled, progress=False)
+    for trial in range(2):
+        assert _same_state(_load(tiny, trial, 2, "weights_final.pt"), _load(pooled, trial, 2, "weights_final.pt"))
+
+
+def _cli(cfg) -> list[str]:
+    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "200",
+            "--eval-every", "50", "--levels", "3", "--trials", "1", "--workers", "1",
+            "--data-root", cfg.data_root, "--out", cfg.out]
+
+
+def test_a_run_killed_with_sigkill_resumes_and_ends_bit_identical(tiny, tmp_path):
+    killed = replace(tiny, out=str(tmp_path / "killed"), iterations=200, eval_every=50, levels=3, trials=1)
+    clean = replace(killed, out=str(tmp_path / "clean"))
+    process = subprocess.Popen(_cli(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = level_dir(_root(killed), 0, 1) / "result.json"
+    deadline = time.time() + 120
+    while not marker.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (level_dir(_root(killed), 0, 3) / "result.json").exists()
+    subprocess.run(_cli(killed), check=True, capture_output=True)
+    subprocess.run(_cli(clean), check=True, capture_output=True)
+    for level in range(4):
+        assert _same_state(_load(killed, 0, level, "weights_final.pt"), _load(clean, 0, level, "weights_final.pt"))
+    assert not list(Path(killed.out).rglob("*.tmp")), "a temporary file was left behind"
+
+
+def test_the_hash_ignores_where_and_how_much_but_not_hyperparameters(tiny):
+    assert config_hash(tiny) == config_hash(replace(tiny, trials=9, levels=9, workers=3, out="elsewhere"))
+    assert config_hash(tiny) != config_hash(replace(tiny, lr=1e-3))
+    assert config_hash(IMPConfig()) == config_hash(IMPConfig(device="cpu"))
+
+
+@pytest.mark.parametrize("values, parameter", [
+    ({"rate": 0.0}, "rate"), ({"rate": 1.0}, "rate"), ({"model": "vgg"}, "model"), ({"dataset": "svhn"}, "dataset"),
+    ({"rewind": "60000"}, "rewind"), ({"rewind": "late"}, "rewind"), ({"levels": -1}, "levels"),
+    ({"target_density": 1e-9, "rate": 0.01}, "target_density"), ({"target_density": 0.0}, "target_density"),
+    ({"arm": "reinit", "rewind": "none"}, "rewind"), ({"batch_size": 0}, "batch_size"),
+    ({"optimizer": "rmsprop"}, "optimizer"), ({"scope": "local"}, "scope"), ({"device": "tpu"}, "device"),
+    ({"lr": -1}, "lr"), ({"trials": 0}, "trials"), ({"arm": "magic"}, "arm"), ({"output_rate": 1.5}, "output_rate"),
+    ({"learning_rate": 0.1}, "learning_rate"), ({"iterations": "many"}, "iterations")])
+def test_each_invalid_config_names_parameter_value_and_what_is_allowed(values, parameter):
+    with pytest.raises(ConfigError) as err:
+        from_values(IMPConfig, **values)
+    assert err.value.parameter == parameter
+    assert str(err.value).startswith(f"{parameter}=") and "invalid" in str(err.value)
+
+
+def test_target_density_sets_the_number_of_levels():
+    assert IMPConfig(target_density=0.019).num_levels == 18
+    assert IMPConfig(target_density=0.036).num_levels == 15
+
+
+def test_cli_rejects_bad_input_before_any_work(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lth_utils", "imp", "--rate", "2", "--out", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "rate=2.0 is invalid: a fraction in (0, 1)" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_exposes_every_flag_the_issue_lists():
+    text = subprocess.run([sys.executable, "-m", "lth_utils", "imp", "--help"], capture_output=True, text=True).stdout
+    for flag in ("--model", "--dataset", "--data-root", "--optimizer", "--lr", "--batch-size", "--iterations",
+                 "--eval-every", "--levels", "--rate", "--output-rate", "--scope", "--rewind", "--arm", "--trials",
+                 "--seed", "--device", "--out"):
+        assert flag in text

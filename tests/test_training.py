@@ -1,0 +1,92 @@
+"""Masked training: pruned weights stay exactly zero, the early-stop record is right, same seed same bits."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lth_utils import data, masks, models, pruning
+from lth_utils.training import TrainConfig, lr_factor, train
+
+
+@pytest.fixture
+def splits(data_root):
+    return data.load_splits("mnist", data_root, train_subset=600)
+
+
+def _pruned_model(seed=0, rate=0.5):
+    model = models.build_model("lenet_300_100", seed=seed)
+    names = models.prunable_names(model)
+    weights = {n: model.get_parameter(n).detach() for n in names}
+    mask = pruning.magnitude_prune(weights, masks.ones_like(model), pruning.layer_rates(names, rate))
+    return model, mask
+
+
+def _assert_pruned_weights_are_zero(model, mask):
+    for name, m in mask.items():
+        assert torch.count_nonzero(model.get_parameter(name)[~m]) == 0
+
+
+@pytest.mark.parametrize("optimizer, weight_decay", [("adam", 1e-2), ("sgd", 1e-2)])
+def test_pruned_weights_stay_exactly_zero_with_weight_decay_and_momentum(splits, optimizer, weight_decay):
+    model, mask = _pruned_model()
+    cfg = TrainConfig(optimizer=optimizer, lr=0.05 if optimizer == "sgd" else 1e-3, momentum=0.9,
+                      weight_decay=weight_decay, iterations=25, eval_every=25)
+    train(model, mask, splits, cfg, data_seed=0)
+    _assert_pruned_weights_are_zero(model, mask)
+    assert torch.count_nonzero(model.fc1.weight) == int(mask["fc1.weight"].sum())  # survivors did move off zero
+
+
+def test_pruned_weights_stay_zero_when_the_start_weights_are_not_masked(splits):
+    model, mask = _pruned_model()  # build_model's weights are dense: train must mask them first
+    train(model, mask, splits, TrainConfig(iterations=5, eval_every=5), data_seed=0)
+    _assert_pruned_weights_are_zero(model, mask)
+
+
+def test_same_seed_gives_the_same_bits(splits):
+    results = []
+    for _ in range(2):
+        model, mask = _pruned_model()
+        train(model, mask, splits, TrainConfig(iterations=20, eval_every=10), data_seed=7)
+        results.append(model.state_dict())
+    assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
+
+
+def test_a_different_data_seed_gives_different_weights(splits):
+    states = []
+    for seed in (1, 2):
+        model, mask = _pruned_model()
+        train(model, mask, splits, TrainConfig(iterations=10, eval_every=10), data_seed=seed)
+        states.append(model.fc1.weight.detach().clone())
+    assert not torch.equal(*states)
+
+
+def test_early_stop_is_the_iteration_of_minimum_validation_loss(splits):
+    model, mask = _pruned_model()
+    result = train(model, mask, splits, TrainConfig(iterations=60, eval_every=10, lr=0.05), data_seed=0)
+    val = [r for r in result.metrics if r["split"] == "val"]
+    test = {r["iteration"]: r["accuracy"] for r in result.metrics if r["split"] == "test"}
+    best = min(val, key=lambda r: r["loss"])
+    assert [r["iteration"] for r in val] == list(range(0, 61, 10))
+    assert result.early_stop_iteration == best["iteration"] and result.val_loss_at_early_stop == best["loss"]
+    assert result.test_acc_at_early_stop == test[best["iteration"]]
+    assert result.final_test_acc == test[60]
+
+
+def test_patience_stops_training_after_evaluations_without_improvement(splits):
+    model, mask = _pruned_model()
+    result = train(model, mask, splits, TrainConfig(iterations=2000, eval_every=5, lr=1.0, patience=2), data_seed=0)
+    assert result.iterations_run < 2000
+    assert result.iterations_run == result.early_stop_iteration + 2 * 5
+
+
+def test_saved_rewind_weights_are_the_weights_after_k_steps(splits):
+    model, mask = _pruned_model()
+    saved = train(model, mask, splits, TrainConfig(iterations=7, eval_every=7), data_seed=3,
+                  save_weights_at=4).saved_weights
+    model2, _ = _pruned_model()
+    train(model2, mask, splits, TrainConfig(iterations=4, eval_every=4), data_seed=3)
+    assert all(torch.equal(saved[k], v) for k, v in model2.state_dict().items())
+
+
+def test_step_schedule_drops_at_half_and_three_quarters():
+    assert [lr_factor(i, 100, "step") for i in (0, 49, 50, 74, 75, 99)] == [1, 1, 0.1, 0.1, 0.01, 0.01]
