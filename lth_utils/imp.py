@@ -239,9 +239,13 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
 
 
 def prepare(cfg: IMPConfig) -> None:
-    """Write config.json for the run and for the ticket run a control arm depends on."""
+    """Write config.json for the run (and the ticket run a control arm depends on); remove temporary files that a
+    killed run left behind (a SIGKILL mid-write leaves one; it was never renamed into place, so nothing reads it)."""
     for c in {cfg, cfg.ticket()}:
-        write_config(run_dir(c, c.prefix), c)
+        root = run_dir(c, c.prefix)
+        for stale in root.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        write_config(root, c)
 
 
 def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:
