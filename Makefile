@@ -1,13 +1,16 @@
-# make run   - the main job (sets up .venv, fetches and verifies MNIST, then runs)
-# make test  - the test suite (same set-up first)
-# Each step is skipped when already done: .venv/.installed and the verified data files are the stamps.
+# make run                 the main job: every notebook, headless, in the `standard` profile (the handouts)
+# make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
+# make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
+# make bench               the performance benchmark (benchmarks/)
+# Each target sets everything up first (.venv with the pinned packages, verified MNIST) and skips what is done.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DATA_ROOT ?= data
+DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
+SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv clean-runs
+.PHONY: run test data venv bench clean-runs
 
 venv: $(VENV)/.installed
 
@@ -21,11 +24,25 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: venv
 	$(PY) -m lth_utils fetch-data mnist --data-root $(DATA_ROOT)
 
-test: data
-	$(PY) -m pytest -q tests
+ifeq ($(PROFILE),standard)
+RUN_ARGS :=
+else
+RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/figures
+endif
 
 run: data
-	$(PY) -m lth_utils imp --iterations 1000 --eval-every 100 --levels 5 --trials 2 --data-root $(DATA_ROOT)
+	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
+
+test: data
+	$(PY) -m pytest -q tests
+	rm -rf $(SMOKE)
+	$(PY) -m lth_utils notebooks --profile smoke --output-dir $(SMOKE) --set out $(SMOKE)/runs \
+		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
+	rm -rf $(SMOKE)/runs   # nbval must retrain, not read the first execution's stored runs
+	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(SMOKE)/*.ipynb
+
+bench: data
+	$(PY) benchmarks/bench.py
 
 clean-runs:
-	rm -rf runs
+	rm -rf runs build

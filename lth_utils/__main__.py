@@ -41,9 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
     add_arguments(imp, IMPConfig)
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
+    books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
+    books.add_argument("--output-dir", default=None,
+                       help="where the executed notebooks go (default: over notebooks/, the handouts)")
+    books.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a notebook parameter, e.g. --set out /tmp/runs (repeatable)")
+    books.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "notebooks":
+            from .notebook import execute
+            timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
+            print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
+            return 0
         if args.command == "fetch-data":
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")

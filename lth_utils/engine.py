@@ -20,9 +20,9 @@ from contextlib import contextmanager
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
-from .imp import IMPConfig, dependencies, prepare, run_level, tasks_of
+from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .store import SUMMARY_COLUMNS, level_dir, read_result, run_dir, write_csv
 
 Task = tuple[IMPConfig, int, int]
@@ -100,9 +100,10 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
     tasks = _all_tasks(configs)
     pending = [t for t in tasks if not _is_done(t)]
     n_workers = workers or default_workers(configs, pending)
-    total = sum(t[0].iterations for t in pending)
+    total = sum(t[0].iterations - start_iteration(t[0], t[2]) for t in pending)
     desc = f"IMP {len(pending)} level(s) to train, {len(tasks) - len(pending)} stored"
-    with tqdm(total=total, desc=desc, unit="it", disable=not progress or not pending, smoothing=0.05) as bar:
+    with tqdm(total=total, desc=desc, unit="it", disable=not progress or not pending, smoothing=0.05,
+              mininterval=2.0) as bar:
         if n_workers <= 1:
             with single_thread():
                 for task in pending:
@@ -157,3 +158,23 @@ def write_summary(cfg: IMPConfig) -> pd.DataFrame:
 
 def run_imp(cfg: IMPConfig, progress: bool = True) -> pd.DataFrame:
     return run([cfg], progress=progress)[cfg]
+
+
+def _call(fn_and_args):
+    fn, args = fn_and_args
+    return fn(*args)
+
+
+def parallel_map(fn, arg_tuples: list[tuple], workers: int = 0, progress: bool = True, desc: str = "") -> list:
+    """[fn(*args) for args in arg_tuples] on single-thread worker processes (in order); `fn` must be importable.
+
+    For independent trainings outside IMP (instability copies, width sweeps). Same bits as running them here.
+    """
+    n_workers = workers or max(1, min(os.cpu_count() or 1, len(arg_tuples)))
+    if n_workers <= 1:
+        with single_thread():
+            return [fn(*args) for args in tqdm(arg_tuples, desc=desc, disable=not progress)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init) as pool:
+        results = pool.map(_call, [(fn, args) for args in arg_tuples])
+        return list(tqdm(results, total=len(arg_tuples), desc=desc, disable=not progress))

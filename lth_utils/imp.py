@@ -10,7 +10,8 @@ files. Level l of the ticket arm prunes the final weights of level l-1 and rewin
 | rewind | start weights of level l >= 1                                            |
 |--------|--------------------------------------------------------------------------|
 | init   | the level-0 initial weights x mask (the paper)                           |
-| k      | the level-0 weights after k iterations x mask (late rewinding)           |
+| k      | the level-0 weights after k iterations x mask, trained the remaining     |
+|        | iterations - k steps (late rewinding)                                    |
 | none   | the level l-1 final weights x mask, trained at the schedule's final lr   |
 | lr     | the level l-1 final weights x mask, the learning-rate schedule replayed  |
 
@@ -204,6 +205,11 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
     return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
 
 
+def start_iteration(cfg: IMPConfig, level: int) -> int:
+    """A network rewound to iteration k resumes there; every other level trains from iteration 0."""
+    return cfg.rewind_iteration if (level > 0 and cfg.rewind_iteration) else 0
+
+
 def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     """Train one level of one trial and write its files; returns its summary row. Idempotent: a level whose
     result.json exists is read, not retrained."""
@@ -224,7 +230,8 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     k = cfg.rewind_iteration
     save_at = k if (cfg.arm == "ticket" and level == 0 and k) else None
     result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
-                   lr_schedule_override=override, save_weights_at=save_at, on_progress=on_progress)
+                   start_iteration=start_iteration(cfg, level), lr_schedule_override=override,
+                   save_weights_at=save_at, on_progress=on_progress)
     if save_at is not None:
         atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
     atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})

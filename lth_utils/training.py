@@ -85,25 +85,47 @@ class TrainResult:
     saved_weights: dict[str, torch.Tensor] | None = None  # weights after `save_weights_at` steps, if asked
 
 
+def masked_parameters(model: nn.Module, mask: Mask) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(parameter, float mask on its device) pairs; the start weights are masked here, as they may come unmasked."""
+    pairs = []
+    for name, m in mask.items():
+        param = model.get_parameter(name)
+        pairs.append((param, m.to(param.device, param.dtype)))
+        param.data.mul_(pairs[-1][1])
+    return pairs
+
+
+def masked_step(optimizer: torch.optim.Optimizer, masked: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """One optimiser step that leaves pruned weights exactly zero: mask the gradients (momentum and Adam moments of
+    pruned weights stay zero), step, then mask the weights (weight decay cannot move them either)."""
+    for param, m in masked:
+        param.grad.mul_(m)
+    optimizer.step()
+    with torch.no_grad():
+        for param, m in masked:
+            param.mul_(m)
+
+
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, data_seed: int, *,
-          lr_schedule_override: str | None = None, save_weights_at: int | None = None,
+          start_iteration: int = 0, lr_schedule_override: str | None = None, save_weights_at: int | None = None,
           on_progress: Callable[[int], None] | None = None) -> TrainResult:
-    """Train `model` in place under `mask`; returns the metrics and the early-stopping summary.
+    """Train `model` in place under `mask` from `start_iteration` to `config.iterations`; returns the metrics (with
+    absolute iteration numbers) and the early-stopping summary.
 
     data_seed:            seeds the minibatch order.
+    start_iteration:      k for a network rewound to iteration k: it trains the remaining iterations - k steps, with
+                          the learning-rate schedule resumed at k (Frankle et al., "Stabilizing the LTH").
     lr_schedule_override: 'final' trains at the schedule's last learning rate throughout (fine-tuning).
     save_weights_at:      also return a copy of the weights after that many steps (late rewinding).
     on_progress:          called with the number of iterations done since the last call (for progress bars).
     """
     device = next(model.parameters()).device
     x_train, y_train = splits.train
-    masked = [(model.get_parameter(n), m.to(device, torch.float32)) for n, m in mask.items()]
-    for param, m in masked:  # the start weights may come unmasked (a fresh init, say)
-        param.data.mul_(m)
+    masked = masked_parameters(model, mask)
     opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay, device)
     batches = batch_stream(len(y_train), config.batch_size, torch.Generator().manual_seed(data_seed))
 
@@ -114,7 +136,7 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
 
     metrics: list[dict] = []
     best = (float("inf"), 0, 0.0)  # (val loss, iteration, test accuracy there)
-    evals_since_best, saved, last_reported = 0, None, 0
+    evals_since_best, saved = 0, None
     start = time.perf_counter()
 
     def record(it: int) -> None:
@@ -128,12 +150,13 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
         else:
             evals_since_best += 1
 
-    it = 0
+    it = start_iteration
+    last_reported = start_iteration
     current_factor = None
     while True:
         if it == save_weights_at:
             saved = _state_copy(model)
-        if it % config.eval_every == 0 or it == config.iterations:
+        if it % config.eval_every == 0 or it in (start_iteration, config.iterations):
             record(it)
             if on_progress is not None:
                 on_progress(it - last_reported)
@@ -148,15 +171,11 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
         loss = F.cross_entropy(model(x_train.index_select(0, idx)), y_train.index_select(0, idx))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        for param, m in masked:
-            param.grad.mul_(m)
-        opt.step()
-        with torch.no_grad():
-            for param, m in masked:
-                param.mul_(m)
+        masked_step(opt, masked)
         it += 1
 
     final_test_acc = next(r["accuracy"] for r in reversed(metrics) if r["split"] == "test")
     return TrainResult(metrics=metrics, early_stop_iteration=best[1], val_loss_at_early_stop=best[0],
-                       test_acc_at_early_stop=best[2], final_test_acc=final_test_acc, iterations_run=it,
+                       test_acc_at_early_stop=best[2], final_test_acc=final_test_acc,
+                       iterations_run=it - start_iteration,
                        seconds=time.perf_counter() - start, saved_weights=saved)

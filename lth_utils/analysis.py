@@ -1,0 +1,143 @@
+"""Tables and statistics from stored runs: per-level aggregates over trials, paired differences with confidence
+intervals, learning curves, and mask/weight statistics. Pure functions of DataFrames and tensors, plus readers.
+
+    table = by_level(summary, "test_acc_at_early_stop")       # level, density, mean, min, max, trials
+    diff = paired_difference(tickets, reinit, "test_acc_at_early_stop")   # mean and 95% CI of ticket - reinit
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from . import masks
+from .data import load_splits
+from .files import torch_load
+from .imp import IMPConfig
+from .models import build_model
+from .store import level_dir, read_csv, run_dir
+from .training import evaluate
+
+
+def by_level(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per level: mean density (as % remaining), and mean/min/max of `metric` over trials."""
+    grouped = summary.groupby("level")
+    table = pd.DataFrame({
+        "percent_remaining": 100 * grouped["density"].mean(),
+        "mean": grouped[metric].mean(), "min": grouped[metric].min(), "max": grouped[metric].max(),
+        "trials": grouped[metric].count()})
+    return table.reset_index()
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Per level, a[metric] - b[metric] paired by trial: mean, t-interval bounds, trials. NaN bounds for 1 trial."""
+    merged = a.merge(b, on=["trial", "level"], suffixes=("_a", "_b"))
+    merged["diff"] = merged[f"{metric}_a"] - merged[f"{metric}_b"]
+    rows = []
+    for level, group in merged.groupby("level"):
+        n, mean = len(group), group["diff"].mean()
+        half = (stats.t.ppf(0.5 + confidence / 2, n - 1) * group["diff"].std(ddof=1) / math.sqrt(n)
+                if n > 1 else float("nan"))
+        rows.append({"level": level, "percent_remaining": 100 * group["density_a"].mean(), "mean_diff": mean,
+                     "ci_low": mean - half, "ci_high": mean + half, "trials": n})
+    return pd.DataFrame(rows)
+
+
+def read_metrics(cfg: IMPConfig, trial: int, level: int) -> pd.DataFrame:
+    """The learning curve of one level: iteration, split, loss, accuracy."""
+    frame = pd.DataFrame(read_csv(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "metrics.csv"))
+    return frame.astype({"iteration": int, "loss": float, "accuracy": float})
+
+
+def curves(cfg: IMPConfig, levels: list[int], split: str = "test") -> pd.DataFrame:
+    """Learning curves of `levels` for every trial, with the level's % remaining."""
+    root = run_dir(cfg, cfg.prefix)
+    frames = []
+    for level in levels:
+        for trial in range(cfg.trials):
+            frame = read_metrics(cfg, trial, level)
+            frame = frame[frame["split"] == split].assign(trial=trial, level=level)
+            density = masks.density(masks.load(level_dir(root, trial, level) / "mask.pt"))
+            frames.append(frame.assign(percent_remaining=100 * density))
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_mask(cfg: IMPConfig, trial: int, level: int) -> masks.Mask:
+    return masks.load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "mask.pt")
+
+
+def load_weights(cfg: IMPConfig, trial: int, level: int, which: str = "final") -> dict[str, torch.Tensor]:
+    return torch_load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / f"weights_{which}.pt")
+
+
+def pruned_without_retraining(cfg: IMPConfig, trial: int, level: int) -> float:
+    """Test accuracy of the level l-1 trained weights under the level-l mask, with no retraining at all."""
+    splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
+    model = build_model(cfg.model, splits.input_shape, splits.num_classes)
+    model.load_state_dict(load_weights(cfg, trial, level - 1, "final"))
+    masks.apply_mask_(model, load_mask(cfg, trial, level))
+    return evaluate(model, *splits.test)[1]
+
+
+def layer_density_history(cfg: IMPConfig, trial: int = 0) -> pd.DataFrame:
+    """Per-layer density at every level of one trial (long format: level, layer, density)."""
+    rows = []
+    for level in range(cfg.num_levels + 1):
+        for row in masks.report(load_mask(cfg, trial, level)):
+            rows.append({"level": level, "layer": row["layer"], "density": row["density"]})
+    return pd.DataFrame(rows)
+
+
+def input_connectivity(mask: masks.Mask, layer: str = "fc1.weight", shape=(28, 28)) -> np.ndarray:
+    """Surviving first-layer connections per input pixel, as an image of `shape`."""
+    return mask[layer].sum(dim=0).reshape(shape).numpy()
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties count half): the ROC AUC."""
+    ranks = stats.rankdata(scores)
+    positives = labels.astype(bool)
+    n_pos, n_neg = positives.sum(), (~positives).sum()
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def jaccard_matrix(mask_list: list[masks.Mask]) -> np.ndarray:
+    n = len(mask_list)
+    return np.array([[masks.jaccard(mask_list[i], mask_list[j]) for j in range(n)] for i in range(n)])
+
+
+def nearest(table: pd.DataFrame, percent: float) -> pd.Series:
+    """The row of a per-level table whose % remaining is nearest to `percent` (on a log scale)."""
+    distance = (np.log(table["percent_remaining"]) - math.log(percent)).abs()
+    return table.loc[distance.idxmin()]
+
+
+def levels_near(summary: pd.DataFrame, percents: list[float]) -> list[int]:
+    """The distinct levels nearest to each of `percents`, in order of level."""
+    table = by_level(summary, "density")
+    return sorted({int(nearest(table, p)["level"]) for p in percents})
+
+
+def level_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-level table the notebooks print: % remaining, test accuracy (%) at early stop with min/max, the
+    early-stop iteration and the final test accuracy, averaged over trials."""
+    accuracy = by_level(summary, "test_acc_at_early_stop")
+    grouped = summary.groupby("level")
+    return pd.DataFrame({
+        "level": accuracy["level"], "% remaining": accuracy["percent_remaining"].round(2),
+        "test acc @ early stop (%)": (100 * accuracy["mean"]).round(2),
+        "min": (100 * accuracy["min"]).round(2), "max": (100 * accuracy["max"]).round(2),
+        "early-stop iteration": grouped["early_stop_iteration"].mean().round(0).to_numpy(),
+        "final test acc (%)": (100 * grouped["final_test_acc"].mean()).round(2).to_numpy(),
+        "trials": accuracy["trials"]})
+
+
+def one_shot_like(cfg: IMPConfig, level: int) -> IMPConfig:
+    """A one-shot config that reaches the per-layer densities of IMP level `level` in a single pruning step."""
+    output_rate = cfg.rate / 2 if cfg.output_rate is None else cfg.output_rate
+    return dataclasses.replace(cfg, rate=1 - (1 - cfg.rate) ** level, output_rate=1 - (1 - output_rate) ** level,
+                               levels=1)

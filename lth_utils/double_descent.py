@@ -1,0 +1,176 @@
+"""Capacity and generalisation on a small noisy regression task: test loss against width (double descent), and IMP
+on a regression MLP (does pruning improve generalisation here?).
+
+    point = RegressionConfig(width=64, activation="tanh")
+    fit(point)                      # {"train_loss", "test_loss", ...}, stored in the run store, read back next time
+    width_sweep(base, widths=[1, 2, 4, ...])            # DataFrame, one row per (width, seed)
+    regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
+
+The task: y = teacher(x) + noise, x ~ N(0, I) in `input_dim` dimensions, the teacher a fixed random tanh network;
+`n_train` noisy training points, `n_test` noisy test points from the same distribution. Models are `models.mlp`,
+trained full-batch with Adam for `steps` (+ `steps_per_width` x width: wider nets get longer to fit) under a mask.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from . import masks, pruning
+from .config import config_hash
+from .engine import parallel_map
+from .files import atomic_write_text
+from .imp import derive_seed
+from .models import ACTIVATIONS, glorot_init_, mlp, prunable_names
+from .training import masked_parameters, masked_step
+
+
+@dataclass(frozen=True)
+class RegressionConfig:
+    n_train: int = field(default=100, metadata={"help": "noisy training points"})
+    n_test: int = field(default=2000, metadata={"help": "noisy test points"})
+    input_dim: int = field(default=5, metadata={"help": "input dimensions"})
+    noise: float = field(default=0.5, metadata={"help": "std of the label noise (teacher outputs have std ~1)"})
+    teacher_width: int = field(default=20, metadata={"help": "hidden units of the random tanh teacher"})
+    width: int = field(default=100, metadata={"help": "hidden units of the student"})
+    depth: int = field(default=1, metadata={"help": "hidden layers of the student"})
+    activation: str = field(default="relu", metadata={"help": f"one of {', '.join(ACTIVATIONS)}"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 penalty (Adam)"})
+    lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
+    steps: int = field(default=2000, metadata={"help": "full-batch steps for any width"})
+    steps_per_width: int = field(default=10, metadata={"help": "extra steps per hidden unit"})
+    data_seed: int = field(default=0, metadata={"help": "seed of the teacher and the data"})
+    seed: int = field(default=0, metadata={"help": "seed of the student's init"})
+    out: str = field(default="runs", metadata={"help": "run-store folder", "hash": False})
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} is invalid: one of {', '.join(ACTIVATIONS)}")
+        for name in ("n_train", "n_test", "input_dim", "teacher_width", "width", "depth", "steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: >= 1")
+        if self.noise < 0 or self.weight_decay < 0 or self.lr <= 0:
+            raise ValueError("noise and weight_decay must be >= 0 and lr > 0")
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps + self.steps_per_width * self.width
+
+
+def make_data(cfg: RegressionConfig) -> dict[str, torch.Tensor]:
+    """Teacher-generated regression data: x_train, y_train, x_test, y_test (float32, CPU), seeded by data_seed."""
+    g = torch.Generator().manual_seed(derive_seed(cfg.data_seed, "regression-data"))
+    teacher = glorot_init_(mlp(cfg.teacher_width, 1, "tanh", cfg.input_dim, 1), g)
+    with torch.no_grad():
+        for p in teacher.parameters():  # non-zero biases make a less symmetric target
+            if p.ndim == 1:
+                p.normal_(0, 0.5, generator=g)
+    n = cfg.n_train + cfg.n_test
+    x = torch.randn(n, cfg.input_dim, generator=g)
+    with torch.no_grad():
+        clean = teacher(x)
+        clean = (clean - clean.mean()) / clean.std()
+    y = clean + cfg.noise * torch.randn(n, 1, generator=g)
+    return {"x_train": x[:cfg.n_train], "y_train": y[:cfg.n_train], "x_test": x[cfg.n_train:],
+            "y_test": y[cfg.n_train:]}
+
+
+def train_regression(cfg: RegressionConfig, mask: masks.Mask | None = None,
+                     start: dict[str, torch.Tensor] | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Train a student (from `start` or a seeded init) under `mask`; returns (losses, final weights)."""
+    data = make_data(cfg)
+    model = glorot_init_(mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1),
+                         torch.Generator().manual_seed(derive_seed(cfg.seed, "regression-init", cfg.width)))
+    if start is not None:
+        model.load_state_dict(start)
+    mask = mask if mask is not None else masks.ones_like(model)
+    masked = masked_parameters(model, mask)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    for _ in range(cfg.total_steps):
+        loss = F.mse_loss(model(data["x_train"]), data["y_train"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        masked_step(opt, masked)
+    with torch.no_grad():
+        losses = {"train_loss": float(F.mse_loss(model(data["x_train"]), data["y_train"])),
+                  "test_loss": float(F.mse_loss(model(data["x_test"]), data["y_test"]))}
+    return losses, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _stored(cfg: RegressionConfig, name: str, compute) -> dict:
+    """Read `<out>/regression-<hash>/<name>.json`, or compute and store it."""
+    path = config_path(cfg) / f"{name}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = compute()
+    atomic_write_text(path, json.dumps(result) + "\n")
+    return result
+
+
+def config_path(cfg: RegressionConfig):
+    from pathlib import Path
+    return Path(cfg.out) / f"regression_w{cfg.width}_{cfg.activation}-{config_hash(cfg)}"
+
+
+def fit(cfg: RegressionConfig) -> dict:
+    """One dense training run: its config, train and test loss, and the number of parameters (stored)."""
+    def compute():
+        losses, _ = train_regression(cfg)
+        params = sum(p.numel() for p in mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1).parameters())
+        return {**dataclasses.asdict(cfg), **losses, "parameters": params}
+    return _stored(cfg, "dense", compute)
+
+
+def width_sweep(base: RegressionConfig, widths: list[int], seeds: list[int], progress: bool = True,
+                workers: int = 0) -> pd.DataFrame:
+    """Test and train loss for every width and seed (parallel, stored)."""
+    jobs = [(dataclasses.replace(base, width=w, seed=s),) for w in widths for s in seeds]
+    return pd.DataFrame(parallel_map(fit, jobs, workers=workers, progress=progress, desc="width sweep"))
+
+
+def regression_imp(cfg: RegressionConfig, rounds: int = 10, rate: float = 0.1) -> list[dict]:
+    """IMP on a regression MLP: train, prune `rate` of surviving weights per layer (output layer at rate / 2), rewind
+    to the initial weights, retrain; one row per round with density and losses (stored)."""
+    def compute():
+        dense_losses, final = train_regression(cfg)
+        model = glorot_init_(mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1),
+                             torch.Generator().manual_seed(derive_seed(cfg.seed, "regression-init", cfg.width)))
+        init = {k: v.clone() for k, v in model.state_dict().items()}
+        names = prunable_names(model)
+        mask = masks.ones_like(model)
+        rows = [{"round": 0, "density": 1.0, **dense_losses}]
+        for r in range(1, rounds + 1):
+            mask = pruning.magnitude_prune(final, mask, pruning.layer_rates(names, rate))
+            losses, final = train_regression(cfg, mask, start=init)
+            rows.append({"round": r, "density": masks.density(mask), **losses})
+        return {"rows": rows}
+    return _stored(cfg, f"imp_{rounds}x{rate}", compute)["rows"]
+
+
+def regression_imp_trials(base: RegressionConfig, seeds: list[int], rounds: int = 10, rate: float = 0.1,
+                          progress: bool = True, workers: int = 0) -> pd.DataFrame:
+    jobs = [(dataclasses.replace(base, seed=s), rounds, rate) for s in seeds]
+    results = parallel_map(regression_imp, jobs, workers=workers, progress=progress, desc="regression IMP")
+    return pd.DataFrame([{**row, "seed": s} for s, rows in zip(seeds, results) for row in rows])
+
+
+def describe_curve(test_loss: pd.Series, margin: float = 0.05) -> dict:
+    """Locate the classical minimum, the double-descent peak after it, and whether the loss descends again.
+
+    `test_loss` is indexed by width (ascending). The classical minimum is the first local minimum; the peak is the
+    maximum after it; a second descent means some wider net gets at least `margin` below that peak.
+    Returns {"classical_width", "peak_width", "peak_loss", "second_descent", "best_width", "best_loss"}.
+    """
+    values = test_loss.to_numpy()
+    first_min = next((i for i in range(len(values)) if i + 1 == len(values) or values[i + 1] > values[i]), 0)
+    after = test_loss.iloc[first_min + 1:]
+    peak_width = after.idxmax() if not after.empty else test_loss.index[first_min]
+    beyond = test_loss[test_loss.index > peak_width]
+    return {"classical_width": test_loss.index[first_min], "peak_width": peak_width,
+            "peak_loss": float(test_loss[peak_width]),
+            "second_descent": bool(not beyond.empty and beyond.min() < test_loss[peak_width] - margin),
+            "best_width": test_loss.idxmin(), "best_loss": float(test_loss.min())}

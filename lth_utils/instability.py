@@ -1,0 +1,105 @@
+"""Instability analysis (Frankle et al. 2020, "Linear Mode Connectivity and the LTH").
+
+From a network's rewind point (iteration k, under the level's mask), train two copies with different data orders,
+then evaluate the test error along the straight line between the two trained copies. The error barrier is the
+largest rise of that error above the mean of the two ends; a network is stable when the barrier is ~0.
+
+    table = run_instability(cfg, levels=[0, 3, 7])   # one row per (trial, level): barrier and the error path
+    barrier(errors)                                  # max(errors) - (errors[0] + errors[-1]) / 2
+
+Copies are stored beside the level they start from (`trial_t/level_l/instability/copy_{0,1}.pt`, `path.json`), so
+the analysis resumes and a second call reads them back.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import masks
+from .data import load_splits
+from .engine import parallel_map, run
+from .files import atomic_torch_save, atomic_write_text, torch_load
+from .imp import IMPConfig, derive_seed
+from .models import build_model
+from .store import level_dir, run_dir
+from .training import evaluate, train
+
+ALPHAS = np.linspace(0.0, 1.0, 11)
+
+
+def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
+    """(1 - alpha) * a + alpha * b, tensor by tensor."""
+    return {k: (1 - alpha) * a[k] + alpha * b[k] for k in a}
+
+
+def barrier(errors) -> float:
+    """Error barrier along an interpolation path: max error minus the mean error of the two ends."""
+    errors = np.asarray(errors, dtype=float)
+    return float(errors.max() - (errors[0] + errors[-1]) / 2)
+
+
+def _folder(cfg: IMPConfig, trial: int, level: int):
+    return level_dir(run_dir(cfg, cfg.prefix), trial, level) / "instability"
+
+
+def spawn_point(cfg: IMPConfig, trial: int, level: int) -> tuple[dict[str, torch.Tensor], masks.Mask, int]:
+    """(weights, mask, iteration) the two copies start from: the level's rewound weights at iteration k."""
+    root = run_dir(cfg, cfg.prefix)
+    k = cfg.rewind_iteration
+    mask = masks.load(level_dir(root, trial, level) / "mask.pt")
+    if level == 0 and k:
+        return torch_load(root / f"trial_{trial}" / "rewind.pt"), mask, k
+    return torch_load(level_dir(root, trial, level) / "weights_start.pt"), mask, k
+
+
+def train_copy(cfg: IMPConfig, trial: int, level: int, copy: int) -> str:
+    """Train copy 0 or 1 from the spawn point with its own data order; returns the stored weights' path."""
+    path = _folder(cfg, trial, level) / f"copy_{copy}.pt"
+    if path.is_file():
+        return str(path)
+    splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
+    weights, mask, k = spawn_point(cfg, trial, level)
+    model = build_model(cfg.model, splits.input_shape, splits.num_classes)
+    model.load_state_dict(weights)
+    model.to(cfg.device)
+    train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "instability", copy),
+          start_iteration=k)
+    atomic_torch_save(path, {name: v.cpu() for name, v in model.state_dict().items()})
+    return str(path)
+
+
+def error_path(cfg: IMPConfig, trial: int, level: int) -> list[float]:
+    """Test error at each of ALPHAS between the two trained copies (stored as path.json)."""
+    stored = _folder(cfg, trial, level) / "path.json"
+    if stored.is_file():
+        return json.loads(stored.read_text())["test_error"]
+    splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
+    a, b = (torch_load(_folder(cfg, trial, level) / f"copy_{c}.pt") for c in (0, 1))
+    model = build_model(cfg.model, splits.input_shape, splits.num_classes)
+    errors = []
+    for alpha in ALPHAS:
+        model.load_state_dict(interpolate(a, b, float(alpha)))
+        errors.append(1.0 - evaluate(model, *splits.test)[1])
+    atomic_write_text(stored, json.dumps({"alpha": ALPHAS.tolist(), "test_error": errors}) + "\n")
+    return errors
+
+
+def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) -> pd.DataFrame:
+    """Error barriers for every trial of `cfg` at `levels` (the IMP run is trained first if it is not stored)."""
+    if cfg.rewind_iteration is None:
+        raise ValueError(f"rewind={cfg.rewind!r}: instability needs a rewind point (init or an iteration k)")
+    run([cfg], progress=progress)
+    jobs = [(cfg, t, l, c) for t in range(cfg.trials) for l in levels for c in (0, 1)]
+    parallel_map(train_copy, jobs, workers=cfg.workers, progress=progress, desc="instability copies")
+    rows = []
+    for trial in range(cfg.trials):
+        for level in levels:
+            errors = error_path(cfg, trial, level)
+            density = masks.density(masks.load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "mask.pt"))
+            rows.append({"rewind": cfg.rewind, "trial": trial, "level": level, "percent_remaining": 100 * density,
+                         "barrier": barrier(errors), "error_start": errors[0], "error_end": errors[-1],
+                         "errors": errors})
+    return pd.DataFrame(rows)

@@ -1,0 +1,120 @@
+"""What every notebook does first and last: read its parameters (rejecting unknown ones), build the profile's config,
+fetch the data, set the figure style; and state the profile, hardware and versions at the end.
+
+    cfg, settings = setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"])
+    provenance(cfg)
+"""
+from __future__ import annotations
+
+import ast
+import os
+import platform
+import time
+from typing import Any
+
+import torch
+
+from . import data, plots
+from .config import ConfigError
+from .imp import IMPConfig
+from .profiles import NOTEBOOK_SETTINGS, check_profile, imp_config
+
+_STARTED = {"at": time.time()}
+
+
+def _injected_names(history: list[str]) -> list[str]:
+    """Names assigned in papermill's injected cell (its source starts with '# Parameters'), if one ran."""
+    names: list[str] = []
+    for source in history:
+        if source.lstrip().startswith("# Parameters"):
+            tree = ast.parse(source)
+            names = [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                     if isinstance(t, ast.Name)]
+    return names
+
+
+def parameters(namespace: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The notebook's parameters, read from its globals. A name papermill injected that the notebook does not have
+    is an error (papermill itself only warns), and so is an unknown profile; IMPConfig validates the rest."""
+    unknown = sorted(set(_injected_names(namespace.get("In", []))) - set(names))
+    if unknown:
+        raise ConfigError(unknown[0], namespace.get(unknown[0]),
+                          f"not a parameter of this notebook; known: {', '.join(names)}")
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise ConfigError(missing[0], None, "run the parameters cell (the first cell) first")
+    check_profile(namespace["profile"])
+    return {name: namespace[name] for name in names}
+
+
+IMP_PARAMETERS = ("seed", "trials", "workers", "out", "data_root")
+
+
+def setup(namespace: dict[str, Any], names: list[str]) -> tuple[IMPConfig, dict[str, Any]]:
+    """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings)."""
+    values = parameters(namespace, names)
+    cfg = imp_config(values["profile"], **{k: values[k] for k in IMP_PARAMETERS if k in values})
+    data.fetch(cfg.dataset, cfg.data_root)
+    plots.set_style()
+    _STARTED["at"] = time.time()
+    return cfg, {**NOTEBOOK_SETTINGS[values["profile"]], "profile": values["profile"],
+                 "figures": values.get("figures", "../figures")}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(cfg: IMPConfig, profile: str) -> str:
+    """One paragraph: profile, the config's hash, hardware, versions and the notebook's wall time."""
+    minutes = (time.time() - _STARTED["at"]) / 60
+    device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{_cpu_name()}, {os.cpu_count()} cores"
+    return (f"Profile `{profile}` ({cfg.iterations:,} iterations per level, {cfg.trials} trial(s), evaluation every "
+            f"{cfg.eval_every}); run store `{cfg.out}`, ticket config hash `{cfg.hash}`. Hardware: {device}. "
+            f"Python {platform.python_version()}, torch {torch.__version__}. This notebook ran in {minutes:.1f} "
+            f"minutes (stored runs are read, not retrained).")
+
+
+NOTEBOOK_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def notebook_paths(selection: list[str] | None = None) -> list:
+    """The numbered notebooks in order, or those whose names start with one of `selection` ('02', '03_controls')."""
+    paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if selection:
+        paths = [p for p in paths if any(p.name.startswith(s) for s in selection)]
+        if not paths:
+            raise ConfigError("notebooks", selection, "prefixes of the files in notebooks/, such as 01 or 02_iterative")
+    return paths
+
+
+def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = None,
+            selection: list[str] | None = None, progress: bool = True) -> list[tuple[str, float]]:
+    """Run the notebooks headlessly with papermill; returns (name, minutes) per notebook.
+
+    output_dir None writes the executed notebooks over the ones in notebooks/ (the handouts); the kernel always runs
+    in notebooks/, so the notebooks' relative paths (../runs, ../data, ../figures) mean the same as in JupyterLab.
+    """
+    import papermill
+
+    check_profile(profile)
+    params = {**({"profile": profile} if profile != "standard" else {}), **(parameters or {})}
+    timings = []
+    for path in notebook_paths(selection):
+        target = (__import__("pathlib").Path(output_dir) if output_dir else NOTEBOOK_DIR) / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".partial.{target.name}")
+        started = time.time()
+        print(f"== {path.name} ({profile})", flush=True)
+        papermill.execute_notebook(str(path), str(partial), parameters=params, kernel_name="python3",
+                                   cwd=str(NOTEBOOK_DIR), progress_bar=progress)
+        os.replace(partial, target)
+        timings.append((path.name, (time.time() - started) / 60))
+        print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)
+    return timings
