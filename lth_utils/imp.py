@@ -15,6 +15,9 @@ files. Level l of the ticket arm prunes the final weights of level l-1 and rewin
 | none   | the level l-1 final weights x mask, trained at the schedule's final lr   |
 | lr     | the level l-1 final weights x mask, the learning-rate schedule replayed  |
 
+Level 0 (the dense network) does not depend on how a run prunes: configs that differ only in `rate`, `output_rate`
+or `scope` train it once, in the config with those fields at their defaults, and copy it (`dense_source`).
+
 Control arms use the ticket's masks and the same seeds and data order, level for level (from level 1 on):
 `reinit` trains the ticket's mask from a fresh initialisation; `random_prune` trains a random mask with the ticket's
 per-layer counts (each level a random subset of the previous level's) from the ticket's rewind weights.
@@ -31,7 +34,7 @@ import torch
 from . import masks, pruning
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
-from .files import atomic_torch_save, torch_load
+from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, prunable_names
 from .store import (METRIC_COLUMNS, level_dir, read_result, run_dir, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
@@ -166,6 +169,31 @@ def derive_seed(*parts) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
+PRUNING_FIELDS = ("rate", "output_rate", "scope")
+
+
+def dense_source(cfg: IMPConfig) -> IMPConfig | None:
+    """The config whose level 0 this ticket run copies instead of training it again (None: it trains its own)."""
+    if cfg.arm != "ticket":
+        return None
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.name in PRUNING_FIELDS}
+    canonical = dataclasses.replace(cfg, **defaults)
+    return None if canonical.hash == cfg.hash else canonical
+
+
+def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict:
+    """Copy level 0 (and the late-rewinding weights) of `source` into `cfg`'s run; result.json last."""
+    row = run_level(source, trial, 0, on_progress)
+    src, dst = run_dir(source, source.prefix), run_dir(cfg, cfg.prefix)
+    names = [f"trial_{trial}/level_0/{n}" for n in ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv")]
+    if (src / f"trial_{trial}" / "rewind.pt").is_file():
+        names.append(f"trial_{trial}/rewind.pt")
+    for name in names:
+        atomic_write_bytes(dst / name, (src / name).read_bytes())
+    write_result(level_dir(dst, trial, 0), row)
+    return row
+
+
 def _levels_of(cfg: IMPConfig) -> range:
     return range(0 if cfg.arm == "ticket" else 1, cfg.num_levels + 1)
 
@@ -220,6 +248,9 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
         if on_progress:
             on_progress(done["iterations_run"])
         return done
+    source = dense_source(cfg) if level == 0 else None
+    if source is not None:
+        return _copy_dense_level(source, cfg, trial, on_progress)
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
     model, mask, start, override = level_inputs(cfg, trial, level, splits)
     model.load_state_dict(start)
@@ -240,7 +271,7 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
            "remaining": masks.remaining(mask), "early_stop_iteration": result.early_stop_iteration,
            "val_loss_at_early_stop": result.val_loss_at_early_stop,
            "test_acc_at_early_stop": result.test_acc_at_early_stop, "final_test_acc": result.final_test_acc,
-           "iterations_run": result.iterations_run, "seconds": result.seconds}
+           "iterations_run": result.iterations_run, "seconds": result.seconds, "eval_seconds": result.eval_seconds}
     write_result(directory, row)
     return row
 
@@ -248,7 +279,7 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
 def prepare(cfg: IMPConfig) -> None:
     """Write config.json for the run (and the ticket run a control arm depends on); remove temporary files that a
     killed run left behind (a SIGKILL mid-write leaves one; it was never renamed into place, so nothing reads it)."""
-    for c in {cfg, cfg.ticket()}:
+    for c in {cfg, cfg.ticket(), dense_source(cfg.ticket()) or cfg}:
         root = run_dir(c, c.prefix)
         for stale in root.rglob(".*.tmp"):
             stale.unlink(missing_ok=True)
@@ -262,6 +293,8 @@ def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:
 def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig, int, int]]:
     """The tasks whose files `run_level(cfg, trial, level)` reads."""
     deps = []
+    if level == 0 and dense_source(cfg) is not None:
+        deps.append((dense_source(cfg), trial, 0))
     if level > 0 and (cfg.arm == "ticket" or (cfg.arm == "random_prune" and level > 1)):
         deps.append((cfg, trial, level - 1))
     if cfg.arm != "ticket":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import platform
+import sys
 import time
 from typing import Any
 
@@ -112,8 +113,10 @@ def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = N
         partial = target.with_name(f".partial.{target.name}")
         started = time.time()
         print(f"== {path.name} ({profile})", flush=True)
+        # The kernel's stderr (the training progress bars) goes to this terminal too, not only into the notebook.
         papermill.execute_notebook(str(path), str(partial), parameters=params, kernel_name="python3",
-                                   cwd=str(NOTEBOOK_DIR), progress_bar=progress)
+                                   cwd=str(NOTEBOOK_DIR), progress_bar=False,
+                                   stderr_file=sys.stderr if progress else None)
         os.replace(partial, target)
         timings.append((path.name, (time.time() - started) / 60))
         print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)

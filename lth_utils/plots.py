@@ -55,3 +55,8 @@ def save(fig, name: str, folder: str | Path) -> Path:
     path = folder / f"{name}.png"
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def sequential_colors(n: int) -> list:
+    """n colours from dark (dense, early) to light (sparse, late), all readable on white."""
+    return [plt.cm.plasma(0.85 * i / max(1, n - 1)) for i in range(n)]

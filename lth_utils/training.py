@@ -82,6 +82,7 @@ class TrainResult:
     final_test_acc: float
     iterations_run: int
     seconds: float
+    eval_seconds: float                      # the part of `seconds` spent evaluating
     saved_weights: dict[str, torch.Tensor] | None = None  # weights after `save_weights_at` steps, if asked
 
 
@@ -139,10 +140,14 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     evals_since_best, saved = 0, None
     start = time.perf_counter()
 
+    eval_seconds = 0.0
+
     def record(it: int) -> None:
-        nonlocal best, evals_since_best
+        nonlocal best, evals_since_best, eval_seconds
+        started = time.perf_counter()
         val_loss, val_acc = evaluate(model, *splits.val)
         test_loss, test_acc = evaluate(model, *splits.test)
+        eval_seconds += time.perf_counter() - started
         metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
         metrics.append({"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc})
         if val_loss < best[0]:
@@ -178,4 +183,4 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     return TrainResult(metrics=metrics, early_stop_iteration=best[1], val_loss_at_early_stop=best[0],
                        test_acc_at_early_stop=best[2], final_test_acc=final_test_acc,
                        iterations_run=it - start_iteration,
-                       seconds=time.perf_counter() - start, saved_weights=saved)
+                       seconds=time.perf_counter() - start, eval_seconds=eval_seconds, saved_weights=saved)

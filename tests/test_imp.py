@@ -1,6 +1,7 @@
 """The IMP driver and run store: rewinding, control arms, resumption, reproducibility and config errors."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -186,3 +187,25 @@ def test_cli_exposes_every_flag_the_issue_lists():
                  "--eval-every", "--levels", "--rate", "--output-rate", "--scope", "--rewind", "--arm", "--trials",
                  "--seed", "--device", "--out"):
         assert flag in text
+
+
+def test_runs_that_differ_only_in_pruning_share_one_dense_level_0(tiny, monkeypatch):
+    trainings = []
+    original = imp.train
+    monkeypatch.setattr(imp, "train", lambda *a, **k: trainings.append(1) or original(*a, **k))
+    canonical = replace(tiny, trials=1, levels=1)
+    one_shot = replace(canonical, rate=0.5, output_rate=0.3, scope="global")
+    engine.run([one_shot, canonical], progress=False)
+    assert len(trainings) == 3  # one dense level 0, then level 1 of each config
+    for name in ("weights_start.pt", "weights_final.pt", "mask.pt"):
+        assert _same_state(_load(one_shot, 0, 0, name), _load(canonical, 0, 0, name))
+    assert masks.density(masks.load(level_dir(_root(one_shot), 0, 1) / "mask.pt")) < 0.6
+
+
+def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path):
+    one_shot = replace(tiny, trials=1, levels=0, rate=0.5, rewind="7")  # copies level 0 from its dense source
+    fresh = replace(one_shot, rate=0.2, out=str(tmp_path / "fresh"))   # is its own source: trains level 0
+    engine.run([one_shot, fresh], progress=False)
+    assert imp.dense_source(fresh) is None and imp.dense_source(one_shot) is not None
+    assert _same_state(_load(one_shot, 0, 0, "weights_final.pt"), _load(fresh, 0, 0, "weights_final.pt"))
+    assert _same_state(torch_load(_root(one_shot) / "trial_0/rewind.pt"), torch_load(_root(fresh) / "trial_0/rewind.pt"))

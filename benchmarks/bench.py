@@ -1,0 +1,197 @@
+"""Benchmark: this project's training engine against the loop most LTH repositories use, on the same work.
+
+    make bench                                         # LeNet-300-100, MNIST, batch 60, ~21% density, 5 trials
+    .venv/bin/python benchmarks/bench.py --iterations 40 --trials 2 --tiny    # CI: checks that it runs
+
+Measured in one run, on one machine:
+  1. fp32 matmul throughput (2048 x 2048, all threads): the physical reference, in GFLOP/s;
+  2. the standard loop: a Dataset/DataLoader with per-sample tensor conversion, one trial at a time, plain Adam,
+     the mask applied after each step, evaluation every 100 iterations through the same kind of loader;
+  3. this project's engine on the same work: every trial on its own single-thread worker process, the whole split as
+     one tensor, index-gather batches, fused Adam, masked gradients and weights (lth_utils.training.train).
+It prints model-iterations per second for (2) and (3), the ratio (3)/(2), and (3) as a percentage of (1) using the
+model's training FLOPs (6 x batch x weights per iteration; evaluation is counted as overhead, not as work), plus a
+sparse-vs-dense check at low density. Results go to benchmarks/results/<name>.json and .csv.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from lth_utils import data, masks, models, pruning
+from lth_utils.engine import parallel_map
+from lth_utils.imp import derive_seed
+from lth_utils.notebook import _cpu_name
+from lth_utils.training import TrainConfig, train
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WEIGHTS = 266_200  # LeNet-300-100's prunable weights (biases add 410, ignored)
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def ticket_mask(model: nn.Module, rounds: int = 7) -> masks.Mask:
+    """A mask at ~21% density (7 paper-rate rounds) from the model's own weights: the benchmark's sparsity."""
+    names = models.prunable_names(model)
+    mask = masks.ones_like(model)
+    weights = {n: model.get_parameter(n).detach() for n in names}
+    for _ in range(rounds):
+        mask = pruning.magnitude_prune(weights, mask, pruning.layer_rates(names, 0.2))
+    return mask
+
+
+# ------------------------------------------------------------------------------------ (2) the standard loop
+class PerSampleMNIST(Dataset):
+    """What torchvision's MNIST + ToTensor + Normalize does: one uint8 image to a float tensor per __getitem__."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        x = torch.from_numpy(self.images[i].astype(np.float32) / 255.0)
+        return ((x - 0.1307) / 0.3081).unsqueeze(0), int(self.labels[i])
+
+
+def standard_trial(seed: int, iterations: int, arrays, eval_every: int = 100) -> float:
+    """Seconds for one trial of the standard loop (one process, default threads)."""
+    train_x, train_y, test_x, test_y = arrays
+    torch.manual_seed(seed)
+    model = models.build_model("lenet_300_100", seed=seed)
+    mask = ticket_mask(model)
+    masks.apply_mask_(model, mask)
+    opt = torch.optim.Adam(model.parameters(), lr=1.2e-3)
+    train_set = PerSampleMNIST(train_x[:55_000, 0], train_y[:55_000])
+    eval_sets = [PerSampleMNIST(train_x[55_000:, 0], train_y[55_000:]), PerSampleMNIST(test_x[:, 0], test_y)]
+    loader = DataLoader(train_set, batch_size=60, shuffle=True, drop_last=True)
+    batches = itertools.chain.from_iterable(iter(loader) for _ in itertools.count())
+    start = time.perf_counter()
+    for it in range(iterations + 1):
+        if it % eval_every == 0 or it == iterations:
+            with torch.no_grad():
+                for dataset in eval_sets:
+                    for x, y in DataLoader(dataset, batch_size=1000):
+                        F.cross_entropy(model(x), y)
+        if it == iterations:
+            break
+        x, y = next(batches)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        masks.apply_mask_(model, mask)
+    return time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------------------- (3) this engine
+def engine_trial(seed: int, iterations: int, data_root: str, train_subset: int) -> dict:
+    """One trial of this project's loop; runs in a single-thread worker."""
+    splits = data.load_splits("mnist", data_root, train_subset=train_subset)
+    model = models.build_model("lenet_300_100", seed=seed)
+    result = train(model, ticket_mask(model), splits, TrainConfig(iterations=iterations, eval_every=100),
+                   data_seed=derive_seed(seed, "bench"))
+    return {"seconds": result.seconds, "eval_seconds": result.eval_seconds}
+
+
+# ---------------------------------------------------------------------------------- sparse vs dense masked
+def sparse_vs_dense(densities=(0.2, 0.1, 0.05, 0.02, 0.01), batch: int = 60, repeats: int = 200) -> list[dict]:
+    """Forward + weight-gradient time of the first layer (300 x 784) at each density: dense masked vs CSR sparse."""
+    torch.manual_seed(0)
+    x, g = torch.randn(batch, 784), torch.randn(batch, 300)
+    rows = []
+    for density in densities:
+        w = torch.randn(300, 784) * (torch.rand(300, 784) < density)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta" is not news here
+            warnings.simplefilter("ignore")
+            sparse = w.to_sparse_csr()
+        timings = {}
+        for name, fn in {"dense": lambda: (x @ w.t(), g.t() @ x),
+                         "sparse_csr": lambda: (torch.sparse.mm(sparse, x.t()).t(), g.t() @ x)}.items():
+            fn()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            timings[name] = (time.perf_counter() - start) / repeats * 1e6
+        rows.append({"density": density, "dense_us": timings["dense"], "sparse_csr_us": timings["sparse_csr"]})
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=1000, help="training iterations per trial")
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=0, help="engine workers (0: one per core)")
+    parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[1] / "data"))
+    parser.add_argument("--tiny", action="store_true", help="CI: a few iterations, results not written")
+    args = parser.parse_args(argv)
+    if args.iterations < 1 or args.trials < 1:
+        parser.error("--iterations and --trials must be >= 1")
+
+    data.fetch_mnist(args.data_root)
+    arrays = data.load_arrays("mnist", args.data_root)
+    gflops = matmul_gflops(1024 if args.tiny else 2048)
+    print(f"(1) fp32 matmul, {torch.get_num_threads()} threads: {gflops:.1f} GFLOP/s")
+
+    baseline_seconds = sum(standard_trial(t, args.iterations, arrays) for t in range(args.trials))
+    baseline_rate = args.trials * args.iterations / baseline_seconds
+    print(f"(2) standard loop: {baseline_rate:.1f} model-it/s ({baseline_seconds:.1f} s)")
+
+    start = time.perf_counter()
+    trials = parallel_map(engine_trial, [(t, args.iterations, args.data_root, 0) for t in range(args.trials)],
+                          workers=args.workers, progress=False)
+    engine_seconds = time.perf_counter() - start
+    engine_rate = args.trials * args.iterations / engine_seconds
+    eval_share = sum(t["eval_seconds"] for t in trials) / sum(t["seconds"] for t in trials)
+    flops = 6 * 60 * WEIGHTS
+    percent = 100 * engine_rate * flops / 1e9 / gflops
+    print(f"(3) this engine: {engine_rate:.1f} model-it/s ({engine_seconds:.1f} s wall, worker start-up included; "
+          f"evaluation {100 * eval_share:.0f}% of training time)")
+    print(f"    ratio (3)/(2): {engine_rate / baseline_rate:.2f}x; (3) as % of (1): {percent:.0f}% "
+          f"({engine_rate * flops / 1e9:.1f} of {gflops:.1f} GFLOP/s)")
+    sparse = sparse_vs_dense(repeats=20 if args.tiny else 200)
+    for row in sparse:
+        print(f"    first layer at {100 * row['density']:4.1f}% density: dense masked {row['dense_us']:7.1f} us, "
+              f"sparse CSR {row['sparse_csr_us']:7.1f} us")
+
+    record = {"machine": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+              "python": platform.python_version(), "iterations": args.iterations, "trials": args.trials,
+              "matmul_gflops": gflops, "standard_model_it_per_s": baseline_rate, "engine_model_it_per_s": engine_rate,
+              "ratio": engine_rate / baseline_rate, "percent_of_matmul": percent, "engine_eval_share": eval_share,
+              "sparse_vs_dense": sparse, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if not args.tiny:
+        RESULTS.mkdir(exist_ok=True)
+        name = f"cpu-{os.cpu_count()}core-{args.trials}x{args.iterations}"
+        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        with open(RESULTS / f"{name}.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=[k for k in record if k != "sparse_vs_dense"])
+            writer.writeheader()
+            writer.writerow({k: v for k, v in record.items() if k != "sparse_vs_dense"})
+        print(f"written: {RESULTS / name}.json, .csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Profiles, notebook parameters, analysis statistics, instability barriers and the double-descent helpers."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lth_utils import analysis, double_descent, instability, notebook, profiles
+from lth_utils.config import ConfigError
+from lth_utils.imp import IMPConfig
+
+
+def test_paper_profile_uses_the_papers_hyperparameters():
+    cfg = profiles.imp_config("paper")
+    assert (cfg.optimizer, cfg.lr, cfg.batch_size, cfg.iterations, cfg.eval_every) == ("adam", 1.2e-3, 60, 50_000, 100)
+    assert (cfg.rate, cfg.output_rate, cfg.scope, cfg.rewind, cfg.trials, cfg.train_subset) == (
+        0.2, None, "layerwise", "init", 5, 0)
+    assert round(100 * 0.8 ** cfg.num_levels, 1) == 1.8 and cfg.num_levels == 18
+
+
+def test_every_profile_has_the_same_notebook_settings():
+    keys = {name: set(s) for name, s in profiles.NOTEBOOK_SETTINGS.items()}
+    assert set(keys) == set(profiles.PROFILES) and len({frozenset(k) for k in keys.values()}) == 1
+
+
+def test_unknown_profile_is_an_error_naming_the_allowed_ones():
+    with pytest.raises(ConfigError, match="profile='fast' is invalid: one of smoke, standard, paper"):
+        profiles.imp_config("fast")
+
+
+def test_profile_overrides_of_none_keep_the_profile_value():
+    assert profiles.imp_config("smoke", trials=None).trials == profiles.PROFILES["smoke"]["trials"]
+    assert profiles.imp_config("smoke", trials=4).trials == 4
+
+
+def test_an_unknown_papermill_parameter_is_rejected():
+    namespace = {"profile": "smoke", "seed": 0, "In": ["", "profile = 'standard'", "# Parameters\nprofile = 'smoke'\nsede = 3\n"],
+                 "sede": 3}
+    with pytest.raises(ConfigError, match="sede=3 is invalid: not a parameter of this notebook"):
+        notebook.parameters(namespace, ["profile", "seed"])
+
+
+def test_known_papermill_parameters_are_read():
+    namespace = {"profile": "smoke", "seed": 3, "In": ["# Parameters\nprofile = 'smoke'\nseed = 3\n"]}
+    assert notebook.parameters(namespace, ["profile", "seed"]) == {"profile": "smoke", "seed": 3}
+
+
+def test_an_invalid_notebook_value_is_rejected_by_the_config():
+    with pytest.raises(ConfigError, match="trials=0 is invalid"):
+        profiles.imp_config("smoke", trials=0)
+
+
+def _summary(values_a, values_b):
+    rows = []
+    for trial, (a, b) in enumerate(zip(values_a, values_b)):
+        rows.append({"trial": trial, "level": 1, "density": 0.5, "acc": a, "arm": "a"})
+    frame_a = pd.DataFrame(rows)
+    frame_b = frame_a.assign(acc=values_b)
+    return frame_a, frame_b
+
+
+def test_paired_difference_uses_a_t_interval_over_trials():
+    a, b = _summary([0.9, 0.8, 0.85], [0.8, 0.75, 0.8])
+    row = analysis.paired_difference(a, b, "acc").iloc[0]
+    diffs = np.array([0.1, 0.05, 0.05])
+    half = 4.302652729749464 * diffs.std(ddof=1) / np.sqrt(3)  # t(0.975, df=2)
+    assert row["mean_diff"] == pytest.approx(diffs.mean())
+    assert row["ci_high"] - row["mean_diff"] == pytest.approx(half)
+
+
+def test_by_level_gives_mean_min_max_over_trials():
+    frame = pd.DataFrame({"level": [0, 0, 1, 1], "density": [1, 1, 0.5, 0.5], "m": [1.0, 3.0, 2.0, 6.0],
+                          "trial": [0, 1, 0, 1]})
+    table = analysis.by_level(frame, "m")
+    assert table[["mean", "min", "max"]].values.tolist() == [[2.0, 1.0, 3.0], [4.0, 2.0, 6.0]]
+    assert table["percent_remaining"].tolist() == [100.0, 50.0]
+
+
+def test_roc_auc_is_one_for_perfect_scores_and_half_for_ties():
+    assert analysis.roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
+    assert analysis.roc_auc(np.ones(4), np.array([0, 1, 0, 1])) == 0.5
+
+
+def test_one_shot_like_matches_the_per_layer_densities_of_an_imp_level():
+    cfg = IMPConfig()
+    one_shot = analysis.one_shot_like(cfg, 7)
+    assert one_shot.levels == 1
+    assert 1 - one_shot.rate == pytest.approx(0.8 ** 7) and 1 - one_shot.output_rate == pytest.approx(0.9 ** 7)
+
+
+def test_error_barrier_is_the_rise_above_the_mean_of_the_ends():
+    assert instability.barrier([0.02, 0.05, 0.04]) == pytest.approx(0.05 - 0.03)
+    assert instability.barrier([0.02, 0.02, 0.02]) == 0.0
+
+
+def test_interpolation_hits_both_ends_exactly():
+    a, b = {"w": torch.randn(3, 3)}, {"w": torch.randn(3, 3)}
+    assert torch.equal(instability.interpolate(a, b, 0.0)["w"], a["w"])
+    assert torch.equal(instability.interpolate(a, b, 1.0)["w"], b["w"])
+
+
+def test_describe_curve_finds_the_double_descent_peak_after_the_classical_minimum():
+    loss = pd.Series([1.2, 0.4, 0.6, 0.9, 0.7, 0.5], index=[1, 4, 8, 16, 64, 256])
+    shape = double_descent.describe_curve(loss)
+    assert (shape["classical_width"], shape["peak_width"], shape["second_descent"]) == (4, 16, True)
+    flat = double_descent.describe_curve(pd.Series([1.0, 0.5, 0.8, 0.9], index=[1, 2, 4, 8]))
+    assert flat["peak_width"] == 8 and not flat["second_descent"]
+
+
+def test_regression_data_is_seeded_and_the_teacher_signal_is_standardised():
+    cfg = double_descent.RegressionConfig(noise=0.0, n_train=500, n_test=500)
+    a, b = double_descent.make_data(cfg), double_descent.make_data(cfg)
+    assert torch.equal(a["y_train"], b["y_train"])
+    y = torch.cat([a["y_train"], a["y_test"]])
+    assert abs(y.mean().item()) < 1e-5 and abs(y.std().item() - 1) < 1e-4
+
+
+def test_pruned_regression_weights_stay_zero(tmp_path):
+    cfg = double_descent.RegressionConfig(width=20, steps=30, steps_per_width=0, weight_decay=1e-2, out=str(tmp_path))
+    rows = double_descent.regression_imp(cfg, rounds=2, rate=0.5)
+    assert [r["round"] for r in rows] == [0, 1, 2] and rows[2]["density"] < rows[1]["density"] < 1
+    mask = {"fc1.weight": torch.rand(20, 5) > 0.5, "fc2.weight": torch.rand(1, 20) > 0.5}
+    _, final = double_descent.train_regression(cfg, mask)
+    assert all(torch.count_nonzero(final[n][~m]) == 0 for n, m in mask.items())
+
+
+def test_late_rewound_levels_train_the_remaining_iterations(tiny):
+    from lth_utils import engine
+    cfg = dataclasses.replace(tiny, rewind="10", trials=1, levels=1)
+    summary = engine.run_imp(cfg, progress=False)
+    assert summary.set_index("level")["iterations_run"].to_dict() == {0: 30, 1: 20}
+    curve = analysis.read_metrics(cfg, 0, 1)
+    assert curve["iteration"].min() == 10 and curve["iteration"].max() == 30
+
+
+def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path(tiny, monkeypatch):
+    cfg = dataclasses.replace(tiny, trials=1, levels=1)
+    table = instability.run_instability(cfg, levels=[0, 1], progress=False)
+    assert table["level"].tolist() == [0, 1] and (table["errors"].map(len) == len(instability.ALPHAS)).all()
+    a = torch.load(instability._folder(cfg, 0, 1) / "copy_0.pt", weights_only=True)
+    b = torch.load(instability._folder(cfg, 0, 1) / "copy_1.pt", weights_only=True)
+    assert not torch.equal(a["fc1.weight"], b["fc1.weight"])  # different data orders
+    mask = analysis.load_mask(cfg, 0, 1)["fc1.weight"]
+    assert torch.count_nonzero(a["fc1.weight"][~mask]) == 0
+    monkeypatch.setattr(instability, "train", lambda *a, **k: pytest.fail("stored copies were retrained"))
+    again = instability.run_instability(cfg, levels=[0, 1], progress=False)
+    assert again["barrier"].tolist() == table["barrier"].tolist()
