@@ -165,12 +165,18 @@ def main(argv=None) -> int:
     engine_seconds = time.perf_counter() - start
     engine_rate = args.trials * args.iterations / engine_seconds
     eval_share = sum(t["eval_seconds"] for t in trials) / sum(t["seconds"] for t in trials)
+    # Steady state: trials per worker-second of training loop (excludes process start-up and the idle worker when
+    # trials do not divide evenly among workers); the wall-clock figure above is the one the targets are judged by.
+    workers = args.workers or min(os.cpu_count() or 1, args.trials)
+    steady_rate = workers * args.iterations / (sum(t["seconds"] for t in trials) / len(trials))
     flops = 6 * 60 * WEIGHTS
     percent = 100 * engine_rate * flops / 1e9 / gflops
     print(f"(3) this engine: {engine_rate:.1f} model-it/s ({engine_seconds:.1f} s wall, worker start-up included; "
           f"evaluation {100 * eval_share:.0f}% of training time)")
     print(f"    ratio (3)/(2): {engine_rate / baseline_rate:.2f}x; (3) as % of (1): {percent:.0f}% "
           f"({engine_rate * flops / 1e9:.1f} of {gflops:.1f} GFLOP/s)")
+    print(f"    steady state inside the {workers} workers: {steady_rate:.1f} model-it/s "
+          f"({steady_rate / baseline_rate:.2f}x; {100 * steady_rate * flops / 1e9 / gflops:.0f}% of (1))")
     sparse = sparse_vs_dense(repeats=20 if args.tiny else 200)
     for row in sparse:
         print(f"    first layer at {100 * row['density']:4.1f}% density: dense masked {row['dense_us']:7.1f} us, "
@@ -180,6 +186,7 @@ def main(argv=None) -> int:
               "python": platform.python_version(), "iterations": args.iterations, "trials": args.trials,
               "matmul_gflops": gflops, "standard_model_it_per_s": baseline_rate, "engine_model_it_per_s": engine_rate,
               "ratio": engine_rate / baseline_rate, "percent_of_matmul": percent, "engine_eval_share": eval_share,
+              "engine_steady_model_it_per_s": steady_rate, "workers": workers,
               "sparse_vs_dense": sparse, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     if not args.tiny:
         RESULTS.mkdir(exist_ok=True)

@@ -163,14 +163,17 @@ def describe_curve(test_loss: pd.Series, margin: float = 0.05) -> dict:
 
     `test_loss` is indexed by width (ascending). The classical minimum is the first local minimum; the peak is the
     maximum after it; a second descent means some wider net gets at least `margin` below that peak.
-    Returns {"classical_width", "peak_width", "peak_loss", "second_descent", "best_width", "best_loss"}.
+    Returns {"classical_width", "peak_width", "peak_loss", "second_descent", "descent_width", "descent_loss",
+    "best_width", "best_loss"}, where descent_* is the lowest point after the peak (the peak itself if none).
     """
     values = test_loss.to_numpy()
     first_min = next((i for i in range(len(values)) if i + 1 == len(values) or values[i + 1] > values[i]), 0)
     after = test_loss.iloc[first_min + 1:]
     peak_width = after.idxmax() if not after.empty else test_loss.index[first_min]
     beyond = test_loss[test_loss.index > peak_width]
+    low = beyond.idxmin() if not beyond.empty else peak_width
     return {"classical_width": test_loss.index[first_min], "peak_width": peak_width,
             "peak_loss": float(test_loss[peak_width]),
             "second_descent": bool(not beyond.empty and beyond.min() < test_loss[peak_width] - margin),
+            "descent_width": low, "descent_loss": float(test_loss[low]),
             "best_width": test_loss.idxmin(), "best_loss": float(test_loss.min())}

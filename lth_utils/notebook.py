@@ -72,12 +72,13 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(cfg: IMPConfig, profile: str) -> str:
-    """One paragraph: profile, the config's hash, hardware, versions and the notebook's wall time."""
+def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> str:
+    """One paragraph: profile, what was run (default: the IMP config), hardware, versions and the wall time."""
     minutes = (time.time() - _STARTED["at"]) / 60
     device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{_cpu_name()}, {os.cpu_count()} cores"
-    return (f"Profile `{profile}` ({cfg.iterations:,} iterations per level, {cfg.trials} trial(s), evaluation every "
-            f"{cfg.eval_every}); run store `{cfg.out}`, ticket config hash `{cfg.hash}`. Hardware: {device}. "
+    experiment = experiment or (f"{cfg.iterations:,} iterations per level, {cfg.trials} trial(s), evaluation every "
+                                f"{cfg.eval_every}; ticket config hash `{cfg.hash}`")
+    return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`. Hardware: {device}. "
             f"Python {platform.python_version()}, torch {torch.__version__}. This notebook ran in {minutes:.1f} "
             f"minutes (stored runs are read, not retrained).")
 
