@@ -109,13 +109,15 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
                 for task in pending:
                     run_level(*task, on_progress=bar.update)
         else:
-            _run_pool(pending, n_workers, bar)
+            stored = {_key(t) for t in tasks if t not in pending}
+            _run_pool(pending, stored, n_workers, bar)
     return {cfg: write_summary(cfg) for cfg in configs}
 
 
-def _run_pool(pending: list[Task], n_workers: int, bar) -> None:
+def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:
+    """Run `pending` tasks as their dependencies finish; `done` holds the keys of tasks already stored."""
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
-    done: set = set()
+    done = set(done)
     remaining = {_key(t): t for t in pending}
     with context.Manager() as manager, ProcessPoolExecutor(n_workers, mp_context=context,
                                                            initializer=_worker_init) as pool:
@@ -125,7 +127,7 @@ def _run_pool(pending: list[Task], n_workers: int, bar) -> None:
             for key, task in list(remaining.items()):
                 if len(running) >= n_workers:
                     break
-                if all(_key(d) in done or _is_done(d) for d in dependencies(*task)):
+                if all(_key(d) in done for d in dependencies(*task)):
                     running[pool.submit(_worker_run, task, messages)] = task
                     del remaining[key]
             finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)

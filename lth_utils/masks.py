@@ -82,10 +82,6 @@ def is_subset(smaller: Mask, larger: Mask) -> bool:
     return all(not bool((smaller[n] & ~larger[n]).any()) for n in larger)
 
 
-def intersect(a: Mask, b: Mask) -> Mask:
-    return {n: a[n] & b[n] for n in a}
-
-
 def jaccard(a: Mask, b: Mask) -> float:
     """|a and b| / |a or b| over all prunable weights: 1 for identical masks."""
     inter = sum(int((a[n] & b[n]).sum()) for n in a)

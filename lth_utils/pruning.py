@@ -13,8 +13,6 @@ scope); the earlier one is pruned first. `torch.sort(stable=True)` gives exactly
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .masks import Mask
@@ -116,15 +114,6 @@ def rounds_to_reach(target_density: float, sizes: dict[str, int], rates: dict[st
     for k in range(max_rounds + 1):
         if sum(counts.values()) / total <= target_density:
             return k
-        counts = {n: c - prune_count(c, rates[n]) for n, c in counts.items()}
+        counts = layer_sizes_after(counts, rates, 1)
     raise ValueError(f"target_density={target_density} is not reached within {max_rounds} rounds at rates "
                      f"{sorted(set(rates.values()))}; raise the rate or the target")
-
-
-def overall_density(counts: dict[str, int], sizes: dict[str, int]) -> float:
-    return sum(counts.values()) / sum(sizes.values())
-
-
-def expected_rounds(density: float, rate: float) -> int:
-    """Rounds at a uniform `rate` to reach `density` (ignoring rounding): ceil(log d / log(1 - rate))."""
-    return math.ceil(math.log(density) / math.log(1.0 - rate) - 1e-9)
