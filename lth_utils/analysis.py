@@ -19,7 +19,7 @@ from .data import load_splits
 from .files import torch_load
 from .imp import IMPConfig
 from .models import build_model
-from .store import level_dir, read_csv, run_dir
+from .store import level_dir, read_csv
 from .training import evaluate
 
 
@@ -49,13 +49,13 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
 
 def read_metrics(cfg: IMPConfig, trial: int, level: int) -> pd.DataFrame:
     """The learning curve of one level: iteration, split, loss, accuracy."""
-    frame = pd.DataFrame(read_csv(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "metrics.csv"))
+    frame = pd.DataFrame(read_csv(level_dir(cfg.root, trial, level) / "metrics.csv"))
     return frame.astype({"iteration": int, "loss": float, "accuracy": float})
 
 
 def curves(cfg: IMPConfig, levels: list[int], split: str = "test") -> pd.DataFrame:
     """Learning curves of `levels` for every trial, with the level's % remaining."""
-    root = run_dir(cfg, cfg.prefix)
+    root = cfg.root
     frames = []
     for level in levels:
         for trial in range(cfg.trials):
@@ -67,11 +67,11 @@ def curves(cfg: IMPConfig, levels: list[int], split: str = "test") -> pd.DataFra
 
 
 def load_mask(cfg: IMPConfig, trial: int, level: int) -> masks.Mask:
-    return masks.load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "mask.pt")
+    return masks.load(level_dir(cfg.root, trial, level) / "mask.pt")
 
 
 def load_weights(cfg: IMPConfig, trial: int, level: int, which: str = "final") -> dict[str, torch.Tensor]:
-    return torch_load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / f"weights_{which}.pt")
+    return torch_load(level_dir(cfg.root, trial, level) / f"weights_{which}.pt")
 
 
 def pruned_without_retraining(cfg: IMPConfig, trial: int, level: int) -> float:

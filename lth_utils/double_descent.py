@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -79,12 +80,17 @@ def make_data(cfg: RegressionConfig) -> dict[str, torch.Tensor]:
             "y_test": y[cfg.n_train:]}
 
 
+def student(cfg: RegressionConfig) -> torch.nn.Module:
+    """The seeded student MLP of `cfg`, at its initial weights."""
+    return glorot_init_(mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1),
+                        torch.Generator().manual_seed(derive_seed(cfg.seed, "regression-init", cfg.width)))
+
+
 def train_regression(cfg: RegressionConfig, mask: masks.Mask | None = None,
                      start: dict[str, torch.Tensor] | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
     """Train a student (from `start` or a seeded init) under `mask`; returns (losses, final weights)."""
     data = make_data(cfg)
-    model = glorot_init_(mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1),
-                         torch.Generator().manual_seed(derive_seed(cfg.seed, "regression-init", cfg.width)))
+    model = student(cfg)
     if start is not None:
         model.load_state_dict(start)
     mask = mask if mask is not None else masks.ones_like(model)
@@ -111,16 +117,15 @@ def _stored(cfg: RegressionConfig, name: str, compute) -> dict:
     return result
 
 
-def config_path(cfg: RegressionConfig):
-    from pathlib import Path
+def config_path(cfg: RegressionConfig) -> Path:
     return Path(cfg.out) / f"regression_w{cfg.width}_{cfg.activation}-{config_hash(cfg)}"
 
 
 def fit(cfg: RegressionConfig) -> dict:
     """One dense training run: its config, train and test loss, and the number of parameters (stored)."""
     def compute():
-        losses, _ = train_regression(cfg)
-        params = sum(p.numel() for p in mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1).parameters())
+        losses, weights = train_regression(cfg)
+        params = sum(v.numel() for v in weights.values())
         return {**dataclasses.asdict(cfg), **losses, "parameters": params}
     return _stored(cfg, "dense", compute)
 
@@ -137,8 +142,7 @@ def regression_imp(cfg: RegressionConfig, rounds: int = 10, rate: float = 0.1) -
     to the initial weights, retrain; one row per round with density and losses (stored)."""
     def compute():
         dense_losses, final = train_regression(cfg)
-        model = glorot_init_(mlp(cfg.width, cfg.depth, cfg.activation, cfg.input_dim, 1),
-                             torch.Generator().manual_seed(derive_seed(cfg.seed, "regression-init", cfg.width)))
+        model = student(cfg)
         init = {k: v.clone() for k, v in model.state_dict().items()}
         names = prunable_names(model)
         mask = masks.ones_like(model)

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
-from .store import SUMMARY_COLUMNS, level_dir, read_result, run_dir, write_csv
+from .store import SUMMARY_COLUMNS, level_dir, read_result, write_csv
 
 Task = tuple[IMPConfig, int, int]
 
@@ -72,13 +72,13 @@ def _all_tasks(configs: list[IMPConfig]) -> list[Task]:
 
 def _is_done(task: Task) -> bool:
     cfg, trial, level = task
-    return read_result(level_dir(run_dir(cfg, cfg.prefix), trial, level)) is not None
+    return read_result(level_dir(cfg.root, trial, level)) is not None
 
 
 def _key(task: Task):
     """Tasks of configs that differ only in `trials`/`levels` are the same work (same folder)."""
     cfg, trial, level = task
-    return (str(run_dir(cfg, cfg.prefix)), trial, level)
+    return (str(cfg.root), trial, level)
 
 
 def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
@@ -149,7 +149,7 @@ def _drain(messages, bar) -> None:
 
 def write_summary(cfg: IMPConfig) -> pd.DataFrame:
     """Collect the level results of `cfg` into summary.csv and a DataFrame (one row per trial and level)."""
-    root = run_dir(cfg, cfg.prefix)
+    root = cfg.root
     rows = [read_result(level_dir(root, t, l)) for (_, t, l) in tasks_of(cfg)]
     missing = [(t, l) for (_, t, l), r in zip(tasks_of(cfg), rows) if r is None]
     if missing:

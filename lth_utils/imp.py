@@ -106,6 +106,11 @@ class IMPConfig(TrainConfig):
     def hash(self) -> str:
         return config_hash(self)
 
+    @property
+    def root(self):
+        """This run's folder in the run store: `<out>/<prefix>-<hash>`."""
+        return run_dir(self, self.prefix)
+
 
 def _input_shape(dataset: str) -> tuple[int, int, int]:
     return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
@@ -184,7 +189,7 @@ def dense_source(cfg: IMPConfig) -> IMPConfig | None:
 def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict:
     """Copy level 0 (and the late-rewinding weights) of `source` into `cfg`'s run; result.json last."""
     row = run_level(source, trial, 0, on_progress)
-    src, dst = run_dir(source, source.prefix), run_dir(cfg, cfg.prefix)
+    src, dst = source.root, cfg.root
     names = [f"trial_{trial}/level_0/{n}" for n in ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv")]
     if (src / f"trial_{trial}" / "rewind.pt").is_file():
         names.append(f"trial_{trial}/rewind.pt")
@@ -205,7 +210,7 @@ def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
 
 def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
     """(model, mask, start state, lr override) for one level, derived from files of earlier levels only."""
-    root, ticket_root = run_dir(cfg, cfg.prefix), run_dir(cfg.ticket(), cfg.ticket().prefix)
+    root, ticket_root = cfg.root, cfg.ticket().root
     model = build_model(cfg.model, splits.input_shape, splits.num_classes, seed=derive_seed(cfg.seed, trial, "init"))
     names = prunable_names(model)
     override = None
@@ -241,7 +246,7 @@ def start_iteration(cfg: IMPConfig, level: int) -> int:
 def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     """Train one level of one trial and write its files; returns its summary row. Idempotent: a level whose
     result.json exists is read, not retrained."""
-    root = run_dir(cfg, cfg.prefix)
+    root = cfg.root
     directory = level_dir(root, trial, level)
     done = read_result(directory)
     if done is not None:
@@ -280,7 +285,7 @@ def prepare(cfg: IMPConfig) -> None:
     """Write config.json for the run (and the ticket run a control arm depends on); remove temporary files that a
     killed run left behind (a SIGKILL mid-write leaves one; it was never renamed into place, so nothing reads it)."""
     for c in {cfg, cfg.ticket(), dense_source(cfg.ticket()) or cfg}:
-        root = run_dir(c, c.prefix)
+        root = c.root
         for stale in root.rglob(".*.tmp"):
             stale.unlink(missing_ok=True)
         write_config(root, c)
@@ -293,8 +298,9 @@ def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:
 def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig, int, int]]:
     """The tasks whose files `run_level(cfg, trial, level)` reads."""
     deps = []
-    if level == 0 and dense_source(cfg) is not None:
-        deps.append((dense_source(cfg), trial, 0))
+    source = dense_source(cfg) if level == 0 else None
+    if source is not None:
+        deps.append((source, trial, 0))
     if level > 0 and (cfg.arm == "ticket" or (cfg.arm == "random_prune" and level > 1)):
         deps.append((cfg, trial, level - 1))
     if cfg.arm != "ticket":

@@ -19,12 +19,13 @@ import pandas as pd
 import torch
 
 from . import masks
+from .analysis import load_mask
 from .data import load_splits
 from .engine import parallel_map, run
 from .files import atomic_torch_save, atomic_write_text, torch_load
 from .imp import IMPConfig, derive_seed
 from .models import build_model
-from .store import level_dir, run_dir
+from .store import level_dir
 from .training import evaluate, train
 
 ALPHAS = np.linspace(0.0, 1.0, 11)
@@ -42,14 +43,14 @@ def barrier(errors) -> float:
 
 
 def _folder(cfg: IMPConfig, trial: int, level: int):
-    return level_dir(run_dir(cfg, cfg.prefix), trial, level) / "instability"
+    return level_dir(cfg.root, trial, level) / "instability"
 
 
 def spawn_point(cfg: IMPConfig, trial: int, level: int) -> tuple[dict[str, torch.Tensor], masks.Mask, int]:
     """(weights, mask, iteration) the two copies start from: the level's rewound weights at iteration k."""
-    root = run_dir(cfg, cfg.prefix)
+    root = cfg.root
     k = cfg.rewind_iteration
-    mask = masks.load(level_dir(root, trial, level) / "mask.pt")
+    mask = load_mask(cfg, trial, level)
     if level == 0 and k:
         return torch_load(root / f"trial_{trial}" / "rewind.pt"), mask, k
     return torch_load(level_dir(root, trial, level) / "weights_start.pt"), mask, k
@@ -98,7 +99,7 @@ def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) ->
     for trial in range(cfg.trials):
         for level in levels:
             errors = error_path(cfg, trial, level)
-            density = masks.density(masks.load(level_dir(run_dir(cfg, cfg.prefix), trial, level) / "mask.pt"))
+            density = masks.density(load_mask(cfg, trial, level))
             rows.append({"rewind": cfg.rewind, "trial": trial, "level": level, "percent_remaining": 100 * density,
                          "barrier": barrier(errors), "error_start": errors[0], "error_end": errors[-1],
                          "errors": errors})

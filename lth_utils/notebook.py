@@ -11,6 +11,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -83,7 +84,7 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> s
             f"minutes (stored runs are read, not retrained).")
 
 
-NOTEBOOK_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def notebook_paths(selection: list[str] | None = None) -> list:
@@ -109,7 +110,7 @@ def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = N
     params = {**({"profile": profile} if profile != "standard" else {}), **(parameters or {})}
     timings = []
     for path in notebook_paths(selection):
-        target = (__import__("pathlib").Path(output_dir) if output_dir else NOTEBOOK_DIR) / path.name
+        target = (Path(output_dir) if output_dir else NOTEBOOK_DIR) / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".partial.{target.name}")
         started = time.time()

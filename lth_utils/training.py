@@ -137,10 +137,8 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
 
     metrics: list[dict] = []
     best = (float("inf"), 0, 0.0)  # (val loss, iteration, test accuracy there)
-    evals_since_best, saved = 0, None
+    evals_since_best, saved, eval_seconds = 0, None, 0.0
     start = time.perf_counter()
-
-    eval_seconds = 0.0
 
     def record(it: int) -> None:
         nonlocal best, evals_since_best, eval_seconds

@@ -1,7 +1,6 @@
 """The IMP driver and run store: rewinding, control arms, resumption, reproducibility and config errors."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -16,13 +15,13 @@ from lth_utils import engine, imp, masks
 from lth_utils.config import ConfigError, config_hash, from_values
 from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
-from lth_utils.store import level_dir, run_dir
+from lth_utils.store import level_dir
 
 from conftest import replace
 
 
 def _root(cfg):
-    return run_dir(cfg, cfg.prefix)
+    return cfg.root
 
 
 def _load(cfg, trial, level, name):
