@@ -1,6 +1,7 @@
 """Benchmark: this project's training engine against the loop most LTH repositories use, on the same work.
 
     make bench                                         # LeNet-300-100, MNIST, batch 60, ~21% density, 5 trials
+                                                       # x 2,500 iterations (a standard-profile level)
     .venv/bin/python benchmarks/bench.py --iterations 40 --trials 2 --tiny    # CI: checks that it runs
 
 Measured in one run, on one machine:
@@ -10,8 +11,13 @@ Measured in one run, on one machine:
   3. this project's engine on the same work: every trial on its own single-thread worker process, the whole split as
      one tensor, index-gather batches, fused Adam, masked gradients and weights (lth_utils.training.train).
 It prints model-iterations per second for (2) and (3), the ratio (3)/(2), and (3) as a percentage of (1) using the
-model's training FLOPs (6 x batch x weights per iteration; evaluation is counted as overhead, not as work), plus a
-sparse-vs-dense check at low density. Results go to benchmarks/results/<name>.json and .csv.
+model's training FLOPs (6 x batch x weights per iteration; evaluation is counted as overhead, not as work). Then:
+  - sparse vs dense at low density, for a training step's first layer and for evaluating 15,000 images (the
+    measurement behind lth_utils.training.SPARSE_EVAL_DENSITY);
+  - the paper profile of notebooks 02+03 (5 trials x (19 ticket + 2 x 18 control levels) x 50,000 iterations,
+    evaluation every 100) estimated from the rates measured here: (3)'s step time per worker and the evaluation time
+    at each level's per-layer densities. An estimate, not a timed run.
+Results go to benchmarks/results/<name>.json and .csv.
 """
 from __future__ import annotations
 
@@ -33,10 +39,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from lth_utils import data, masks, models, pruning
-from lth_utils.engine import parallel_map
+from lth_utils.engine import cpu_name, parallel_map, single_thread
 from lth_utils.imp import derive_seed
-from lth_utils.notebook import _cpu_name
-from lth_utils.training import TrainConfig, train
+from lth_utils.profiles import imp_config
+from lth_utils.training import TrainConfig, evaluate, sparse_layouts, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WEIGHTS = 266_200  # LeNet-300-100's prunable weights (biases add 410, ignored)
@@ -113,12 +119,19 @@ def engine_trial(seed: int, iterations: int, data_root: str, train_subset: int) 
     model = models.build_model("lenet_300_100", seed=seed)
     result = train(model, ticket_mask(model), splits, TrainConfig(iterations=iterations, eval_every=100),
                    data_seed=derive_seed(seed, "bench"))
-    return {"seconds": result.seconds, "eval_seconds": result.eval_seconds}
+    return {"seconds": result.seconds, "eval_seconds": result.eval_seconds,
+            "evaluations": sum(r["split"] == "val" for r in result.metrics)}
 
 
 # ---------------------------------------------------------------------------------- sparse vs dense masked
 def sparse_vs_dense(densities=(0.2, 0.1, 0.05, 0.02, 0.01), batch: int = 60, repeats: int = 200) -> list[dict]:
-    """Forward + weight-gradient time of the first layer (300 x 784) at each density: dense masked vs CSR sparse."""
+    """Forward + weight-gradient time of the first layer (300 x 784) at each density, single-thread as in a worker:
+    dense masked vs CSR sparse."""
+    with single_thread():
+        return _sparse_vs_dense(densities, batch, repeats)
+
+
+def _sparse_vs_dense(densities, batch: int, repeats: int) -> list[dict]:
     torch.manual_seed(0)
     x, g = torch.randn(batch, 784), torch.randn(batch, 300)
     rows = []
@@ -139,9 +152,55 @@ def sparse_vs_dense(densities=(0.2, 0.1, 0.05, 0.02, 0.01), batch: int = 60, rep
     return rows
 
 
+def level_mask(model: nn.Module, level: int) -> masks.Mask:
+    """The paper's per-layer densities after `level` rounds (20% per round, output layer 10%)."""
+    return ticket_mask(model, rounds=level)
+
+
+def evaluation_ms(model: nn.Module, mask: masks.Mask, splits, sparse: bool, repeats: int = 3) -> float:
+    """Milliseconds to evaluate validation + test (15,000 images) once, single-thread, as `train` does."""
+    masks.apply_mask_(model, mask)
+    layouts = sparse_layouts(model, mask) if sparse else {}
+    with single_thread():
+        evaluate(model, *splits.val, layouts)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats):
+            evaluate(model, *splits.val, layouts)
+            evaluate(model, *splits.test, layouts)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def evaluation_rows(splits, levels=(7, 9, 10, 11, 13, 15, 18), repeats: int = 3) -> list[dict]:
+    """Evaluation time, dense vs CSR for every Linear layer, at the first layer's density after each level."""
+    rows = []
+    for level in levels:
+        model = models.build_model("lenet_300_100", seed=0)
+        mask = level_mask(model, level)
+        rows.append({"level": level, "fc1_density": masks.density({"w": mask["fc1.weight"]}),
+                     "dense_ms": evaluation_ms(model, mask, splits, sparse=False, repeats=repeats),
+                     "sparse_csr_ms": evaluation_ms(model, mask, splits, sparse=True, repeats=repeats)})
+    return rows
+
+
+def paper_estimate_hours(step_seconds: float, eval_scale: float, splits, repeats: int = 3) -> float:
+    """Hours for the paper profile of notebooks 02+03 on this machine's workers, from measured rates: every training
+    runs 50,000 steps at `step_seconds` and 501 evaluations at the measured time for its level's densities (as
+    `train` chooses dense or CSR), times `eval_scale` (evaluation inside (3)'s workers against this process alone)."""
+    cfg = imp_config("paper")
+    trainings = {level: cfg.trials * (1 if level == 0 else 3) for level in range(cfg.levels + 1)}
+    seconds = 0.0
+    for level, count in trainings.items():
+        model = models.build_model("lenet_300_100", seed=0)
+        eval_s = evaluation_ms(model, level_mask(model, level), splits, sparse=True, repeats=repeats) / 1e3
+        evaluations = cfg.iterations // cfg.eval_every + 1
+        seconds += count * (cfg.iterations * step_seconds + evaluations * eval_s * eval_scale)
+    return seconds / (os.cpu_count() or 1) / 3600
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=1000, help="training iterations per trial")
+    parser.add_argument("--iterations", type=int, default=2500,
+                        help="training iterations per trial (default: a standard-profile level)")
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--workers", type=int, default=0, help="engine workers (0: one per core)")
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[1] / "data"))
@@ -179,23 +238,37 @@ def main(argv=None) -> int:
           f"({steady_rate / baseline_rate:.2f}x; {100 * steady_rate * flops / 1e9 / gflops:.0f}% of (1))")
     sparse = sparse_vs_dense(repeats=20 if args.tiny else 200)
     for row in sparse:
-        print(f"    first layer at {100 * row['density']:4.1f}% density: dense masked {row['dense_us']:7.1f} us, "
-              f"sparse CSR {row['sparse_csr_us']:7.1f} us")
+        print(f"    training, first layer at {100 * row['density']:4.1f}% density: dense masked "
+              f"{row['dense_us']:6.1f} us, sparse CSR {row['sparse_csr_us']:6.1f} us (forward + weight gradient)")
+    splits = data.load_splits("mnist", args.data_root)
+    evaluation = evaluation_rows(splits, repeats=1 if args.tiny else 3)
+    for row in evaluation:
+        print(f"    evaluation of 15,000 images at level {row['level']:2d} (first layer {100 * row['fc1_density']:4.1f}%): "
+              f"dense {row['dense_ms']:6.1f} ms, sparse CSR {row['sparse_csr_ms']:6.1f} ms")
+    step_seconds = sum(t["seconds"] - t["eval_seconds"] for t in trials) / (len(trials) * args.iterations)
+    engine_eval_ms = 1e3 * sum(t["eval_seconds"] for t in trials) / sum(t["evaluations"] for t in trials)
+    model = models.build_model("lenet_300_100", seed=0)
+    eval_scale = engine_eval_ms / evaluation_ms(model, ticket_mask(model), splits, sparse=True)
+    paper_hours = paper_estimate_hours(step_seconds, eval_scale, splits, repeats=1 if args.tiny else 3)
+    print(f"    paper profile of notebooks 02+03, estimated from these rates ({1e3 * step_seconds:.2f} ms per step "
+          f"per worker, evaluation x{eval_scale:.2f} inside the workers): {paper_hours:.1f} h on "
+          f"{os.cpu_count()} cores")
 
-    record = {"machine": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+    record = {"machine": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
               "python": platform.python_version(), "iterations": args.iterations, "trials": args.trials,
               "matmul_gflops": gflops, "standard_model_it_per_s": baseline_rate, "engine_model_it_per_s": engine_rate,
               "ratio": engine_rate / baseline_rate, "percent_of_matmul": percent, "engine_eval_share": eval_share,
               "engine_steady_model_it_per_s": steady_rate, "workers": workers,
-              "sparse_vs_dense": sparse, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "step_ms_per_worker": 1e3 * step_seconds, "paper_02_03_estimated_hours": paper_hours,
+              "sparse_vs_dense": sparse, "evaluation_dense_vs_sparse": evaluation, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     if not args.tiny:
         RESULTS.mkdir(exist_ok=True)
         name = f"cpu-{os.cpu_count()}core-{args.trials}x{args.iterations}"
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
         with open(RESULTS / f"{name}.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[k for k in record if k != "sparse_vs_dense"])
+            writer = csv.DictWriter(f, fieldnames=[k for k, v in record.items() if not isinstance(v, list)])
             writer.writeheader()
-            writer.writerow({k: v for k, v in record.items() if k != "sparse_vs_dense"})
+            writer.writerow({k: v for k, v in record.items() if not isinstance(v, list)})
         print(f"written: {RESULTS / name}.json, .csv")
     return 0
 

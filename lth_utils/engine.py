@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import queue
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -26,6 +27,26 @@ from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, t
 from .store import SUMMARY_COLUMNS, level_dir, read_result, write_csv
 
 Task = tuple[IMPConfig, int, int]
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _pool_context():
+    """Workers are forked from a server process that imported torch and this package once: a spawned worker spends
+    ~1.5 s importing them and ~1 s more in its first `use_deterministic_algorithms` (which imports torch._dynamo); a
+    forked one starts at once. The server never runs torch ops, so forking it is safe where forking a process that
+    has started torch's threads is not."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lth_utils.engine", "torch._dynamo"])
+    return context
 
 
 def _set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
@@ -116,7 +137,7 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
 
 def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:
     """Run `pending` tasks as their dependencies finish; `done` holds the keys of tasks already stored."""
-    context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
+    context = _pool_context()
     done = set(done)
     remaining = {_key(t): t for t in pending}
     with context.Manager() as manager, ProcessPoolExecutor(n_workers, mp_context=context,
@@ -176,7 +197,7 @@ def parallel_map(fn, arg_tuples: list[tuple], workers: int = 0, progress: bool =
     if n_workers <= 1:
         with single_thread():
             return [fn(*args) for args in tqdm(arg_tuples, desc=desc, disable=not progress)]
-    context = multiprocessing.get_context("spawn")
+    context = _pool_context()
     with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init) as pool:
         results = pool.map(_call, [(fn, args) for args in arg_tuples])
         return list(tqdm(results, total=len(arg_tuples), desc=desc, disable=not progress))

@@ -18,6 +18,7 @@ import torch
 
 from . import data, plots
 from .config import ConfigError
+from .engine import cpu_name
 from .imp import IMPConfig
 from .profiles import NOTEBOOK_SETTINGS, check_profile, imp_config
 
@@ -63,20 +64,10 @@ def setup(namespace: dict[str, Any], names: list[str]) -> tuple[IMPConfig, dict[
                  "figures": values.get("figures", "../figures")}
 
 
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> str:
     """One paragraph: profile, what was run (default: the IMP config), hardware, versions and the wall time."""
     minutes = (time.time() - _STARTED["at"]) / 60
-    device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{_cpu_name()}, {os.cpu_count()} cores"
+    device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{cpu_name()}, {os.cpu_count()} cores"
     experiment = experiment or (f"{cfg.iterations:,} iterations per level, {cfg.trials} trial(s), evaluation every "
                                 f"{cfg.eval_every}; ticket config hash `{cfg.hash}`")
     return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`. Hardware: {device}. "

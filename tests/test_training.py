@@ -90,3 +90,21 @@ def test_saved_rewind_weights_are_the_weights_after_k_steps(splits):
 
 def test_step_schedule_drops_at_half_and_three_quarters():
     assert [lr_factor(i, 100, "step") for i in (0, 49, 50, 74, 75, 99)] == [1, 1, 0.1, 0.1, 0.01, 0.01]
+
+
+def test_sparse_evaluation_matches_dense_evaluation(splits):
+    """Layers at <= 10% density evaluate as CSR matmuls: same accuracy, loss equal up to float rounding."""
+    from lth_utils.training import evaluate, sparse_layouts
+    model, mask = _pruned_model(rate=0.95)  # 5% of the hidden layers' weights remain, 52.5% of the output layer's
+    masks.apply_mask_(model, mask)
+    layouts = sparse_layouts(model, mask)
+    assert set(layouts) == {model.fc1, model.fc2}
+    assert sparse_layouts(*_pruned_model(rate=0.5)) == {}  # 50% density: dense is faster
+    x, y = splits.test
+    dense_loss, dense_acc = evaluate(model, x, y)
+    sparse_loss, sparse_acc = evaluate(model, x, y, layouts)
+    assert sparse_acc == dense_acc
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-5)
+    with torch.no_grad():
+        model.fc1.weight.mul_(2)  # the CSR values are read from the current weights, not from a stale copy
+    assert evaluate(model, x, y, layouts)[0] == pytest.approx(evaluate(model, x, y)[0], rel=1e-5)
