@@ -29,7 +29,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,34 +126,23 @@ def engine_trial(seed: int, iterations: int, data_root: str, train_subset: int) 
 def sparse_vs_dense(densities=(0.2, 0.1, 0.05, 0.02, 0.01), batch: int = 60, repeats: int = 200) -> list[dict]:
     """Forward + weight-gradient time of the first layer (300 x 784) at each density, single-thread as in a worker:
     dense masked vs CSR sparse."""
-    with single_thread():
-        return _sparse_vs_dense(densities, batch, repeats)
-
-
-def _sparse_vs_dense(densities, batch: int, repeats: int) -> list[dict]:
     torch.manual_seed(0)
     x, g = torch.randn(batch, 784), torch.randn(batch, 300)
     rows = []
-    for density in densities:
-        w = torch.randn(300, 784) * (torch.rand(300, 784) < density)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta" is not news here
-            warnings.simplefilter("ignore")
-            sparse = w.to_sparse_csr()
-        timings = {}
-        for name, fn in {"dense": lambda: (x @ w.t(), g.t() @ x),
-                         "sparse_csr": lambda: (torch.sparse.mm(sparse, x.t()).t(), g.t() @ x)}.items():
-            fn()
-            start = time.perf_counter()
-            for _ in range(repeats):
+    with single_thread():
+        for density in densities:
+            w = torch.randn(300, 784) * (torch.rand(300, 784) < density)
+            sparse = w.to_sparse_csr()  # (lth_utils.training silences "sparse CSR support is in beta")
+            timings = {}
+            for name, fn in {"dense": lambda: (x @ w.t(), g.t() @ x),
+                             "sparse_csr": lambda: (torch.sparse.mm(sparse, x.t()).t(), g.t() @ x)}.items():
                 fn()
-            timings[name] = (time.perf_counter() - start) / repeats * 1e6
-        rows.append({"density": density, "dense_us": timings["dense"], "sparse_csr_us": timings["sparse_csr"]})
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    fn()
+                timings[name] = (time.perf_counter() - start) / repeats * 1e6
+            rows.append({"density": density, "dense_us": timings["dense"], "sparse_csr_us": timings["sparse_csr"]})
     return rows
-
-
-def level_mask(model: nn.Module, level: int) -> masks.Mask:
-    """The paper's per-layer densities after `level` rounds (20% per round, output layer 10%)."""
-    return ticket_mask(model, rounds=level)
 
 
 def evaluation_ms(model: nn.Module, mask: masks.Mask, splits, sparse: bool, repeats: int = 3) -> float:
@@ -175,7 +163,7 @@ def evaluation_rows(splits, levels=(7, 9, 10, 11, 13, 15, 18), repeats: int = 3)
     rows = []
     for level in levels:
         model = models.build_model("lenet_300_100", seed=0)
-        mask = level_mask(model, level)
+        mask = ticket_mask(model, rounds=level)
         rows.append({"level": level, "fc1_density": masks.density({"w": mask["fc1.weight"]}),
                      "dense_ms": evaluation_ms(model, mask, splits, sparse=False, repeats=repeats),
                      "sparse_csr_ms": evaluation_ms(model, mask, splits, sparse=True, repeats=repeats)})
@@ -188,11 +176,11 @@ def paper_estimate_hours(step_seconds: float, eval_scale: float, splits, repeats
     `train` chooses dense or CSR), times `eval_scale` (evaluation inside (3)'s workers against this process alone)."""
     cfg = imp_config("paper")
     trainings = {level: cfg.trials * (1 if level == 0 else 3) for level in range(cfg.levels + 1)}
+    evaluations = cfg.iterations // cfg.eval_every + 1
     seconds = 0.0
     for level, count in trainings.items():
         model = models.build_model("lenet_300_100", seed=0)
-        eval_s = evaluation_ms(model, level_mask(model, level), splits, sparse=True, repeats=repeats) / 1e3
-        evaluations = cfg.iterations // cfg.eval_every + 1
+        eval_s = evaluation_ms(model, ticket_mask(model, rounds=level), splits, sparse=True, repeats=repeats) / 1e3
         seconds += count * (cfg.iterations * step_seconds + evaluations * eval_s * eval_scale)
     return seconds / (os.cpu_count() or 1) / 3600
 
@@ -247,8 +235,8 @@ def main(argv=None) -> int:
               f"dense {row['dense_ms']:6.1f} ms, sparse CSR {row['sparse_csr_ms']:6.1f} ms")
     step_seconds = sum(t["seconds"] - t["eval_seconds"] for t in trials) / (len(trials) * args.iterations)
     engine_eval_ms = 1e3 * sum(t["eval_seconds"] for t in trials) / sum(t["evaluations"] for t in trials)
-    model = models.build_model("lenet_300_100", seed=0)
-    eval_scale = engine_eval_ms / evaluation_ms(model, ticket_mask(model), splits, sparse=True)
+    # the engine's mask is ticket_mask's default 7 rounds: the level-7 row measured the same evaluation in this process
+    eval_scale = engine_eval_ms / next(r["sparse_csr_ms"] for r in evaluation if r["level"] == 7)
     paper_hours = paper_estimate_hours(step_seconds, eval_scale, splits, repeats=1 if args.tiny else 3)
     print(f"    paper profile of notebooks 02+03, estimated from these rates ({1e3 * step_seconds:.2f} ms per step "
           f"per worker, evaluation x{eval_scale:.2f} inside the workers): {paper_hours:.1f} h on "
