@@ -31,6 +31,23 @@ def summary_table(summary) -> str:
     return "\n".join(lines)
 
 
+def train_ahead(args) -> int:
+    """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
+    from . import plan
+    from .profiles import NOTEBOOK_SETTINGS, imp_config
+    order = args.only or ["02", "03", "01", "05"]
+    for name in order:
+        if name not in plan.PLANNED:
+            raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
+    cfg = imp_config(args.profile, **dict(args.set))
+    data.fetch(cfg.dataset, cfg.data_root)
+    configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, NOTEBOOK_SETTINGS[args.profile])))
+    from .engine import run
+    run(configs, progress=not args.quiet)
+    print(f"{len(configs)} runs of notebooks {' '.join(order)} ({args.profile}) are stored in {cfg.out}/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lth_utils", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
     add_arguments(imp, IMPConfig)
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    ahead = commands.add_parser("train", help="train (or resume) every IMP run that notebooks read, without the "
+                                              "notebooks: for long profiles, in the background")
+    ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
+    ahead.add_argument("--only", nargs="*", default=None, help="notebooks in priority order (default: 02 03 01 05)")
+    ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
+    ahead.add_argument("--quiet", action="store_true", help="no progress bar")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
     books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     books.add_argument("--output-dir", default=None,
@@ -56,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
             print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
             return 0
+        if args.command == "train":
+            return train_ahead(args)
         if args.command == "fetch-data":
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")

@@ -2,10 +2,17 @@
 
     parser = argparse.ArgumentParser(); add_arguments(parser, IMPConfig)
     cfg = from_namespace(IMPConfig, parser.parse_args())
-    config_hash(cfg)   # hash of the fields that differ from their defaults, so a new field keeps old runs valid
+    config_hash(cfg)   # the run's identity: every result-affecting field, and the class's SCHEMA version
 
-Field metadata: `help` (the flag's help text) and `hash=False` for fields that do not change results (where to
-write, how many workers, how many trials or levels to run: runs extend in place).
+Field metadata: `help` (the flag's help text) and `hash`, which says how a field enters the identity:
+- True (the default): always, with its value, so changing a default later can never reuse an old folder;
+- False: never, for fields that do not change results (where to write, how many workers, how many trials or levels
+  to run: runs extend in place);
+- "if_changed": only when it differs from its default; for fields added after stores were committed, so that adding
+  a field whose default reproduces the old behaviour keeps those stores valid;
+- a function: its value's image (`device` enters as its type, cpu or cuda, not as the card's index).
+A config class may set `SCHEMA` (an int, default 1): bumped by hand whenever code changes what a stored result
+means (a fix in pruning, training or evaluation), so that every older folder stops matching.
 """
 from __future__ import annotations
 
@@ -88,11 +95,20 @@ def to_dict(cfg) -> dict[str, Any]:
 
 
 def hashed_fields(cfg) -> dict[str, Any]:
-    """Fields that change results and differ from their defaults."""
-    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)
-            if f.metadata.get("hash", True) and getattr(cfg, f.name) != f.default}
+    """The fields that make up the run's identity, with the values they enter it with (see the module docstring)."""
+    fields = {}
+    for f in dataclasses.fields(cfg):
+        rule, value = f.metadata.get("hash", True), getattr(cfg, f.name)
+        if rule is False or (rule == "if_changed" and value == f.default):
+            continue
+        fields[f.name] = rule(value) if callable(rule) else value
+    return fields
+
+
+def identity(cfg) -> dict[str, Any]:
+    return {"class": type(cfg).__name__, "schema": getattr(type(cfg), "SCHEMA", 1), **hashed_fields(cfg)}
 
 
 def config_hash(cfg) -> str:
-    payload = json.dumps({"class": type(cfg).__name__, **hashed_fields(cfg)}, sort_keys=True, default=str)
+    payload = json.dumps(identity(cfg), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:10]

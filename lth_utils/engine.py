@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
 import queue
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -24,19 +23,9 @@ import torch
 from tqdm import tqdm
 
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
-from .store import SUMMARY_COLUMNS, level_dir, read_result, write_csv
+from .store import SUMMARY_COLUMNS, cpu_name, level_dir, read_result, stored_levels, write_csv  # noqa: F401
 
 Task = tuple[IMPConfig, int, int]
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _pool_context():
@@ -169,14 +158,16 @@ def _drain(messages, bar) -> None:
 
 
 def write_summary(cfg: IMPConfig) -> pd.DataFrame:
-    """Collect the level results of `cfg` into summary.csv and a DataFrame (one row per trial and level)."""
+    """Write summary.csv with every level stored in the run (whatever was asked for), and return the DataFrame of
+    the levels `cfg` asks for (one row per trial and level)."""
     root = cfg.root
-    rows = [read_result(level_dir(root, t, l)) for (_, t, l) in tasks_of(cfg)]
-    missing = [(t, l) for (_, t, l), r in zip(tasks_of(cfg), rows) if r is None]
+    wanted = [(t, l) for (_, t, l) in tasks_of(cfg)]
+    stored = {key: read_result(level_dir(root, *key)) for key in stored_levels(root)}
+    missing = [key for key in wanted if key not in stored]
     if missing:
         raise RuntimeError(f"run {root} has no result for (trial, level) {missing[:5]}")
-    write_csv(root / "summary.csv", rows, ["arm"] + SUMMARY_COLUMNS)
-    return pd.DataFrame(rows, columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
+    write_csv(root / "summary.csv", list(stored.values()), ["arm"] + SUMMARY_COLUMNS)
+    return pd.DataFrame([stored[key] for key in wanted], columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
 
 
 def run_imp(cfg: IMPConfig, progress: bool = True) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -36,7 +37,8 @@ from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, prunable_names
-from .store import (METRIC_COLUMNS, level_dir, read_result, run_dir, write_config, write_csv, write_result)
+from .store import (METRIC_COLUMNS, ProvenanceError, check_provenance, level_dir, provenance, read_result, run_dir,
+                    task_lock, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
 
 ARMS = ("ticket", "reinit", "random_prune")
@@ -49,9 +51,17 @@ def _no_hash(default, help):
     return field(default=default, metadata={"help": help, "hash": False})
 
 
+def _device_type(device: str) -> str:
+    return device.split(":")[0]
+
+
 @dataclass(frozen=True)
 class IMPConfig(TrainConfig):
     """Every hyperparameter of an IMP run. Defaults are the paper's LeNet-300-100 / MNIST setting."""
+    # The meaning of stored results. Bump it whenever code changes what a level computes (pruning, training,
+    # evaluation, seeding): every folder of an older schema then stops matching and is trained again. 2: identity
+    # over all fields and the device type, test evaluated at validation minima (see README, "The run store").
+    SCHEMA: ClassVar[int] = 2
     model: str = field(default="lenet_300_100", metadata={"help": f"one of {', '.join(MODELS)}"})
     dataset: str = field(default="mnist", metadata={"help": f"one of {', '.join(DATASETS)}"})
     train_subset: int = field(default=0, metadata={
@@ -60,19 +70,34 @@ class IMPConfig(TrainConfig):
     output_rate: float | None = field(default=None, metadata={
         "help": "rate for the output layer (default: rate / 2, as in the paper)"})
     scope: str = field(default="layerwise", metadata={"help": "layerwise or global magnitude ranking"})
+    pool_output: bool = field(default=False, metadata={
+        "help": "with scope=global: rank the output layer together with the others at `rate` (True), or prune it on "
+                "its own at output_rate (False, as the paper's half-rate output layer)"})
     rewind: str = field(default="init", metadata={
         "help": "init (iteration 0), an iteration k (late rewinding), none (fine-tune), lr (learning-rate rewinding)"})
     arm: str = field(default="ticket", metadata={"help": f"one of {', '.join(ARMS)}"})
+    draw: int = field(default=0, metadata={
+        "help": "reinit arm only: which random reinitialisation of the ticket's mask (the paper draws 3 per trial)"})
     seed: int = field(default=0, metadata={"help": "base seed: inits, data orders and random masks derive from it"})
     levels: int = _no_hash(18, "pruning levels after the dense level 0 (paper: 18 reaches 1.9%%)")
     target_density: float | None = _no_hash(None, "if set, run as many levels as reach this density (overrides levels)")
     trials: int = _no_hash(5, "independent trials (paper: 5)")
-    device: str = _no_hash("cpu", "cpu or cuda")
+    device: str = field(default="cpu", metadata={
+        "help": "cpu, cuda or cuda:N (its type is part of the run's identity: CPU and GPU chains never mix)",
+        "hash": _device_type})
+    test_curve_levels: str = _no_hash("all", "levels whose test accuracy is recorded at every evaluation, for learning "
+                                             "curves: all, none or a list such as 0,3,7 (other levels record it at "
+                                             "each new validation minimum and at the end: same results, cheaper)")
+    only_levels: str = _no_hash("", "reinit arm only (its levels are independent): run just these levels, as a list "
+                                    "such as 3,7,12; empty: all levels")
+    foreign_ok: bool = _no_hash(False, "read stored levels recorded under another torch version (never extend them)")
     workers: int = _no_hash(0, "parallel single-thread CPU workers (0: as many as cores and ready tasks allow)")
     data_root: str = _no_hash("data", "folder holding the datasets")
     out: str = _no_hash("runs", "run-store folder")
 
     def __post_init__(self):
+        if re.fullmatch(r"\d+", str(self.rewind)):  # '0' is 'init' and '007' is '7': one computation, one folder
+            object.__setattr__(self, "rewind", "init" if int(self.rewind) == 0 else str(int(self.rewind)))
         validate(self)
 
     # ------------------------------------------------------------------ derived values
@@ -92,11 +117,26 @@ class IMPConfig(TrainConfig):
         model = build_model(self.model, _input_shape(self.dataset), 10)
         names = prunable_names(model)
         sizes = {n: model.get_parameter(n).numel() for n in names}
-        return sizes, pruning.layer_rates(names, self.rate, self.output_rate)
+        return sizes, self.layer_rates(names)
+
+    def layer_rates(self, names: list[str]) -> dict[str, float]:
+        """The rate of each prunable layer: `rate`, the output layer at `output_rate` unless it is pooled."""
+        if self.scope == "global" and self.pool_output:
+            return {n: self.rate for n in names}
+        return pruning.layer_rates(names, self.rate, self.output_rate)
+
+    def excluded_from_pool(self, names: list[str]) -> tuple[str, ...]:
+        """With global scope, the layers ranked on their own rather than in the pool."""
+        return () if self.pool_output else (names[-1],)
+
+    def records_test_curve(self, level: int) -> bool:
+        if self.test_curve_levels in ("all", "none"):
+            return self.test_curve_levels == "all"
+        return level in _level_list(self.test_curve_levels)
 
     def ticket(self) -> "IMPConfig":
         """The ticket run whose masks a control arm reuses."""
-        return dataclasses.replace(self, arm="ticket")
+        return dataclasses.replace(self, arm="ticket", draw=0, only_levels="")
 
     @property
     def prefix(self) -> str:
@@ -110,6 +150,10 @@ class IMPConfig(TrainConfig):
     def root(self):
         """This run's folder in the run store: `<out>/<prefix>-<hash>`."""
         return run_dir(self, self.prefix)
+
+
+def _level_list(text: str) -> set[int]:
+    return {int(part) for part in text.split(",") if part.strip()}
 
 
 def _input_shape(dataset: str) -> tuple[int, int, int]:
@@ -145,9 +189,20 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
              "init, none, lr, or an iteration k (a whole number)")
     if cfg.rewind_iteration is not None:
-        _require(cfg.rewind_iteration <= cfg.iterations, "rewind", cfg.rewind,
-                 f"a rewind iteration within training, 0..{cfg.iterations} (iterations)")
+        _require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
+                 f"a rewind iteration before the end of training, 0..{cfg.iterations - 1} (iterations - 1)")
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
+    _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
+    _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
+    _require(cfg.only_levels == "" or (cfg.arm == "reinit" and bool(re.fullmatch(r"\d+(,\d+)*", cfg.only_levels))),
+             "only_levels", cfg.only_levels, "empty, or (reinit arm only) levels separated by commas such as 3,7,12")
+    _require(cfg.test_curve_levels in ("all", "none") or bool(re.fullmatch(r"\d+(,\d+)*", cfg.test_curve_levels)),
+             "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
+    if cfg.scope == "global" and cfg.model in MODELS:
+        pooled = len(prunable_names(build_model(cfg.model, _input_shape(cfg.dataset), 10)))
+        pooled -= 0 if cfg.pool_output else 1
+        _require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
+                 f"layer(s); with pool_output=True the output layer joins the pool")
     if cfg.arm != "ticket":
         _require(cfg.rewind_iteration is not None, "rewind", cfg.rewind,
                  f"init or an iteration k for the {cfg.arm} arm (it needs the ticket's rewind weights)")
@@ -174,7 +229,7 @@ def derive_seed(*parts) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-PRUNING_FIELDS = ("rate", "output_rate", "scope")
+PRUNING_FIELDS = ("rate", "output_rate", "scope", "pool_output")
 
 
 def dense_source(cfg: IMPConfig) -> IMPConfig | None:
@@ -199,8 +254,9 @@ def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress
     return row
 
 
-def _levels_of(cfg: IMPConfig) -> range:
-    return range(0 if cfg.arm == "ticket" else 1, cfg.num_levels + 1)
+def _levels_of(cfg: IMPConfig) -> list[int]:
+    levels = range(0 if cfg.arm == "ticket" else 1, cfg.num_levels + 1)
+    return [l for l in levels if l in _level_list(cfg.only_levels)] if cfg.only_levels else list(levels)
 
 
 def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
@@ -219,8 +275,8 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
     if cfg.arm == "ticket":
         previous = level_dir(root, trial, level - 1)
         trained = torch_load(previous / "weights_final.pt")
-        rates = pruning.layer_rates(names, cfg.rate, cfg.output_rate)
-        mask = pruning.magnitude_prune(trained, masks.load(previous / "mask.pt"), rates, cfg.scope)
+        mask = pruning.magnitude_prune(trained, masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
+                                       exclude=cfg.excluded_from_pool(names))
         if cfg.rewind_iteration is None:
             start, override = trained, ("final" if cfg.rewind == "none" else None)
         else:
@@ -228,8 +284,9 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
         return model, mask, start, override
     ticket_mask = masks.load(level_dir(ticket_root, trial, level) / "mask.pt")
     if cfg.arm == "reinit":
+        draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 keeps the seed it had before draws existed
         fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
-                            seed=derive_seed(cfg.seed, trial, level, "reinit"))
+                            seed=derive_seed(cfg.seed, trial, level, "reinit", *draw))
         return model, ticket_mask, fresh.state_dict(), override
     # random_prune: a random subset of the previous random mask with the ticket's per-layer counts
     previous = masks.ones_like(model) if level == 1 else masks.load(level_dir(root, trial, level - 1) / "mask.pt")
@@ -245,17 +302,37 @@ def start_iteration(cfg: IMPConfig, level: int) -> int:
 
 def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     """Train one level of one trial and write its files; returns its summary row. Idempotent: a level whose
-    result.json exists is read, not retrained."""
+    result.json exists is read, not retrained. Safe beside other processes on the same store: the level's lock is
+    held while it trains, so a second process waits for the first and then reads its result."""
+    directory = level_dir(cfg.root, trial, level)
+    done = read_result(directory)
+    if done is None:
+        with task_lock(directory):
+            done = read_result(directory)  # another process may have finished it while we waited
+            if done is None:
+                return _train_level(cfg, trial, level, on_progress)
+    check_provenance(done, directory, cfg.device, cfg.foreign_ok)
+    if on_progress:
+        on_progress(done["iterations_run"])
+    return done
+
+
+def _check_inputs(cfg: IMPConfig, trial: int, level: int) -> None:
+    """Refuse to extend a chain whose stored inputs were recorded under another device type or torch version."""
+    for dep_cfg, dep_trial, dep_level in dependencies(cfg, trial, level):
+        dep_dir = level_dir(dep_cfg.root, dep_trial, dep_level)
+        row = read_result(dep_dir)
+        if row is not None:
+            check_provenance(row, dep_dir, cfg.device, foreign_ok=False)
+
+
+def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     root = cfg.root
     directory = level_dir(root, trial, level)
-    done = read_result(directory)
-    if done is not None:
-        if on_progress:
-            on_progress(done["iterations_run"])
-        return done
     source = dense_source(cfg) if level == 0 else None
     if source is not None:
         return _copy_dense_level(source, cfg, trial, on_progress)
+    _check_inputs(cfg, trial, level)
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
     model, mask, start, override = level_inputs(cfg, trial, level, splits)
     model.load_state_dict(start)
@@ -265,10 +342,13 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     model.to(cfg.device)
     k = cfg.rewind_iteration
     save_at = k if (cfg.arm == "ticket" and level == 0 and k) else None
+    test_curve = cfg.records_test_curve(level)
     result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
                    start_iteration=start_iteration(cfg, level), lr_schedule_override=override,
-                   save_weights_at=save_at, on_progress=on_progress)
+                   save_weights_at=save_at, test_curve=test_curve, on_progress=on_progress)
     if save_at is not None:
+        if result.saved_weights is None:  # cannot happen (patience waits for k); never store an empty rewind point
+            raise RuntimeError(f"level 0 of {root} trial {trial} stopped before the rewind iteration {save_at}")
         atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
     atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})
     write_csv(directory / "metrics.csv", result.metrics, METRIC_COLUMNS)
@@ -276,19 +356,17 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
            "remaining": masks.remaining(mask), "early_stop_iteration": result.early_stop_iteration,
            "val_loss_at_early_stop": result.val_loss_at_early_stop,
            "test_acc_at_early_stop": result.test_acc_at_early_stop, "final_test_acc": result.final_test_acc,
-           "iterations_run": result.iterations_run, "seconds": result.seconds, "eval_seconds": result.eval_seconds}
+           "iterations_run": result.iterations_run, "seconds": result.seconds, "eval_seconds": result.eval_seconds,
+           "test_curve": test_curve, "provenance": provenance(cfg.device, cfg.SCHEMA)}
     write_result(directory, row)
     return row
 
 
 def prepare(cfg: IMPConfig) -> None:
-    """Write config.json for the run (and the ticket run a control arm depends on); remove temporary files that a
-    killed run left behind (a SIGKILL mid-write leaves one; it was never renamed into place, so nothing reads it)."""
+    """Write config.json for the run (and the ticket run a control arm depends on). Temporary files a killed run left
+    behind are swept level by level, by the process that holds the level's lock (store.task_lock)."""
     for c in {cfg, cfg.ticket(), dense_source(cfg.ticket()) or cfg}:
-        root = c.root
-        for stale in root.rglob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-        write_config(root, c)
+        write_config(c.root, c)
 
 
 def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:

@@ -41,13 +41,13 @@ def prune_count(alive: int, rate: float) -> int:
 
 
 def magnitude_prune(weights: dict[str, torch.Tensor], mask: Mask, rates: dict[str, float],
-                    scope: str = "layerwise") -> Mask:
+                    scope: str = "layerwise", exclude: tuple[str, ...] = ()) -> Mask:
     """Prune the smallest-|w| surviving weights.
 
     layerwise: each layer loses round(rates[layer] * its surviving weights).
-    global:    the layers whose rate equals the most common rate are ranked together and lose
-               round(rate * their pooled surviving weights); any other layer (the output layer at half rate) is pruned
-               layerwise at its own rate.
+    global:    every layer not in `exclude` is ranked in one pool, which loses round(rate * its surviving weights);
+               the pooled layers must share one rate. Excluded layers (the paper's half-rate output layer) are pruned
+               layerwise at their own rates. Fewer than two pooled layers is an error: that would be layerwise.
     Returns a new mask (CPU bool tensors); `mask` is not modified.
     """
     if scope not in SCOPES:
@@ -57,11 +57,16 @@ def magnitude_prune(weights: dict[str, torch.Tensor], mask: Mask, rates: dict[st
     new = {}
     pooled: list[str] = []
     if scope == "global":
-        common = max(set(rates.values()), key=list(rates.values()).count)
-        pooled = [n for n in mask if rates[n] == common]
+        pooled = [n for n in mask if n not in exclude]
+        pool_rates = {rates[n] for n in pooled}
+        if len(pooled) < 2:
+            raise ValueError(f"global scope pools {pooled} only (excluded: {list(exclude)}); it needs two layers")
+        if len(pool_rates) != 1:
+            raise ValueError(f"global scope ranks the pooled layers at one rate; got {sorted(pool_rates)}")
+        rate = pool_rates.pop()
         flat_alive = torch.cat([alive[n] for n in pooled])
         keep = _prune_lowest(torch.cat([scores[n] for n in pooled]), flat_alive,
-                             prune_count(int(flat_alive.sum()), common))
+                             prune_count(int(flat_alive.sum()), rate))
         for n, part in zip(pooled, torch.split(keep, [alive[n].numel() for n in pooled])):
             new[n] = part
     for n in mask:

@@ -8,23 +8,30 @@
                         weights_start.pt  state dict the level starts from (masked)
                         weights_final.pt  state dict after training
                         metrics.csv       iteration, split, loss, accuracy
-                        result.json       the level's summary row; written last: its presence means "level done"
+                        result.json       the level's summary row and its provenance (device, CPU or GPU
+                                          model, torch, code commit); written last: its presence means "done"
+                        .lock             held (flock) by the process training the level
 
 Every file is written to a temporary name and renamed into place (files.py), so a killed run never leaves a
-half-written file, and a level without result.json is simply run again.
+half-written file, and a level without result.json is simply run again. A level is trained under its lock: a second
+process that wants it (two notebooks, two CLI runs on one store) waits, then reads the result. The operating system
+releases a dead process's lock, so a killed run never leaves a stale one.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import platform
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
-from .config import config_hash, to_dict
+from .config import config_hash, identity, to_dict
 from .files import atomic_write_text
 
 SUMMARY_COLUMNS = ["trial", "level", "density", "remaining", "early_stop_iteration", "val_loss_at_early_stop",
@@ -40,12 +47,84 @@ def level_dir(root: Path, trial: int, level: int) -> Path:
     return root / f"trial_{trial}" / f"level_{level}"
 
 
-def git_commit() -> str:
+def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def git_commit() -> str:
+    return _git("rev-parse", "HEAD") or "unknown"
+
+
+_CODE: dict[str, dict] = {}
+
+
+def code_version() -> dict:
+    """{"commit", "dirty"}: the checkout's commit, and whether the package's own files differed from it."""
+    if not _CODE:
+        changed = _git("status", "--porcelain", "--", str(Path(__file__).parent))
+        _CODE["v"] = {"commit": git_commit(), "dirty": bool(changed)}
+    return dict(_CODE["v"])
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
     except OSError:
-        return "unknown"
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return cpu_name()
+
+
+def provenance(device: str, schema: int) -> dict:
+    """Where and with what a level was computed; stored in every result.json."""
+    return {"device_type": device.split(":")[0], "device_name": device_name(device), "torch": torch.__version__,
+            "python": platform.python_version(), "schema": schema, **code_version()}
+
+
+class ProvenanceError(RuntimeError):
+    """A stored level was computed under another device type or torch version than this run uses."""
+
+
+def check_provenance(row: dict, directory: Path, device: str, foreign_ok: bool) -> None:
+    """Raise ProvenanceError unless the stored `row` was computed with this device type and torch version
+    (`foreign_ok` allows reading, never extending: callers that train on top of a level pass False)."""
+    recorded = row.get("provenance") or {}
+    ours = {"device_type": device.split(":")[0], "torch": torch.__version__}
+    differ = {k: (recorded.get(k), v) for k, v in ours.items() if recorded.get(k) != v}
+    if differ and not foreign_ok:
+        said = "; ".join(f"{k} {theirs!r} stored, {mine!r} here" for k, (theirs, mine) in differ.items())
+        raise ProvenanceError(f"{directory} was computed under another setting ({said}). Its chain is not extended "
+                              f"or read as this run's own; pass foreign_ok=True (--foreign-ok) to read it anyway, or "
+                              f"use another run store (--out).")
+
+
+@contextlib.contextmanager
+def task_lock(directory: Path) -> Iterator[None]:
+    """Hold `directory/.lock` exclusively (waits while another process holds it). The holder alone writes the
+    level's files, so it may sweep temporary files that a killed writer left there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            for stale in directory.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+            if directory.name == "level_0":  # rewind.pt is written by level 0's task, one folder up
+                for stale in directory.parent.glob(".rewind.pt.*.tmp"):
+                    stale.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_config(root: Path, cfg) -> None:
@@ -53,8 +132,9 @@ def write_config(root: Path, cfg) -> None:
     path = root / "config.json"
     if path.exists():
         return
-    record = {"config": to_dict(cfg), "hash": config_hash(cfg), "torch": torch.__version__,
-              "python": platform.python_version(), "machine": platform.machine(), "git_commit": git_commit()}
+    record = {"config": to_dict(cfg), "identity": identity(cfg), "hash": config_hash(cfg),
+              "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
+              "git_commit": git_commit()}
     atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
 
 
@@ -73,6 +153,14 @@ def read_csv(path: Path) -> list[dict]:
 
 def write_result(directory: Path, row: dict) -> None:
     atomic_write_text(directory / "result.json", json.dumps(row, indent=2) + "\n")
+
+
+def stored_levels(root: Path) -> list[tuple[int, int]]:
+    """(trial, level) of every level of a run that has its result.json, in order."""
+    found = []
+    for path in root.glob("trial_*/level_*/result.json"):
+        found.append((int(path.parent.parent.name[6:]), int(path.parent.name[6:])))
+    return sorted(found)
 
 
 def read_result(directory: Path) -> dict | None:

@@ -3,6 +3,11 @@
     result = train(model, mask, splits, TrainConfig(iterations=1000), data_seed=0)
     result.early_stop_iteration, result.test_acc_at_early_stop, result.metrics  # rows: iteration, split, loss, accuracy
 
+What is evaluated: the validation split at every evaluation (it decides the early-stopping iteration); the test split
+at each new validation minimum and at the last evaluation, which is all the early-stop record and the final accuracy
+need, or at every evaluation with `test_curve=True` (for the levels a notebook plots as learning curves). Both give
+the same early-stopping results to the bit; the first evaluates ~3x fewer images.
+
 Pruned weights stay exactly zero through every step: gradients are masked before the optimiser step (so momentum and
 Adam moments of pruned weights stay zero) and the weights are masked again after it (so weight decay, decoupled or
 not, cannot move them). Batches are index gathers from tensors already on the device; the data order comes from a
@@ -156,7 +161,7 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, data_seed: int, *,
           start_iteration: int = 0, lr_schedule_override: str | None = None, save_weights_at: int | None = None,
-          on_progress: Callable[[int], None] | None = None) -> TrainResult:
+          test_curve: bool = True, on_progress: Callable[[int], None] | None = None) -> TrainResult:
     """Train `model` in place under `mask` from `start_iteration` to `config.iterations`; returns the metrics (with
     absolute iteration numbers) and the early-stopping summary.
 
@@ -164,7 +169,10 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     start_iteration:      k for a network rewound to iteration k: it trains the remaining iterations - k steps, with
                           the learning-rate schedule resumed at k (Frankle et al., "Stabilizing the LTH").
     lr_schedule_override: 'final' trains at the schedule's last learning rate throughout (fine-tuning).
-    save_weights_at:      also return a copy of the weights after that many steps (late rewinding).
+    save_weights_at:      also return a copy of the weights after that many steps (late rewinding); patience never
+                          stops training before that iteration.
+    test_curve:           evaluate the test split at every evaluation (True) or only at new validation minima and
+                          at the end (False); the early-stopping results are the same.
     on_progress:          called with the number of iterations done since the last call (for progress bars).
     """
     device = next(model.parameters()).device
@@ -184,18 +192,23 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     evals_since_best, saved, eval_seconds = 0, None, 0.0
     start = time.perf_counter()
 
-    def record(it: int) -> None:
+    def record(it: int) -> bool:
+        """Evaluate at iteration `it`; True when training stops here (the end, or patience run out)."""
         nonlocal best, evals_since_best, eval_seconds
         started = time.perf_counter()
         val_loss, val_acc = evaluate(model, *splits.val, layouts)
-        test_loss, test_acc = evaluate(model, *splits.test, layouts)
-        eval_seconds += time.perf_counter() - started
         metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
-        metrics.append({"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc})
-        if val_loss < best[0]:
-            best, evals_since_best = (val_loss, it, test_acc), 0
-        else:
-            evals_since_best += 1
+        improved = val_loss < best[0]
+        evals_since_best = 0 if improved else evals_since_best + 1
+        may_stop = save_weights_at is None or it >= save_weights_at
+        stop = it == config.iterations or bool(config.patience and evals_since_best >= config.patience and may_stop)
+        if test_curve or improved or stop:
+            test_loss, test_acc = evaluate(model, *splits.test, layouts)
+            metrics.append({"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc})
+            if improved:
+                best = (val_loss, it, test_acc)
+        eval_seconds += time.perf_counter() - started
+        return stop
 
     it = start_iteration
     last_reported = start_iteration
@@ -204,11 +217,11 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
         if it == save_weights_at:
             saved = _state_copy(model)
         if it % config.eval_every == 0 or it in (start_iteration, config.iterations):
-            record(it)
+            stop = record(it)
             if on_progress is not None:
                 on_progress(it - last_reported)
                 last_reported = it
-            if it == config.iterations or (config.patience and evals_since_best >= config.patience):
+            if stop:
                 break
         if factor(it) != current_factor:
             current_factor = factor(it)

@@ -59,7 +59,7 @@ def test_masks_only_shrink_over_rounds_even_when_pruned_weights_grow_back(scope)
     for _ in range(5):
         # new "trained" weights where some pruned weights are large: they must not come back
         weights = {n: torch.randn(w.shape, generator=gen) * 10 for n, w in _weights(model).items()}
-        new = pruning.magnitude_prune(weights, mask, _rates(model), scope)
+        new = pruning.magnitude_prune(weights, mask, _rates(model), scope, exclude=("fc3.weight",))
         assert masks.is_subset(new, mask) and masks.remaining(new) < masks.remaining(mask)
         mask = new
 
@@ -95,7 +95,8 @@ def test_global_magnitude_pruning_matches_torch_global_unstructured():
     model = _model(seed=3)
     hidden = ["fc1.weight", "fc2.weight"]
     rates = {"fc1.weight": 0.2, "fc2.weight": 0.2, "fc3.weight": 0.1}
-    ours = pruning.magnitude_prune(_weights(model), masks.ones_like(model), rates, scope="global")
+    ours = pruning.magnitude_prune(_weights(model), masks.ones_like(model), rates, scope="global",
+                                   exclude=("fc3.weight",))
     amount = pruning.prune_count(sum(model.get_parameter(n).numel() for n in hidden), 0.2)
     torch_prune.global_unstructured([(model.fc1, "weight"), (model.fc2, "weight")],
                                     pruning_method=torch_prune.L1Unstructured, amount=amount)
