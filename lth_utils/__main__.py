@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import data
 from .config import ConfigError, add_arguments, from_namespace
@@ -29,6 +30,24 @@ def summary_table(summary) -> str:
         acc = f"{100 * r.test_acc_mean:6.2f}% [{100 * r.test_acc_min:6.2f}, {100 * r.test_acc_max:6.2f}]"
         lines.append(f"{level:>5} {r.remaining_pct:>10.1f}% {acc:>40} {r.early_stop_it:>13.0f} {r.trials:>6.0f}")
     return "\n".join(lines)
+
+
+def portable_command(args) -> int:
+    from . import portable
+    if args.command == "export":
+        if not Path(args.out).is_dir():
+            raise ConfigError("out", args.out, "an existing run-store folder")
+        rows = portable.export_store(args.out, args.to, args.runs)
+        for row in rows:
+            print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
+        print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
+    else:
+        if not Path(args.source).is_dir():
+            raise ConfigError("from", args.source, "a folder written by `python -m lth_utils export`")
+        rows = portable.import_store(args.source, args.out)
+        print(f"{len(rows)} runs imported into {args.out}: {sum(r['levels_written'] for r in rows)} levels written, "
+              f"the rest were already stored")
+    return 0
 
 
 def train_ahead(args) -> int:
@@ -65,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")
+    export = commands.add_parser("export", help="write a run store's compact, committable form")
+    export.add_argument("--out", default="runs", help="the run store to export (default: runs)")
+    export.add_argument("--to", required=True, help="folder for the compact form, e.g. results/paper/store")
+    export.add_argument("--runs", nargs="*", default=None, help="run folder names (default: every run)")
+    load = commands.add_parser("import", help="materialise a compact store into a run store (then notebooks read "
+                                              "it and runs resume from it)")
+    load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
+    load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
     books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     books.add_argument("--output-dir", default=None,
@@ -80,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
             print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
             return 0
+        if args.command in ("export", "import"):
+            return portable_command(args)
         if args.command == "train":
             return train_ahead(args)
         if args.command == "fetch-data":
@@ -92,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from .engine import run_imp  # imported late: pandas/tqdm are not needed for fetch-data or --help
-    summary = run_imp(cfg, progress=not args.quiet)
+    try:
+        summary = run_imp(cfg, progress=not args.quiet)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")
     print(summary_table(summary))
     print(f"\nstored in {cfg.out}/{cfg.prefix}-{cfg.hash}/ (summary.csv, config.json, trial_*/level_*/)")

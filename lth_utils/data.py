@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import io
 import pickle
 import shutil
@@ -212,11 +213,44 @@ def read_cifar10_binary(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
+CIFAR10_MANIFEST = ".sha256.json"
+
+
+def _cifar10_digests(folder: Path) -> dict[str, str]:
+    return {n: file_digest(folder / n, "sha256") for n in CIFAR10_TRAIN_FILES + CIFAR10_TEST_FILES}
+
+
+def verify_cifar10(folder: Path, root: Path) -> None:
+    """Check the six batch files: each present and made of whole records; and their SHA-256 against the manifest written
+    when they were unpacked from the archive (whose MD5 is the official one). A folder the user supplied without a
+    manifest gets one on first use, so later changes to its files are caught."""
+    hint = f"run `{fetch_command('cifar10', root)}` or put the official binary files there"
+    for name in CIFAR10_TRAIN_FILES + CIFAR10_TEST_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"missing data file {path}; {hint}")
+        if path.stat().st_size == 0 or path.stat().st_size % CIFAR10_RECORD:
+            raise DataError(f"{path} is truncated: {path.stat().st_size} bytes is not a whole number of "
+                            f"{CIFAR10_RECORD}-byte records; {hint}")
+    manifest = folder / CIFAR10_MANIFEST
+    actual = _cifar10_digests(folder)
+    if not manifest.is_file():
+        atomic_write_bytes(manifest, json.dumps(actual, indent=1).encode())
+        return
+    expected = json.loads(manifest.read_text())
+    for name, digest in expected.items():
+        if actual.get(name) != digest:
+            raise DataError(f"{folder / name} changed since it was verified: SHA-256 {actual.get(name)}, expected "
+                            f"{digest} ({manifest}); {hint}")
+
+
 def fetch_cifar10(root: str | Path = "data", url: str = CIFAR10_URL) -> Path:
-    """Use `<root>/cifar-10-batches-bin/` if it is there; otherwise download and unpack the binary archive."""
+    """Use `<root>/cifar-10-batches-bin/` if it is complete; otherwise download the binary archive, check its MD5,
+    and unpack it into a fresh folder (a partial folder is replaced, never merged into)."""
     root = Path(root)
     folder = root / FOLDERS["cifar10"]
     if all((folder / n).is_file() for n in CIFAR10_TRAIN_FILES + CIFAR10_TEST_FILES):
+        verify_cifar10(folder, root)
         return folder
     archive = root / "downloads" / "cifar-10-binary.tar.gz"
     if not archive.is_file():
@@ -234,7 +268,12 @@ def fetch_cifar10(root: str | Path = "data", url: str = CIFAR10_URL) -> Path:
         raise DataError(f"{archive} has MD5 {md5}, expected {CIFAR10_TAR_MD5}; it was deleted, fetch it again")
     with tempfile.TemporaryDirectory(dir=root) as tmp, tarfile.open(archive) as tar:
         tar.extractall(tmp, filter="data")
-        shutil.move(str(Path(tmp) / "cifar-10-batches-bin"), folder)
+        unpacked = Path(tmp) / "cifar-10-batches-bin"
+        atomic_write_bytes(unpacked / CIFAR10_MANIFEST, json.dumps(_cifar10_digests(unpacked), indent=1).encode())
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.move(str(unpacked), folder)
+    verify_cifar10(folder, root)
     return folder
 
 
@@ -242,8 +281,14 @@ FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist, "cifar10
 
 
 def fetch(name: str, root: str | Path = "data") -> Path:
+    """Make sure `name` is under `root`, verified; a root that cannot be read or created is a DataError naming it."""
     check_dataset_name(name)
-    return FETCHERS[name](root)
+    try:
+        return FETCHERS[name](root)
+    except OSError as exc:
+        raise DataError(f"data_root={str(root)!r} cannot be used for {name}: {exc.strerror or exc} "
+                        f"({exc.filename or root}); choose a folder this user can create and write "
+                        f"(--data-root, or the notebook's data_root)") from exc
 
 
 def check_dataset_name(name: str) -> None:
@@ -258,9 +303,7 @@ def load_arrays(name: str, root: str | Path = "data") -> tuple[np.ndarray, np.nd
     root = Path(root)
     folder = root / FOLDERS[name]
     if name == "cifar10":
-        for file in CIFAR10_TRAIN_FILES + CIFAR10_TEST_FILES:
-            if not (folder / file).is_file():
-                raise DataError(f"missing data file {folder / file}; run `{fetch_command(name, root)}`")
+        verify_cifar10(folder, root)
         train = [read_cifar10_binary(folder / f) for f in CIFAR10_TRAIN_FILES]
         test_x, test_y = read_cifar10_binary(folder / CIFAR10_TEST_FILES[0])
         train_x, train_y = np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train])

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
-from .store import SUMMARY_COLUMNS, cpu_name, level_dir, read_result, stored_levels, write_csv  # noqa: F401
+from .store import SUMMARY_COLUMNS, check_provenance, check_writable, cpu_name, level_dir, read_result, stored_levels, write_csv  # noqa: F401
 
 Task = tuple[IMPConfig, int, int]
 
@@ -105,10 +105,17 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
         ) -> dict[IMPConfig, pd.DataFrame]:
     """Run (or read back) every config; returns {config: its summary DataFrame}, also written to summary.csv."""
     configs = [configs] if isinstance(configs, IMPConfig) else list(configs)
+    for out in {cfg.out for cfg in configs}:
+        check_writable(out)
     for cfg in configs:
         prepare(cfg)
     tasks = _all_tasks(configs)
     pending = [t for t in tasks if not _is_done(t)]
+    waiting = set(pending)
+    for cfg, trial, level in tasks:  # a stored level is read as this run's own only if it was computed like one
+        if (cfg, trial, level) not in waiting:
+            directory = level_dir(cfg.root, trial, level)
+            check_provenance(read_result(directory), directory, cfg.device, cfg.foreign_ok)
     n_workers = workers or default_workers(configs, pending)
     total = sum(t[0].iterations - start_iteration(t[0], t[2]) for t in pending)
     desc = f"IMP {len(pending)} level(s) to train, {len(tasks) - len(pending)} stored"

@@ -37,8 +37,8 @@ from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, prunable_names
-from .store import (METRIC_COLUMNS, ProvenanceError, check_provenance, level_dir, provenance, read_result, run_dir,
-                    task_lock, write_config, write_csv, write_result)
+from .store import (METRIC_COLUMNS, check_provenance, level_dir, provenance, read_result, run_dir,
+                    task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
 
 ARMS = ("ticket", "reinit", "random_prune")
@@ -333,6 +333,7 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
     if source is not None:
         return _copy_dense_level(source, cfg, trial, on_progress)
     _check_inputs(cfg, trial, level)
+    trace("train", root, trial, level)
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
     model, mask, start, override = level_inputs(cfg, trial, level, splits)
     model.load_state_dict(start)

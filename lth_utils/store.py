@@ -24,6 +24,7 @@ import csv
 import fcntl
 import io
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -109,6 +110,15 @@ def check_provenance(row: dict, directory: Path, device: str, foreign_ok: bool) 
                               f"use another run store (--out).")
 
 
+def trace(event: str, root: Path, trial: int, level: int) -> None:
+    """Append `event run trial level pid` to the file named by $LTH_TRACE, if set: which process trained what, for
+    debugging concurrent use of a store (the tests use it to show that no level is trained twice)."""
+    path = os.environ.get("LTH_TRACE")
+    if path:
+        with open(path, "a") as f:  # one short O_APPEND write per line: lines of two processes never interleave
+            f.write(f"{event} {root.name} {trial} {level} {os.getpid()}\n")
+
+
 @contextlib.contextmanager
 def task_lock(directory: Path) -> Iterator[None]:
     """Hold `directory/.lock` exclusively (waits while another process holds it). The holder alone writes the
@@ -125,6 +135,20 @@ def task_lock(directory: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_writable(out: str | Path) -> None:
+    """Raise ConfigError (naming `out`) unless the run-store folder can be created and written, before any work."""
+    from .config import ConfigError
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError("out", str(out), f"a run-store folder this user can create and write "
+                                           f"({exc.strerror or exc}: {exc.filename or out})") from None
 
 
 def write_config(root: Path, cfg) -> None:

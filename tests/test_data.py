@@ -5,6 +5,8 @@ import gzip
 import io
 import pickle
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -168,3 +170,49 @@ def test_batch_stream_is_seeded_and_visits_every_example_once_per_epoch():
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(ValueError, match="known datasets: mnist, fashion_mnist, cifar10"):
         data.fetch("svhn")
+
+
+@pytest.mark.parametrize("root", ["/proc/nope", "/etc/hostname/data"])
+def test_a_data_root_that_cannot_be_created_is_a_clear_error(root):
+    with pytest.raises(data.DataError, match=f"data_root='{root}' cannot be used"):
+        data.fetch("mnist", root)
+    result = subprocess.run([sys.executable, "-m", "lth_utils", "imp", "--data-root", root, "--levels", "0"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and f"data_root='{root}' cannot be used" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _cifar_folder(root):
+    folder = root / "cifar-10-batches-bin"
+    folder.mkdir(parents=True)
+    for i, name in enumerate(data.CIFAR10_TRAIN_FILES + data.CIFAR10_TEST_FILES):
+        _cifar_batch(folder / name, [i % 10] * 20, seed=i)
+    return folder
+
+
+def test_cifar10_files_are_checksummed_once_verified_and_a_changed_file_is_named(tmp_path):
+    folder = _cifar_folder(tmp_path)
+    data.load_arrays("cifar10", tmp_path)
+    assert (folder / data.CIFAR10_MANIFEST).is_file()
+    raw = bytearray((folder / "data_batch_3.bin").read_bytes())
+    raw[5] ^= 1
+    (folder / "data_batch_3.bin").write_bytes(bytes(raw))
+    with pytest.raises(data.DataError, match="data_batch_3.bin changed since it was verified"):
+        data.load_arrays("cifar10", tmp_path)
+
+
+def test_a_partial_cifar10_folder_is_replaced_by_the_verified_archive(tmp_path, monkeypatch):
+    import tarfile
+    source = _cifar_folder(tmp_path / "src")
+    archive = tmp_path / "data" / "downloads" / "cifar-10-binary.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="cifar-10-batches-bin")
+    monkeypatch.setattr(data, "CIFAR10_TAR_MD5", data.file_digest(archive, "md5"))
+    partial = tmp_path / "data" / "cifar-10-batches-bin"
+    partial.mkdir()
+    (partial / "data_batch_1.bin").write_bytes(b"\x00" * 3073)
+    folder = data.fetch_cifar10(tmp_path / "data", url="http://127.0.0.1:9/none")
+    assert folder == partial and not (folder / "cifar-10-batches-bin").exists()
+    assert (folder / "data_batch_1.bin").read_bytes() == (source / "data_batch_1.bin").read_bytes()
+    assert (folder / data.CIFAR10_MANIFEST).is_file()

@@ -108,3 +108,42 @@ def test_sparse_evaluation_matches_dense_evaluation(splits):
     with torch.no_grad():
         model.fc1.weight.mul_(2)  # the CSR values are read from the current weights, not from a stale copy
     assert evaluate(model, x, y, layouts)[0] == pytest.approx(evaluate(model, x, y)[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_gradients_of_pruned_weights_are_masked_so_optimiser_state_stays_zero(splits, optimizer):
+    # Re-masking the weights after each step would hide a missing gradient mask; the optimiser state does not.
+    from lth_utils.training import make_optimizer, masked_parameters, masked_step
+    model, mask = _pruned_model()
+    masked = masked_parameters(model, mask)
+    opt = make_optimizer(optimizer, model.parameters(), 1e-3, 0.9, 0.0, "cpu")
+    x, y = splits.train
+    for step in range(3):
+        loss = torch.nn.functional.cross_entropy(model(x[60 * step:60 * (step + 1)]), y[60 * step:60 * (step + 1)])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        masked_step(opt, masked)
+        for name, m in mask.items():
+            param = model.get_parameter(name)
+            assert torch.count_nonzero(param.grad[~m]) == 0, name
+            state = opt.state[param]
+            for key in ("exp_avg", "exp_avg_sq") if optimizer == "adam" else ("momentum_buffer",):
+                assert torch.count_nonzero(state[key][~m]) == 0, (name, key)
+                assert torch.count_nonzero(state[key][m]) > 0, (name, key)  # and the survivors' state is live
+
+
+def test_test_evaluation_at_validation_minima_only_gives_the_same_early_stop_results(splits):
+    results = {}
+    for curve in (True, False):
+        model, mask = _pruned_model(seed=4)
+        cfg = TrainConfig(iterations=120, eval_every=10, lr=2e-3)
+        results[curve] = (train(model, mask, splits, cfg, data_seed=3, test_curve=curve), model.state_dict())
+    full, cheap = results[True][0], results[False][0]
+    for field in ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_at_early_stop", "final_test_acc",
+                  "iterations_run"):
+        assert getattr(full, field) == getattr(cheap, field), field
+    assert all(torch.equal(results[True][1][k], results[False][1][k]) for k in results[True][1])
+    tested = [r["iteration"] for r in cheap.metrics if r["split"] == "test"]
+    assert len(tested) < len([r for r in full.metrics if r["split"] == "test"])
+    assert tested[-1] == 120 and full.early_stop_iteration in tested
+    assert [r for r in cheap.metrics if r["split"] == "val"] == [r for r in full.metrics if r["split"] == "val"]

@@ -1,0 +1,196 @@
+"""Compact, portable run stores: what notebooks and a resumed run need, small enough to commit.
+
+    python -m lth_utils export --out runs --to results/paper/store       # runs/ -> a compact copy
+    python -m lth_utils import --from results/paper/store --out runs     # and back: notebooks read it, runs resume
+
+A run store keeps every weight file; most of them can be recomputed. The compact form keeps, per run folder:
+
+    <run>/config.json      as in the store
+    <run>/levels.json      every stored level's result row (with its provenance) and digests of its weight files
+    <run>/arrays.npz       masks bit-packed; metrics (float64, exact); the ticket arm's trained weights as the
+                           values at the mask's surviving positions plus one sign bit per pruned zero; the
+                           late-rewinding weights (trial_t/rewind.pt), which no seed can recompute
+
+Import writes the store files back and replays what was left out: the start weights of every level come from the
+same `imp.level_inputs` that training uses, and the ticket's pruned masks are recomputed from the imported trained
+weights. Both are checked against the exported digests and masks, so an imported store is the exported one to the
+bit, or the import stops with the level that differs. The control arms' trained weights are not exported (no
+notebook reads them and no later level needs them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import masks
+from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
+from .imp import IMPConfig, _input_shape, level_inputs
+from .store import METRIC_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
+
+SPLITS = ("val", "test")
+ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
+
+
+class ImportMismatch(RuntimeError):
+    """A recomputed mask or start weight differs from the exported one."""
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes of a state dict (independent of torch.save's container)."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def _config_of(root: Path, out: Path) -> IMPConfig:
+    fields = {f.name for f in dataclasses.fields(IMPConfig)}
+    stored = json.loads((root / "config.json").read_text())["config"]
+    values = {k: v for k, v in stored.items() if k in fields}
+    values.update(out=str(out), device="cpu")  # replay runs on the CPU; the device type is in the folder name
+    return IMPConfig(**values)
+
+
+def _run_folders(store: Path) -> list[Path]:
+    folders = [p for p in sorted(Path(store).iterdir()) if (p / "config.json").is_file()]
+    return sorted(folders, key=lambda p: ARM_ORDER.get(json.loads((p / "config.json").read_text())["config"]["arm"], 9))
+
+
+# ------------------------------------------------------------------------------------------------------------- export
+def export_run(root: Path, dest: Path) -> dict:
+    """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
+    arm = json.loads((root / "config.json").read_text())["config"]["arm"]
+    arrays: dict[str, np.ndarray] = {}
+    levels = []
+    for trial, level in stored_levels(root):
+        directory = level_dir(root, trial, level)
+        key = f"t{trial}/l{level}"
+        mask = masks.load(directory / "mask.pt")
+        for name, m in mask.items():
+            arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
+        rows = read_csv(directory / "metrics.csv")
+        arrays[f"metrics/{key}/iteration"] = np.array([int(r["iteration"]) for r in rows], dtype=np.int64)
+        arrays[f"metrics/{key}/split"] = np.array([SPLITS.index(r["split"]) for r in rows], dtype=np.uint8)
+        for column in ("loss", "accuracy"):
+            arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
+        record = {"trial": trial, "level": level, "result": read_result(directory),
+                  "weights_start": state_digest(torch_load(directory / "weights_start.pt"))}
+        if arm == "ticket":
+            final = torch_load(directory / "weights_final.pt")
+            record["weights_final"] = state_digest(final)
+            for name, value in final.items():
+                flat = value.flatten()
+                if name in mask:  # the survivors' values, and the sign bit of each pruned zero (w * 0 is -0.0 for w < 0)
+                    kept = mask[name].flatten()
+                    arrays[f"final/{key}/{name}"] = flat[kept].numpy()
+                    arrays[f"zero_sign/{key}/{name}"] = np.packbits(torch.signbit(flat[~kept]).numpy())
+                else:
+                    arrays[f"final/{key}/{name}"] = flat.numpy()
+        levels.append(record)
+    for rewind in sorted(root.glob("trial_*/rewind.pt")):
+        for name, value in torch_load(rewind).items():
+            arrays[f"rewind/{rewind.parent.name[6:]}/{name}"] = value.numpy()
+    target = dest / root.name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / "config.json", target / "config.json")
+    atomic_write_text(target / "levels.json", json.dumps(levels, indent=1) + "\n")
+    atomic_write(target / "arrays.npz", lambda f: np.savez_compressed(f, **arrays))
+    size = sum(p.stat().st_size for p in target.iterdir())
+    return {"run": root.name, "levels": len(levels), "bytes": size}
+
+
+def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = None) -> list[dict]:
+    """Export every run folder of `store` (or those named in `runs`) into `dest`; returns one row per run."""
+    folders = [p for p in _run_folders(Path(store)) if not runs or p.name in runs]
+    return [export_run(p, Path(dest)) for p in folders]
+
+
+# ------------------------------------------------------------------------------------------------------------- import
+def _unpack_mask(arrays, key: str, shapes: dict[str, torch.Size]) -> masks.Mask:
+    mask = {}
+    for name, shape in shapes.items():
+        bits = np.unpackbits(arrays[f"mask/{key}/{name}"])[:int(np.prod(shape))]
+        mask[name] = torch.from_numpy(bits.astype(bool)).reshape(shape)
+    return mask
+
+
+def _final_weights(arrays, key: str, template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
+    state = {}
+    for name, like in template.items():
+        values = torch.from_numpy(arrays[f"final/{key}/{name}"].copy())
+        if name in mask:
+            kept = mask[name].flatten()
+            signs = np.unpackbits(arrays[f"zero_sign/{key}/{name}"])[:int((~kept).sum())].astype(bool)
+            full = torch.zeros(like.numel(), dtype=like.dtype)
+            full[~kept] = torch.where(torch.from_numpy(signs), -0.0, 0.0).to(like.dtype)
+            full[kept] = values
+            values = full
+        state[name] = values.reshape(like.shape)
+    return state
+
+
+def import_run(source: Path, store: Path) -> int:
+    """Materialise the compact run `source` into `store`; returns how many levels were written (stored ones are
+    kept as they are)."""
+    root = store / source.name
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "config.json").exists():
+        shutil.copyfile(source / "config.json", root / "config.json")
+    cfg = _config_of(root, store)
+    arrays = np.load(source / "arrays.npz")
+    shapes = types.SimpleNamespace(input_shape=_input_shape(cfg.dataset), num_classes=10)
+    for trial in sorted({int(k.split("/")[1]) for k in arrays.files if k.startswith("rewind/")}):
+        path = root / f"trial_{trial}" / "rewind.pt"
+        if not path.exists():
+            prefix = f"rewind/{trial}/"
+            atomic_torch_save(path, {k[len(prefix):]: torch.from_numpy(arrays[k].copy())
+                                     for k in arrays.files if k.startswith(prefix)})
+    written = 0
+    for record in json.loads((source / "levels.json").read_text()):
+        trial, level, key = record["trial"], record["level"], f"t{record['trial']}/l{record['level']}"
+        directory = level_dir(root, trial, level)
+        with task_lock(directory):
+            if read_result(directory) is not None:
+                continue
+            model, replayed_mask, start, _ = level_inputs(cfg, trial, level, shapes)
+            mask = _unpack_mask(arrays, key, {n: m.shape for n, m in replayed_mask.items()})
+            if cfg.arm == "ticket" and not all(torch.equal(mask[n], replayed_mask[n]) for n in mask):
+                raise ImportMismatch(f"{directory}: the mask recomputed from the imported weights differs from the "
+                                     f"exported one")
+            model.load_state_dict(start)
+            masks.apply_mask_(model, mask)
+            if state_digest(model.state_dict()) != record["weights_start"]:
+                raise ImportMismatch(f"{directory}: the replayed start weights differ from the exported ones "
+                                     f"(another machine's initialisation?)")
+            masks.save(mask, directory / "mask.pt")
+            atomic_torch_save(directory / "weights_start.pt", model.state_dict())
+            if "weights_final" in record:
+                final = _final_weights(arrays, key, model.state_dict(), mask)
+                if state_digest(final) != record["weights_final"]:
+                    raise ImportMismatch(f"{directory}: the rebuilt trained weights differ from the exported ones")
+                atomic_torch_save(directory / "weights_final.pt", final)
+            metrics = [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
+                       for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))]
+            write_csv(directory / "metrics.csv", metrics, METRIC_COLUMNS)
+            write_result(directory, record["result"])
+            written += 1
+    return written
+
+
+def import_store(source: str | Path, store: str | Path) -> list[dict]:
+    """Import every compact run under `source` into the run store `store`; returns one row per run."""
+    store = Path(store)
+    return [{"run": p.name, "levels_written": import_run(p, store)} for p in _run_folders(Path(source))]
+
+
+def compact_size(dest: str | Path) -> int:
+    return sum(p.stat().st_size for p in Path(dest).rglob("*") if p.is_file())
