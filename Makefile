@@ -2,6 +2,8 @@
 # make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
 # make bench               the performance benchmark (benchmarks/)
+# make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
+#                           results to commit under results/paper/store
 # Each target sets everything up first (.venv with the pinned packages, verified MNIST) and skips what is done.
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv bench clean-runs
+.PHONY: run test data venv bench clean-runs import train export
 
 venv: $(VENV)/.installed
 
@@ -26,12 +28,27 @@ data: venv
 
 ifeq ($(PROFILE),standard)
 RUN_ARGS :=
+STORE := runs
 else
-RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/figures
+# Other profiles keep their own store beside their committed compact results (results/<profile>/store).
+STORE := results/$(PROFILE)/runs
+RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/figures --set out ../$(STORE)
 endif
+COMPACT := results/$(PROFILE)/store
 
-run: data
+run: data import
 	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
+
+# Committed compact results are read, not retrained: materialise them into the profile's store first.
+import: venv
+	@if [ -d $(COMPACT) ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE); fi
+
+# Long profiles: train the notebooks' runs without the notebooks (resumable), and write their compact form to commit.
+train: data import
+	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE)
+
+export: venv
+	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
 
 test: data
 	$(PY) -m pytest -q tests

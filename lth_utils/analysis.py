@@ -19,7 +19,7 @@ from .data import load_splits
 from .files import torch_load
 from .imp import IMPConfig
 from .models import build_model
-from .store import level_dir, read_csv
+from .store import level_dir, read_csv, read_result
 from .training import evaluate
 
 
@@ -47,6 +47,16 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
     return pd.DataFrame(rows)
 
 
+def mean_over_draws(summaries: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per (trial, level): the mean of each metric over the reinitialisation draws stored for it (a level
+    with one draw keeps its values), and `draws`, how many there were."""
+    frame = pd.concat(summaries, ignore_index=True)
+    numeric = [c for c in frame.columns if c not in ("arm", "trial", "level") and pd.api.types.is_numeric_dtype(frame[c])]
+    merged = frame.groupby(["trial", "level"], as_index=False)[numeric].mean()
+    merged["draws"] = frame.groupby(["trial", "level"]).size().to_numpy()
+    return merged.assign(arm=frame["arm"].iloc[0])[["arm", "trial", "level", *numeric, "draws"]]
+
+
 def read_metrics(cfg: IMPConfig, trial: int, level: int) -> pd.DataFrame:
     """The learning curve of one level: iteration, split, loss, accuracy."""
     frame = pd.DataFrame(read_csv(level_dir(cfg.root, trial, level) / "metrics.csv"))
@@ -59,6 +69,10 @@ def curves(cfg: IMPConfig, levels: list[int], split: str = "test") -> pd.DataFra
     frames = []
     for level in levels:
         for trial in range(cfg.trials):
+            recorded = read_result(level_dir(root, trial, level))
+            if split == "test" and recorded is not None and not recorded.get("test_curve", True):
+                raise ValueError(f"level {level} of {root} recorded test accuracy only at validation minima; add it to "
+                                 f"test_curve_levels (now {cfg.test_curve_levels!r}) and train it in a new run store")
             frame = read_metrics(cfg, trial, level)
             frame = frame[frame["split"] == split].assign(trial=trial, level=level)
             density = masks.density(masks.load(level_dir(root, trial, level) / "mask.pt"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .children import die_with_parent, ignore_interrupts
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .store import SUMMARY_COLUMNS, check_provenance, check_writable, cpu_name, level_dir, read_result, stored_levels, write_csv  # noqa: F401
 
@@ -34,7 +36,7 @@ def _pool_context():
     forked one starts at once. The server never runs torch ops, so forking it is safe where forking a process that
     has started torch's threads is not."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lth_utils.engine", "torch._dynamo"])
+    context.set_forkserver_preload(["lth_utils.forkserver_guard", "lth_utils.engine", "torch._dynamo"])
     return context
 
 
@@ -55,13 +57,36 @@ def single_thread():
         _set_training_state(*before)
 
 
-def _worker_init() -> None:
+_PROGRESS: dict = {}
+
+
+def _worker_init(progress=None) -> None:
+    """Every worker: exits with its parent, leaves Ctrl-C to it, trains on one thread; reports progress to `progress`."""
+    die_with_parent()
+    ignore_interrupts()
     _set_training_state(1, True)
+    _PROGRESS["queue"] = progress
 
 
-def _worker_run(task: Task, progress) -> dict:
+def _worker_run(task: Task) -> dict:
     cfg, trial, level = task
+    progress = _PROGRESS.get("queue")
     return run_level(cfg, trial, level, on_progress=(lambda n: progress.put(n)) if progress is not None else None)
+
+
+@contextmanager
+def _stopping_workers_on_interrupt(pool: ProcessPoolExecutor):
+    """On Ctrl-C / 'interrupt kernel': kill the pool's workers at once (a level in training is lost, every stored
+    level is kept), say so in one line, and let the interrupt go on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        print("\ninterrupted: the workers were stopped; every finished level is stored, and running the same call "
+              "again resumes from there", file=sys.stderr, flush=True)
+        raise
 
 
 def _all_tasks(configs: list[IMPConfig]) -> list[Task]:
@@ -136,16 +161,16 @@ def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:
     context = _pool_context()
     done = set(done)
     remaining = {_key(t): t for t in pending}
-    with context.Manager() as manager, ProcessPoolExecutor(n_workers, mp_context=context,
-                                                           initializer=_worker_init) as pool:
-        messages = manager.Queue()
+    messages = context.Queue()
+    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init, initargs=(messages,)) as pool, \
+            _stopping_workers_on_interrupt(pool):
         running: dict[Future, Task] = {}
         while remaining or running:
             for key, task in list(remaining.items()):
                 if len(running) >= n_workers:
                     break
                 if all(_key(d) in done for d in dependencies(*task)):
-                    running[pool.submit(_worker_run, task, messages)] = task
+                    running[pool.submit(_worker_run, task)] = task
                     del remaining[key]
             finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
             _drain(messages, bar)
@@ -196,6 +221,7 @@ def parallel_map(fn, arg_tuples: list[tuple], workers: int = 0, progress: bool =
         with single_thread():
             return [fn(*args) for args in tqdm(arg_tuples, desc=desc, disable=not progress)]
     context = _pool_context()
-    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init) as pool, \
+            _stopping_workers_on_interrupt(pool):
         results = pool.map(_call, [(fn, args) for args in arg_tuples])
         return list(tqdm(results, total=len(arg_tuples), desc=desc, disable=not progress))

@@ -6,15 +6,15 @@
 A run store keeps every weight file; most of them can be recomputed. The compact form keeps, per run folder:
 
     <run>/config.json      as in the store
-    <run>/levels.json      every stored level's result row (with its provenance) and digests of its weight files
-    <run>/arrays.npz       masks bit-packed; metrics (float64, exact); the ticket arm's trained weights as the
+    <run>/levels.json      every stored level's result row (with its provenance), digests of its mask and weights
+    <run>/arrays.npz       metrics (float64, exact); the ticket arm's trained weights as the
                            values at the mask's surviving positions plus one sign bit per pruned zero; the
                            late-rewinding weights (trial_t/rewind.pt), which no seed can recompute
 
-Import writes the store files back and replays what was left out: the start weights of every level come from the
-same `imp.level_inputs` that training uses, and the ticket's pruned masks are recomputed from the imported trained
-weights. Both are checked against the exported digests and masks, so an imported store is the exported one to the
-bit, or the import stops with the level that differs. The control arms' trained weights are not exported (no
+Import writes the store files back and replays what was left out, with the same `imp.level_inputs` that training
+uses: every mask (the ticket's pruned from the imported trained weights, the random arm's drawn from its seeds, the
+reinit arm's read from the ticket) and every level's start weights. Both are checked against the exported digests,
+so an imported store is the exported one to the bit, or the import stops with the level that differs. The control arms' trained weights are not exported (no
 notebook reads them and no later level needs them).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
-from .imp import IMPConfig, _input_shape, level_inputs
+from .imp import IMPConfig, _input_shape, dense_source, level_inputs
 from .store import METRIC_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
 SPLITS = ("val", "test")
@@ -61,32 +61,41 @@ def _config_of(root: Path, out: Path) -> IMPConfig:
 
 
 def _run_folders(store: Path) -> list[Path]:
+    """Run folders in an order that imports every run after the runs it reads: dense sources, tickets, controls."""
     folders = [p for p in sorted(Path(store).iterdir()) if (p / "config.json").is_file()]
-    return sorted(folders, key=lambda p: ARM_ORDER.get(json.loads((p / "config.json").read_text())["config"]["arm"], 9))
+
+    def order(folder: Path):
+        cfg = _config_of(folder, store)
+        return ARM_ORDER.get(cfg.arm, 9), dense_source(cfg) is not None
+
+    return sorted(folders, key=order)
 
 
 # ------------------------------------------------------------------------------------------------------------- export
 def export_run(root: Path, dest: Path) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
-    arm = json.loads((root / "config.json").read_text())["config"]["arm"]
+    cfg = _config_of(root, root.parent)
+    arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
     arrays: dict[str, np.ndarray] = {}
     levels = []
     for trial, level in stored_levels(root):
         directory = level_dir(root, trial, level)
         key = f"t{trial}/l{level}"
         mask = masks.load(directory / "mask.pt")
-        for name, m in mask.items():
-            arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
         rows = read_csv(directory / "metrics.csv")
         arrays[f"metrics/{key}/iteration"] = np.array([int(r["iteration"]) for r in rows], dtype=np.int64)
         arrays[f"metrics/{key}/split"] = np.array([SPLITS.index(r["split"]) for r in rows], dtype=np.uint8)
         for column in ("loss", "accuracy"):
             arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
-        record = {"trial": trial, "level": level, "result": read_result(directory),
+        record = {"trial": trial, "level": level, "result": read_result(directory), "mask": state_digest(mask),
                   "weights_start": state_digest(torch_load(directory / "weights_start.pt"))}
         if arm == "ticket":
             final = torch_load(directory / "weights_final.pt")
             record["weights_final"] = state_digest(final)
+            if level == 0 and source is not None:
+                record["copied_from"] = source.root.name
+                levels.append(record)
+                continue
             for name, value in final.items():
                 flat = value.flatten()
                 if name in mask:  # the survivors' values, and the sign bit of each pruned zero (w * 0 is -0.0 for w < 0)
@@ -96,7 +105,7 @@ def export_run(root: Path, dest: Path) -> dict:
                 else:
                     arrays[f"final/{key}/{name}"] = flat.numpy()
         levels.append(record)
-    for rewind in sorted(root.glob("trial_*/rewind.pt")):
+    for rewind in sorted(root.glob("trial_*/rewind.pt")) if source is None else []:  # a copy's comes from its source
         for name, value in torch_load(rewind).items():
             arrays[f"rewind/{rewind.parent.name[6:]}/{name}"] = value.numpy()
     target = dest / root.name
@@ -115,14 +124,6 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
 
 
 # ------------------------------------------------------------------------------------------------------------- import
-def _unpack_mask(arrays, key: str, shapes: dict[str, torch.Size]) -> masks.Mask:
-    mask = {}
-    for name, shape in shapes.items():
-        bits = np.unpackbits(arrays[f"mask/{key}/{name}"])[:int(np.prod(shape))]
-        mask[name] = torch.from_numpy(bits.astype(bool)).reshape(shape)
-    return mask
-
-
 def _final_weights(arrays, key: str, template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
     state = {}
     for name, like in template.items():
@@ -161,10 +162,9 @@ def import_run(source: Path, store: Path) -> int:
         with task_lock(directory):
             if read_result(directory) is not None:
                 continue
-            model, replayed_mask, start, _ = level_inputs(cfg, trial, level, shapes)
-            mask = _unpack_mask(arrays, key, {n: m.shape for n, m in replayed_mask.items()})
-            if cfg.arm == "ticket" and not all(torch.equal(mask[n], replayed_mask[n]) for n in mask):
-                raise ImportMismatch(f"{directory}: the mask recomputed from the imported weights differs from the "
+            model, mask, start, _ = level_inputs(cfg, trial, level, shapes)
+            if state_digest(mask) != record["mask"]:
+                raise ImportMismatch(f"{directory}: the mask recomputed from the imported files differs from the "
                                      f"exported one")
             model.load_state_dict(start)
             masks.apply_mask_(model, mask)
@@ -173,10 +173,17 @@ def import_run(source: Path, store: Path) -> int:
                                      f"(another machine's initialisation?)")
             masks.save(mask, directory / "mask.pt")
             atomic_torch_save(directory / "weights_start.pt", model.state_dict())
-            if "weights_final" in record:
+            if "copied_from" in record:  # level 0 shared with a dense source imported before this run
+                final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
+                rewind = store / record["copied_from"] / f"trial_{trial}" / "rewind.pt"
+                if rewind.is_file():  # as imp._copy_dense_level copies it
+                    atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", torch_load(rewind))
+            elif "weights_final" in record:
                 final = _final_weights(arrays, key, model.state_dict(), mask)
+            if "weights_final" in record:
                 if state_digest(final) != record["weights_final"]:
-                    raise ImportMismatch(f"{directory}: the rebuilt trained weights differ from the exported ones")
+                    raise ImportMismatch(f"{directory}: the rebuilt (or copied) trained weights differ from the "
+                                         f"exported ones")
                 atomic_torch_save(directory / "weights_final.pt", final)
             metrics = [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
                        for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))]

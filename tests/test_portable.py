@@ -1,0 +1,127 @@
+"""Compact, portable stores: export -> import gives the same store to the bit, notebooks render the same from it, and
+a run committed half-way resumes elsewhere, training only what is missing."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from lth_utils import engine, imp, portable
+from lth_utils.files import torch_load
+from lth_utils.store import level_dir
+
+from conftest import replace
+
+
+def _configs(tiny):
+    base = replace(tiny, levels=2, trials=2)
+    return [base, replace(base, rate=0.5, levels=1), replace(base, rewind="7"), replace(base, rewind="none"),
+            replace(base, arm="reinit"), replace(base, arm="random_prune"),
+            replace(base, arm="reinit", draw=1, only_levels="2")]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.suffix == ".pt":
+        x, y = torch_load(a), torch_load(b)
+        return x.keys() == y.keys() and all(
+            x[k].dtype == y[k].dtype and torch.equal(x[k], y[k]) and torch.equal(torch.signbit(x[k].float()),
+                                                                                 torch.signbit(y[k].float()))
+            for k in x)
+    return a.read_bytes() == b.read_bytes()
+
+
+def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path):
+    engine.run(_configs(tiny), progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    original = Path(tiny.out)
+    compared = 0
+    for path in original.rglob("*"):
+        if path.is_dir() or path.name in ("summary.csv", ".lock"):
+            continue
+        twin = tmp_path / "imported" / path.relative_to(original)
+        is_control_weights = path.name == "weights_final.pt" and not path.parts[-4].startswith("ticket")
+        assert twin.exists() != is_control_weights, path  # control arms' trained weights alone are left out
+        if twin.exists():
+            assert _same_file(path, twin), path
+            compared += 1
+    assert compared > 100
+    assert portable.compact_size(tmp_path / "compact") < 0.5 * sum(
+        p.stat().st_size for p in original.rglob("*") if p.is_file())
+
+
+def test_an_import_that_cannot_replay_a_level_exactly_stops_and_names_it(tiny, tmp_path):
+    cfg = replace(tiny, levels=1, trials=1)
+    engine.run_imp(cfg, progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    levels = tmp_path / "compact" / cfg.root.name / "levels.json"
+    records = json.loads(levels.read_text())
+    records[1]["weights_start"] = "0" * 64  # as if another machine initialised differently
+    levels.write_text(json.dumps(records))
+    with pytest.raises(portable.ImportMismatch, match="level_1: the replayed start weights differ"):
+        portable.import_store(tmp_path / "compact", tmp_path / "imported")
+
+
+def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(tiny, tmp_path, monkeypatch):
+    half = replace(tiny, levels=1)
+    engine.run([half, replace(half, arm="reinit")], progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    moved = replace(tiny, levels=3, out=str(tmp_path / "elsewhere"))
+    portable.import_store(tmp_path / "compact", moved.out)
+    trained = []
+    original = imp.train
+    monkeypatch.setattr(imp, "train", lambda *a, **k: trained.append(1) or original(*a, **k))
+    engine.run([moved, replace(moved, arm="reinit")], progress=False)
+    assert len(trained) == 2 * 2 + 2 * 2  # levels 2 and 3 of each trial, ticket and reinit; nothing else
+    monkeypatch.setattr(imp, "train", original)
+    straight = replace(moved, out=str(tmp_path / "straight"))
+    engine.run([straight, replace(straight, arm="reinit")], progress=False)
+    for arm_cfg, arm_straight in ((moved, straight), (replace(moved, arm="reinit"), replace(straight, arm="reinit"))):
+        for trial in range(2):
+            for level in range(1 if arm_cfg.arm == "reinit" else 0, 4):
+                for name in ("weights_final.pt", "metrics.csv", "result.json"):
+                    if name == "weights_final.pt" and arm_cfg.arm == "reinit" and level == 1:
+                        continue  # an imported control level has no trained weights (they are not exported)
+                    a = level_dir(arm_cfg.root, trial, level) / name
+                    b = level_dir(arm_straight.root, trial, level) / name
+                    if name == "result.json":  # equal but for wall-clock seconds
+                        ra, rb = (json.loads(p.read_text()) for p in (a, b))
+                        for row in (ra, rb):
+                            row.pop("seconds"), row.pop("eval_seconds")
+                        assert ra == rb
+                    else:
+                        assert _same_file(a, b), (arm_cfg.arm, trial, level, name)
+
+
+def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    from lth_utils.notebook import NOTEBOOK_DIR
+    params = dict(profile="smoke", data_root=str(data_root), figures=str(tmp_path / "figures"))
+    first = tmp_path / "first.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK_DIR / "02_iterative_magnitude_pruning.ipynb"), str(first),
+                               parameters={**params, "out": str(tmp_path / "runs")}, kernel_name="python3",
+                               cwd=str(NOTEBOOK_DIR), progress_bar=False)
+    portable.export_store(tmp_path / "runs", tmp_path / "compact")
+    portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    second = tmp_path / "second.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK_DIR / "02_iterative_magnitude_pruning.ipynb"), str(second),
+                               parameters={**params, "out": str(tmp_path / "imported")}, kernel_name="python3",
+                               cwd=str(NOTEBOOK_DIR), progress_bar=False)
+
+    def outputs(path):
+        cells = json.loads(path.read_text())["cells"]
+        shown = []
+        for cell in cells:
+            if cell["cell_type"] != "code" or "provenance" in "".join(cell["source"]):
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("name") == "stderr":
+                    continue  # progress bars
+                data = out.get("data", {"text": out.get("text")})
+                shown.append({k: v for k, v in data.items() if k != "text/plain" or "cfg" not in "".join(cell["source"])})
+        return shown
+
+    a, b = outputs(first), outputs(second)
+    assert len(a) > 5 and a == b
