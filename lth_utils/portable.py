@@ -7,23 +7,26 @@ A run store keeps every weight file; most of them can be recomputed. The compact
 
     <run>/config.json      as in the store
     <run>/levels.json      every stored level's result row (with its provenance), digests of its mask and weights
-    <run>/arrays.npz       metrics (float64, exact); the ticket arm's trained weights as the
+    <run>/trial_t/level_l.npz, one per level: metrics (float64, exact); the ticket arm's trained weights as the
                            values at the mask's surviving positions plus one sign bit per pruned zero; the
-                           late-rewinding weights (trial_t/rewind.pt), which no seed can recompute
+                           late-rewinding weights (trial_t/rewind.npz), which no seed can recompute. Files are
+                           written byte-for-byte reproducibly, so re-exporting a growing run changes only new levels
 
 Import writes the store files back and replays what was left out, with the same `imp.level_inputs` that training
 uses: every mask (the ticket's pruned from the imported trained weights, the random arm's drawn from its seeds, the
 reinit arm's read from the ticket) and every level's start weights. Both are checked against the exported digests,
-so an imported store is the exported one to the bit, or the import stops with the level that differs. The control arms' trained weights are not exported (no
-notebook reads them and no later level needs them).
+so an imported store is the exported one to the bit, or the import stops with the level that differs. The control
+arms' trained weights are not exported (no notebook reads them and no later level needs them).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import shutil
 import types
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -112,9 +115,51 @@ def export_run(root: Path, dest: Path) -> dict:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(root / "config.json", target / "config.json")
     atomic_write_text(target / "levels.json", json.dumps(levels, indent=1) + "\n")
-    atomic_write(target / "arrays.npz", lambda f: np.savez_compressed(f, **arrays))
-    size = sum(p.stat().st_size for p in target.iterdir())
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    for full_key, array in arrays.items():
+        file, inner = _file_of(full_key)
+        groups.setdefault(file, {})[inner] = array
+    for file, members in groups.items():
+        _write_npz(target / file, members)
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     return {"run": root.name, "levels": len(levels), "bytes": size}
+
+
+def _file_of(full_key: str) -> tuple[str, str]:
+    """'final/t0/l3/fc1.weight' -> ('trial_0/level_3.npz', 'final/fc1.weight'); 'rewind/0/x' -> trial_0/rewind.npz.
+    One file per level: a level exported once never changes, so committing a growing run adds only new files."""
+    kind, *rest = full_key.split("/")
+    if kind == "rewind":
+        return f"trial_{rest[0]}/rewind.npz", "/".join(rest[1:])
+    return f"trial_{rest[0][1:]}/level_{rest[1][1:]}.npz", "/".join([kind, *rest[2:]])
+
+
+def _write_npz(path: Path, members: dict[str, np.ndarray]) -> None:
+    """An .npz (np.load reads it) with fixed timestamps and order: the same arrays always give the same bytes."""
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(members):
+                buffer = io.BytesIO()
+                np.save(buffer, members[name], allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, buffer.getvalue())
+    atomic_write(path, write)
+
+
+def _read_arrays(source: Path) -> dict[str, np.ndarray]:
+    """Every array of a compact run, under the full keys export used."""
+    arrays = {}
+    for path in sorted(source.glob("trial_*/*.npz")):
+        trial = path.parent.name[6:]
+        with np.load(path, allow_pickle=False) as members:
+            for inner in members.files:
+                if path.stem == "rewind":
+                    arrays[f"rewind/{trial}/{inner}"] = members[inner]
+                else:
+                    kind, rest = inner.split("/", 1)
+                    arrays[f"{kind}/t{trial}/l{path.stem[6:]}/{rest}"] = members[inner]
+    return arrays
 
 
 def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = None) -> list[dict]:
@@ -147,14 +192,14 @@ def import_run(source: Path, store: Path) -> int:
     if not (root / "config.json").exists():
         shutil.copyfile(source / "config.json", root / "config.json")
     cfg = _config_of(root, store)
-    arrays = np.load(source / "arrays.npz")
+    arrays = _read_arrays(source)
     shapes = types.SimpleNamespace(input_shape=_input_shape(cfg.dataset), num_classes=10)
-    for trial in sorted({int(k.split("/")[1]) for k in arrays.files if k.startswith("rewind/")}):
+    for trial in sorted({int(k.split("/")[1]) for k in arrays if k.startswith("rewind/")}):
         path = root / f"trial_{trial}" / "rewind.pt"
         if not path.exists():
             prefix = f"rewind/{trial}/"
             atomic_torch_save(path, {k[len(prefix):]: torch.from_numpy(arrays[k].copy())
-                                     for k in arrays.files if k.startswith(prefix)})
+                                     for k in arrays if k.startswith(prefix)})
     written = 0
     for record in json.loads((source / "levels.json").read_text()):
         trial, level, key = record["trial"], record["level"], f"t{record['trial']}/l{record['level']}"

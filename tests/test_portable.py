@@ -125,3 +125,15 @@ def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path)
 
     a, b = outputs(first), outputs(second)
     assert len(a) > 5 and a == b
+
+
+def test_exporting_again_rewrites_no_byte_of_a_level_already_exported(tiny, tmp_path):
+    cfg = replace(tiny, levels=1, trials=1)
+    engine.run_imp(cfg, progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    first = {p: p.read_bytes() for p in (tmp_path / "compact").rglob("*.npz")}
+    engine.run_imp(replace(cfg, levels=2), progress=False)  # the run grows by a level
+    portable.export_store(tiny.out, tmp_path / "compact")
+    after = {p: p.read_bytes() for p in (tmp_path / "compact").rglob("*.npz")}
+    assert all(after[p] == data for p, data in first.items())
+    assert len(after) == len(first) + 1
