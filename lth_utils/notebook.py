@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from . import data, plots
+from .children import die_with_parent
 from .config import ConfigError
 from .engine import cpu_name
 from .imp import IMPConfig
@@ -56,6 +57,9 @@ IMP_PARAMETERS = ("seed", "trials", "workers", "out", "data_root")
 def setup(namespace: dict[str, Any], names: list[str]) -> tuple[IMPConfig, dict[str, Any]]:
     """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings)."""
     values = parameters(namespace, names)
+    # The kernel exits with whatever started it (papermill, the Jupyter server), so a killed papermill leaves no
+    # kernel training on, and the kernel's workers exit with it (children.py).
+    die_with_parent()
     cfg = imp_config(values["profile"], **{k: values[k] for k in IMP_PARAMETERS if k in values})
     data.fetch(cfg.dataset, cfg.data_root)
     plots.set_style()

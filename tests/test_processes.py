@@ -90,3 +90,20 @@ def test_ctrl_c_stops_every_worker_with_a_short_message_and_the_rerun_resumes(ti
     assert "interrupted" in err.decode() and "Traceback" not in err.decode(), err.decode()[-1500:]
     _assert_gone_within(marker, 10)
     _assert_resumes_bit_identical(cfg, tmp_path)
+
+
+def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp_path):
+    marker = uuid.uuid4().hex
+    command = [sys.executable, "-m", "lth_utils", "notebooks", "--profile", "smoke", "--only", "03",
+               "--output-dir", str(tmp_path / "out"), "--set", "out", str(tmp_path / "runs"),
+               "--set", "figures", str(tmp_path / "figures"), "--set", "data_root", str(data_root)]
+    process = subprocess.Popen(command, env={**os.environ, "LTH_TEST_RUN": marker}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not list((tmp_path / "runs").glob("*/trial_*/level_1/result.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, "the notebook finished before it could be killed"
+    assert len(_processes_of(marker)) >= 4, "expected papermill, the kernel, its forkserver and workers"
+    process.kill()
+    process.wait()
+    _assert_gone_within(marker, 10)
