@@ -38,7 +38,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from lth_utils import data, masks, models, pruning
-from lth_utils.engine import cpu_name, parallel_map, single_thread
+from lth_utils.engine import parallel_map, single_thread
+from lth_utils.store import cpu_name
 from lth_utils.imp import derive_seed
 from lth_utils.profiles import imp_config
 from lth_utils.training import TrainConfig, evaluate, sparse_layouts, train

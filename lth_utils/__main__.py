@@ -60,7 +60,8 @@ def train_ahead(args) -> int:
             raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
     cfg = imp_config(args.profile, **dict(args.set))
     data.fetch(cfg.dataset, cfg.data_root)
-    configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, NOTEBOOK_SETTINGS[args.profile])))
+    settings = NOTEBOOK_SETTINGS[args.profile]
+    configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, settings)))
     from .engine import run
     run(configs, progress=not args.quiet)
     print(f"{len(configs)} runs of notebooks {' '.join(order)} ({args.profile}) are stored in {cfg.out}/")

@@ -51,7 +51,8 @@ def mean_over_draws(summaries: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per (trial, level): the mean of each metric over the reinitialisation draws stored for it (a level
     with one draw keeps its values), and `draws`, how many there were."""
     frame = pd.concat(summaries, ignore_index=True)
-    numeric = [c for c in frame.columns if c not in ("arm", "trial", "level") and pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [c for c in frame.columns
+               if c not in ("arm", "trial", "level") and pd.api.types.is_numeric_dtype(frame[c])]
     merged = frame.groupby(["trial", "level"], as_index=False)[numeric].mean()
     merged["draws"] = frame.groupby(["trial", "level"]).size().to_numpy()
     return merged.assign(arm=frame["arm"].iloc[0])[["arm", "trial", "level", *numeric, "draws"]]

@@ -221,9 +221,9 @@ def _cifar10_digests(folder: Path) -> dict[str, str]:
 
 
 def verify_cifar10(folder: Path, root: Path) -> None:
-    """Check the six batch files: each present and made of whole records; and their SHA-256 against the manifest written
-    when they were unpacked from the archive (whose MD5 is the official one). A folder the user supplied without a
-    manifest gets one on first use, so later changes to its files are caught."""
+    """Check the six batch files: each present and made of whole records; and their SHA-256 against the manifest
+    written when they were unpacked from the archive (whose MD5 is the official one). A folder the user supplied
+    without a manifest gets one on first use, so later changes to its files are caught."""
     hint = f"run `{fetch_command('cifar10', root)}` or put the official binary files there"
     for name in CIFAR10_TRAIN_FILES + CIFAR10_TEST_FILES:
         path = folder / name

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from .children import die_with_parent, ignore_interrupts
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
-from .store import SUMMARY_COLUMNS, check_provenance, check_writable, cpu_name, level_dir, read_result, stored_levels, write_csv  # noqa: F401
+from .store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result, stored_levels,
+                    write_csv)
 
 Task = tuple[IMPConfig, int, int]
 
@@ -61,7 +62,7 @@ _PROGRESS: dict = {}
 
 
 def _worker_init(progress=None) -> None:
-    """Every worker: exits with its parent, leaves Ctrl-C to it, trains on one thread; reports progress to `progress`."""
+    """Every worker: exits with its parent, leaves Ctrl-C to it, trains on one thread, reports to `progress`."""
     die_with_parent()
     ignore_interrupts()
     _set_training_state(1, True)
@@ -105,11 +106,6 @@ def _all_tasks(configs: list[IMPConfig]) -> list[Task]:
     return list(tasks)
 
 
-def _is_done(task: Task) -> bool:
-    cfg, trial, level = task
-    return read_result(level_dir(cfg.root, trial, level)) is not None
-
-
 def _key(task: Task):
     """Tasks of configs that differ only in `trials`/`levels` are the same work (same folder)."""
     cfg, trial, level = task
@@ -135,12 +131,14 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
     for cfg in configs:
         prepare(cfg)
     tasks = _all_tasks(configs)
-    pending = [t for t in tasks if not _is_done(t)]
-    waiting = set(pending)
-    for cfg, trial, level in tasks:  # a stored level is read as this run's own only if it was computed like one
-        if (cfg, trial, level) not in waiting:
-            directory = level_dir(cfg.root, trial, level)
-            check_provenance(read_result(directory), directory, cfg.device, cfg.foreign_ok)
+    pending = []
+    for cfg, trial, level in tasks:
+        directory = level_dir(cfg.root, trial, level)
+        row = read_result(directory)
+        if row is None:
+            pending.append((cfg, trial, level))
+        else:  # a stored level is read as this run's own only if it was computed like one
+            check_provenance(row, directory, cfg.device, cfg.foreign_ok)
     n_workers = workers or default_workers(configs, pending)
     total = sum(t[0].iterations - start_iteration(t[0], t[2]) for t in pending)
     desc = f"IMP {len(pending)} level(s) to train, {len(tasks) - len(pending)} stored"

@@ -37,7 +37,7 @@ from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, prunable_names
-from .store import (METRIC_COLUMNS, check_provenance, level_dir, provenance, read_result, run_dir,
+from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, provenance, read_result, run_dir,
                     task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
 
@@ -49,10 +49,6 @@ MAX_LEVELS = 200
 
 def _no_hash(default, help):
     return field(default=default, metadata={"help": help, "hash": False})
-
-
-def _device_type(device: str) -> str:
-    return device.split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ class IMPConfig(TrainConfig):
     trials: int = _no_hash(5, "independent trials (paper: 5)")
     device: str = field(default="cpu", metadata={
         "help": "cpu, cuda or cuda:N (its type is part of the run's identity: CPU and GPU chains never mix)",
-        "hash": _device_type})
+        "hash": device_type})
     test_curve_levels: str = _no_hash("all", "levels whose test accuracy is recorded at every evaluation, for learning "
                                              "curves: all, none or a list such as 0,3,7 (other levels record it at "
                                              "each new validation minimum and at the end: same results, cheaper)")
@@ -156,6 +152,11 @@ def _level_list(text: str) -> set[int]:
     return {int(part) for part in text.split(",") if part.strip()}
 
 
+def _is_level_list(text: str) -> bool:
+    """'3,7,12': whole numbers separated by commas."""
+    return bool(re.fullmatch(r"\d+(,\d+)*", text))
+
+
 def _input_shape(dataset: str) -> tuple[int, int, int]:
     return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
 
@@ -194,9 +195,9 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    _require(cfg.only_levels == "" or (cfg.arm == "reinit" and bool(re.fullmatch(r"\d+(,\d+)*", cfg.only_levels))),
+    _require(cfg.only_levels == "" or (cfg.arm == "reinit" and _is_level_list(cfg.only_levels)),
              "only_levels", cfg.only_levels, "empty, or (reinit arm only) levels separated by commas such as 3,7,12")
-    _require(cfg.test_curve_levels in ("all", "none") or bool(re.fullmatch(r"\d+(,\d+)*", cfg.test_curve_levels)),
+    _require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
              "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
     if cfg.scope == "global" and cfg.model in MODELS:
         pooled = len(prunable_names(build_model(cfg.model, _input_shape(cfg.dataset), 10)))

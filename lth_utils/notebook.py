@@ -19,9 +19,9 @@ import torch
 from . import data, plots
 from .children import die_with_parent
 from .config import ConfigError
-from .engine import cpu_name
 from .imp import IMPConfig
 from .profiles import NOTEBOOK_SETTINGS, check_profile, imp_config
+from .store import cpu_name
 
 _STARTED = {"at": time.time()}
 

@@ -101,7 +101,7 @@ def export_run(root: Path, dest: Path) -> dict:
                 continue
             for name, value in final.items():
                 flat = value.flatten()
-                if name in mask:  # the survivors' values, and the sign bit of each pruned zero (w * 0 is -0.0 for w < 0)
+                if name in mask:  # the survivors' values, and the sign bit of each pruned zero (w * 0 is -0.0, w < 0)
                     kept = mask[name].flatten()
                     arrays[f"final/{key}/{name}"] = flat[kept].numpy()
                     arrays[f"zero_sign/{key}/{name}"] = np.packbits(torch.signbit(flat[~kept]).numpy())

@@ -23,7 +23,8 @@ CURVE_LEVELS = "0,1,3,7,12,15,18"
 
 PROFILES: dict[str, dict[str, Any]] = {
     # seconds: 1,000 training images, 40 iterations, 2 trials, 3 levels
-    "smoke": dict(train_subset=1000, iterations=40, eval_every=20, trials=2, levels=3, test_curve_levels=CURVE_LEVELS),
+    "smoke": dict(train_subset=1000, iterations=40, eval_every=20, trials=2, levels=3,
+                  test_curve_levels=CURVE_LEVELS),
     # ~10 minutes a notebook on a 2-core CPU; full data, the paper's optimiser, rates and levels
     "standard": dict(iterations=2500, eval_every=125, trials=3, levels=18, test_curve_levels=CURVE_LEVELS),
     # the paper: Adam 1.2e-3, batch 60, 50K iterations, eval every 100, 5 trials, 18 levels (1.9% remaining)
@@ -33,15 +34,17 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 # What each notebook adds on top of the IMP config, per profile (all the knobs in one visible place).
 NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
-    "smoke": dict(reinit_draws=2, reinit_draw_levels=[3], one_shot_rates=[0.2, 0.75], one_shot_trials=1, late_rewind_fractions=[0.1], late_rewind_levels=2,
-                  late_rewind_trials=1, instability_levels=[0, 2], widths=[1, 8, 64], width_seeds=[0],
-                  width_steps=200, regression_rounds=2),
-    "standard": dict(reinit_draws=1, reinit_draw_levels=[], one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98], one_shot_trials=3,
-                     late_rewind_fractions=[0.01, 0.05, 0.1], late_rewind_levels=7, late_rewind_trials=2,
+    "smoke": dict(reinit_draws=2, reinit_draw_levels=[3], one_shot_rates=[0.2, 0.75], one_shot_trials=1,
+                  late_rewind_fractions=[0.1], late_rewind_levels=2, late_rewind_trials=1, instability_levels=[0, 2],
+                  widths=[1, 8, 64], width_seeds=[0], width_steps=200, regression_rounds=2),
+    "standard": dict(reinit_draws=1, reinit_draw_levels=[], one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98],
+                     one_shot_trials=3, late_rewind_fractions=[0.01, 0.05, 0.1], late_rewind_levels=7,
+                     late_rewind_trials=2,
                      instability_levels=[0, 3, 7], widths=[1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512],
                      width_seeds=[0, 1, 2], width_steps=2000, regression_rounds=10),
     # the paper draws 3 reinitialisations per trial; extra draws at the densities it plots (51.3-1.9%)
-    "paper": dict(reinit_draws=3, reinit_draw_levels=[3, 7, 12, 15, 18], one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98], one_shot_trials=5,
+    "paper": dict(reinit_draws=3, reinit_draw_levels=[3, 7, 12, 15, 18],
+                  one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98], one_shot_trials=5,
                   late_rewind_fractions=[0.001, 0.01, 0.03, 0.07], late_rewind_levels=18, late_rewind_trials=5,
                   instability_levels=[0, 3, 7, 12, 15], widths=[1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024],
                   width_seeds=[0, 1, 2, 3, 4], width_steps=4000, regression_rounds=10),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import io
 import json
 import os
@@ -32,7 +33,7 @@ from typing import Iterator
 
 import torch
 
-from .config import config_hash, identity, to_dict
+from .config import ConfigError, config_hash, identity, to_dict
 from .files import atomic_write_text
 
 SUMMARY_COLUMNS = ["trial", "level", "density", "remaining", "early_stop_iteration", "val_loss_at_early_stop",
@@ -60,15 +61,16 @@ def git_commit() -> str:
     return _git("rev-parse", "HEAD") or "unknown"
 
 
-_CODE: dict[str, dict] = {}
+@functools.cache
+def _code_version() -> tuple[str, bool]:
+    return git_commit(), bool(_git("status", "--porcelain", "--", str(Path(__file__).parent)))
 
 
 def code_version() -> dict:
-    """{"commit", "dirty"}: the checkout's commit, and whether the package's own files differed from it."""
-    if not _CODE:
-        changed = _git("status", "--porcelain", "--", str(Path(__file__).parent))
-        _CODE["v"] = {"commit": git_commit(), "dirty": bool(changed)}
-    return dict(_CODE["v"])
+    """{"commit", "dirty"}: the checkout's commit, and whether the package's own files differed from it (asked of
+    git once per process)."""
+    commit, dirty = _code_version()
+    return {"commit": commit, "dirty": dirty}
 
 
 def cpu_name() -> str:
@@ -81,6 +83,11 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def device_type(device: str) -> str:
+    """'cpu' or 'cuda' (cuda:0 and cuda:1 are one type)."""
+    return device.split(":")[0]
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
@@ -89,7 +96,7 @@ def device_name(device: str) -> str:
 
 def provenance(device: str, schema: int) -> dict:
     """Where and with what a level was computed; stored in every result.json."""
-    return {"device_type": device.split(":")[0], "device_name": device_name(device), "torch": torch.__version__,
+    return {"device_type": device_type(device), "device_name": device_name(device), "torch": torch.__version__,
             "python": platform.python_version(), "schema": schema, **code_version()}
 
 
@@ -101,7 +108,7 @@ def check_provenance(row: dict, directory: Path, device: str, foreign_ok: bool) 
     """Raise ProvenanceError unless the stored `row` was computed with this device type and torch version
     (`foreign_ok` allows reading, never extending: callers that train on top of a level pass False)."""
     recorded = row.get("provenance") or {}
-    ours = {"device_type": device.split(":")[0], "torch": torch.__version__}
+    ours = {"device_type": device_type(device), "torch": torch.__version__}
     differ = {k: (recorded.get(k), v) for k, v in ours.items() if recorded.get(k) != v}
     if differ and not foreign_ok:
         said = "; ".join(f"{k} {theirs!r} stored, {mine!r} here" for k, (theirs, mine) in differ.items())
@@ -139,7 +146,6 @@ def task_lock(directory: Path) -> Iterator[None]:
 
 def check_writable(out: str | Path) -> None:
     """Raise ConfigError (naming `out`) unless the run-store folder can be created and written, before any work."""
-    from .config import ConfigError
     path = Path(out)
     try:
         path.mkdir(parents=True, exist_ok=True)

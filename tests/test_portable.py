@@ -120,7 +120,8 @@ def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path)
                 if out.get("name") == "stderr":
                     continue  # progress bars
                 data = out.get("data", {"text": out.get("text")})
-                shown.append({k: v for k, v in data.items() if k != "text/plain" or "cfg" not in "".join(cell["source"])})
+                source = "".join(cell["source"])
+                shown.append({k: v for k, v in data.items() if k != "text/plain" or "cfg" not in source})
         return shown
 
     a, b = outputs(first), outputs(second)

@@ -182,7 +182,8 @@ def test_global_scope_with_fewer_than_two_pooled_layers_is_refused():
     weights = {"fc1.weight": torch.randn(4, 3), "fc2.weight": torch.randn(2, 4)}
     mask = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
     with pytest.raises(ValueError, match="needs two layers"):
-        pruning.magnitude_prune(weights, mask, {"fc1.weight": 0.2, "fc2.weight": 0.1}, "global", exclude=("fc2.weight",))
+        pruning.magnitude_prune(weights, mask, {"fc1.weight": 0.2, "fc2.weight": 0.1}, "global",
+                                exclude=("fc2.weight",))
     both = pruning.magnitude_prune(weights, mask, {"fc1.weight": 0.2, "fc2.weight": 0.2}, "global")
     assert masks.remaining(both) == 20 - round(0.2 * 20)
 
