@@ -15,6 +15,7 @@ from pathlib import Path
 from . import data
 from .config import ConfigError, add_arguments, from_namespace
 from .imp import IMPConfig
+from .store import ProvenanceError
 
 
 def summary_table(summary) -> str:
@@ -125,13 +126,9 @@ def _main(argv: list[str] | None = None) -> int:
             return 0
         cfg = from_namespace(IMPConfig, args)
         data.fetch(cfg.dataset, cfg.data_root)
-    except (ConfigError, data.DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from .engine import run_imp  # imported late: pandas/tqdm are not needed for fetch-data or --help
-    try:
+        from .engine import run_imp  # imported late: pandas/tqdm are not needed for fetch-data or --help
         summary = run_imp(cfg, progress=not args.quiet)
-    except ConfigError as exc:
+    except (ConfigError, data.DataError, ProvenanceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")

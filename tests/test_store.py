@@ -71,6 +71,10 @@ def test_a_chain_from_another_torch_version_is_neither_read_nor_extended(tiny):
     with pytest.raises(ProvenanceError, match="1.0.0"):  # extending never is
         engine.run_imp(replace(cfg, levels=2, foreign_ok=True), progress=False)
     assert not (level_dir(cfg.root, 0, 2) / "result.json").exists()
+    cli = subprocess.run([sys.executable, "-m", "lth_utils", "imp", "--train-subset", "600", "--iterations", "30",
+                          "--eval-every", "10", "--levels", "1", "--trials", "1", "--data-root", cfg.data_root,
+                          "--out", cfg.out], capture_output=True, text=True)
+    assert cli.returncode == 2 and "torch '1.0.0' stored" in cli.stderr and "Traceback" not in cli.stderr
 
 
 # -------------------------------------------------------------------------------------------- 3. identity
