@@ -3,7 +3,7 @@
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
 # make bench               the performance benchmark (benchmarks/)
 # make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
-#                           results to commit under results/paper/store
+#                           results to commit under results/paper/store; make compare: the README's table from them
 # Each target sets everything up first (.venv with the pinned packages, verified MNIST) and skips what is done.
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +12,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv bench clean-runs import train export
+.PHONY: run test data venv bench clean-runs import train export compare
 
 venv: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ train: data import
 
 export: venv
 	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
+
+# The README's side-by-side table with the paper, from the committed paper results.
+compare: venv
+	$(PY) -m lth_utils compare --profile paper --store results/paper/store --readme README.md
 
 test: data
 	$(PY) -m pytest -q tests

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import data
 from .config import ConfigError, add_arguments, from_namespace
+from .files import atomic_write_text
 from .imp import IMPConfig
 from .store import ProvenanceError
 
@@ -69,6 +70,29 @@ def train_ahead(args) -> int:
     return 0
 
 
+def compare_command(args) -> int:
+    """`compare`: the side-by-side table with the paper, from a compact store (committed results), optionally
+    written into the README between its side-by-side markers."""
+    from . import comparison, portable
+    from .profiles import NOTEBOOK_SETTINGS, imp_config
+    if not Path(args.store).is_dir():
+        raise ConfigError("store", args.store, "a folder written by `python -m lth_utils export`")
+    cfg = imp_config(args.profile)
+    inputs = comparison.gather(cfg, NOTEBOOK_SETTINGS[args.profile], lambda c: portable.stored_summary(args.store, c))
+    if inputs[0].empty:
+        raise ConfigError("store", args.store, f"a compact store holding the {args.profile} profile's ticket run")
+    block = (f"{comparison.markdown(comparison.side_by_side(*inputs))}\n\n"
+             f"Computed by `python -m lth_utils compare --profile {args.profile}` from `{args.store}` "
+             f"({comparison.trials_note(*inputs[:3])}).")
+    if args.readme:
+        readme = Path(args.readme)
+        atomic_write_text(readme, comparison.splice(readme.read_text(), block))
+        print(f"side-by-side table written into {readme}")
+    else:
+        print(block)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -101,6 +125,10 @@ def _main(argv: list[str] | None = None) -> int:
                                               "it and runs resume from it)")
     load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
     load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
+    compare = commands.add_parser("compare", help="the side-by-side table with the paper, from committed results")
+    compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
+    compare.add_argument("--store", default="results/paper/store", help="the compact store to read")
+    compare.add_argument("--readme", default=None, help="write the table into this README's side-by-side block")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
     books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     books.add_argument("--output-dir", default=None,
@@ -120,6 +148,8 @@ def _main(argv: list[str] | None = None) -> int:
             return portable_command(args)
         if args.command == "train":
             return train_ahead(args)
+        if args.command == "compare":
+            return compare_command(args)
         if args.command == "fetch-data":
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")

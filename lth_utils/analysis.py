@@ -17,7 +17,7 @@ from scipy import stats
 from . import masks
 from .data import load_splits
 from .files import torch_load
-from .imp import IMPConfig
+from .imp import IMPConfig, start_iteration
 from .models import build_model
 from .store import level_dir, read_csv, read_result
 from .training import evaluate
@@ -45,6 +45,32 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
         rows.append({"level": level, "percent_remaining": 100 * group["density_a"].mean(), "mean_diff": mean,
                      "ci_low": mean - half, "ci_high": mean + half, "trials": n})
     return pd.DataFrame(rows)
+
+
+def censored(summary: pd.DataFrame, cfg: IMPConfig) -> pd.Series:
+    """Per row: True when the run's minimum validation loss is not known to be its minimum because training ended
+    first. With patience, a run that stopped early has confirmed its minimum; a run that reached the last iteration
+    is censored unless its minimum lies `patience` evaluations before the end. Without patience (the paper), a run is
+    censored when its minimum is the last evaluation."""
+    start = summary["level"].map(lambda level: start_iteration(cfg, int(level)))  # k for late-rewound levels
+    at_cap = summary["iterations_run"] + start >= cfg.iterations
+    margin = cfg.eval_every * max(cfg.patience, 1)
+    return at_cap & (cfg.iterations - summary["early_stop_iteration"] < margin)
+
+
+def censoring_note(summaries: dict[str, pd.DataFrame], cfg: IMPConfig) -> str:
+    """One sentence: how many runs reached their minimum validation loss before the end of training, per arm."""
+    parts, total, reached = [], 0, 0
+    for arm, summary in summaries.items():
+        cut = censored(summary, cfg)
+        total, reached = total + len(cut), reached + int((~cut).sum())
+        parts.append(f"{arm} {int((~cut).sum())}/{len(cut)}")
+    share = 100 * reached / total if total else float("nan")
+    stop = (f"stopping {cfg.patience} evaluations ({cfg.patience * cfg.eval_every:,} iterations) after the minimum, "
+            f"at most {cfg.iterations:,} iterations" if cfg.patience else f"{cfg.iterations:,} iterations, no patience")
+    return (f"{reached} of {total} runs ({share:.0f}%) reached their minimum validation loss before the end of "
+            f"training ({stop}): {', '.join(parts)}. The end of training is the dotted line in the early-stopping "
+            f"plots; a censored run's early-stopping iteration is only a lower bound.")
 
 
 def mean_over_draws(summaries: list[pd.DataFrame]) -> pd.DataFrame:

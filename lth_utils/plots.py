@@ -49,6 +49,12 @@ def band(ax, table: pd.DataFrame, key: str, scale: float = 1.0, label: str | Non
     return ax
 
 
+def end_of_training(ax, iterations: int):
+    """The training cap on an early-stopping-iteration axis: a minimum found there is censored, not measured."""
+    ax.axhline(iterations, color="black", ls=":", lw=1, label=f"end of training ({iterations:,})")
+    return ax
+
+
 def save(fig, name: str, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -30,12 +30,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
-from .imp import IMPConfig, _input_shape, dense_source, level_inputs
-from .store import METRIC_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
+from .imp import IMPConfig, _input_shape, dense_source, level_inputs, tasks_of
+from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -242,6 +243,17 @@ def import_store(source: str | Path, store: str | Path) -> list[dict]:
     """Import every compact run under `source` into the run store `store`; returns one row per run."""
     store = Path(store)
     return [{"run": p.name, "levels_written": import_run(p, store)} for p in _run_folders(Path(source))]
+
+
+def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:
+    """The summary rows (as engine.run returns them) of `cfg`'s levels that the compact store `source` holds,
+    read from its levels.json without importing anything; trials and levels not exported yet are absent."""
+    wanted = {(t, l) for (_, t, l) in tasks_of(cfg)}
+    path = Path(source) / cfg.root.name / "levels.json"
+    records = json.loads(path.read_text()) if path.is_file() else []
+    rows = [r["result"] for r in records if (r["trial"], r["level"]) in wanted]
+    rows.sort(key=lambda r: (r["trial"], r["level"]))
+    return pd.DataFrame(rows, columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
 
 
 def compact_size(dest: str | Path) -> int:
