@@ -49,6 +49,7 @@ train: data import
 
 export: venv
 	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
+	@if [ "$(PROFILE)" = paper ]; then $(MAKE) --no-print-directory compare; fi
 
 # The README's side-by-side table with the paper, from the committed paper results.
 compare: venv
