@@ -40,8 +40,8 @@ run: data import
 	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first.
-import: venv
-	@if [ -d $(COMPACT) ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE); fi
+import: data
+	@if [ -d $(COMPACT) ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE) --data-root $(DATA_ROOT); fi
 
 # Long profiles: train the notebooks' runs without the notebooks (resumable), and write their compact form to commit.
 train: data import

@@ -46,7 +46,7 @@ def portable_command(args) -> int:
     else:
         if not Path(args.source).is_dir():
             raise ConfigError("from", args.source, "a folder written by `python -m lth_utils export`")
-        rows = portable.import_store(args.source, args.out)
+        rows = portable.import_store(args.source, args.out, args.data_root)
         print(f"{len(rows)} runs imported into {args.out}: {sum(r['levels_written'] for r in rows)} levels written, "
               f"the rest were already stored")
     return 0
@@ -125,6 +125,7 @@ def _main(argv: list[str] | None = None) -> int:
                                               "it and runs resume from it)")
     load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
     load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
+    load.add_argument("--data-root", default="data", help="datasets, to replay late-rewinding points (default: data)")
     compare = commands.add_parser("compare", help="the side-by-side table with the paper, from committed results")
     compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
     compare.add_argument("--store", default="results/paper/store", help="the compact store to read")

@@ -15,8 +15,9 @@ files. Level l of the ticket arm prunes the final weights of level l-1 and rewin
 | none   | the level l-1 final weights x mask, trained at the schedule's final lr   |
 | lr     | the level l-1 final weights x mask, the learning-rate schedule replayed  |
 
-Level 0 (the dense network) does not depend on how a run prunes: configs that differ only in `rate`, `output_rate`
-or `scope` train it once, in the config with those fields at their defaults, and copy it (`dense_source`).
+Level 0 (the dense network) does not depend on how a run prunes or rewinds: configs that differ only in `rate`,
+`output_rate`, `scope`, `pool_output` or `rewind` train it once, in the config with those fields at their defaults,
+and copy it (`dense_source`); a late-rewinding run replays the first k iterations for its rewind point.
 
 Control arms use the ticket's masks and the same seeds and data order, level for level (from level 1 on):
 `reinit` trains the ticket's mask from a fresh initialisation; `random_prune` trains a random mask with the ticket's
@@ -234,23 +235,41 @@ PRUNING_FIELDS = ("rate", "output_rate", "scope", "pool_output")
 
 
 def dense_source(cfg: IMPConfig) -> IMPConfig | None:
-    """The config whose level 0 this ticket run copies instead of training it again (None: it trains its own)."""
+    """The config whose level 0 this ticket run copies instead of training it again (None: it trains its own).
+    Level 0 is the same dense training whatever the pruning fields and the rewind point: the source has them at
+    their defaults (rewinding to init); a late-rewinding run replays its first k iterations for its rewind point."""
     if cfg.arm != "ticket":
         return None
     defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.name in PRUNING_FIELDS}
-    canonical = dataclasses.replace(cfg, **defaults)
+    canonical = dataclasses.replace(cfg, **defaults, rewind="init")
     return None if canonical.hash == cfg.hash else canonical
 
 
-def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict:
-    """Copy level 0 (and the late-rewinding weights) of `source` into `cfg`'s run; result.json last."""
+def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, torch.Tensor]:
+    """The dense network's weights after `cfg.rewind_iteration` steps of level 0, recomputed by training those steps
+    again from the seeds (bit-identical to the snapshot a full level-0 run saves)."""
+    k = cfg.rewind_iteration
+    splits = splits or load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
+    model, mask, start, _ = level_inputs(cfg, trial, 0, splits)
+    model.load_state_dict(start)
+    model.to(cfg.device)
+    result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"), save_weights_at=k,
+                   stop_at=k, test_curve=False)
+    return result.saved_weights
+
+
+def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict | None:
+    """Copy level 0 of `source` into `cfg`'s run, with the rewind point replayed for late rewinding; result.json
+    last. None when the source stopped (patience) before this run's rewind point: then this run trains its own."""
     row = run_level(source, trial, 0, on_progress)
+    k = cfg.rewind_iteration
+    if k and row["iterations_run"] < k:
+        return None
+    if k:
+        atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt", replay_rewind_point(cfg, trial))
     src, dst = source.root, cfg.root
-    names = [f"trial_{trial}/level_0/{n}" for n in ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv")]
-    if (src / f"trial_{trial}" / "rewind.pt").is_file():
-        names.append(f"trial_{trial}/rewind.pt")
-    for name in names:
-        atomic_write_bytes(dst / name, (src / name).read_bytes())
+    for name in ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv"):
+        atomic_write_bytes(dst / f"trial_{trial}/level_0/{name}", (src / f"trial_{trial}/level_0/{name}").read_bytes())
     write_result(level_dir(dst, trial, 0), row)
     return row
 
@@ -332,7 +351,9 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
     directory = level_dir(root, trial, level)
     source = dense_source(cfg) if level == 0 else None
     if source is not None:
-        return _copy_dense_level(source, cfg, trial, on_progress)
+        copied = _copy_dense_level(source, cfg, trial, on_progress)
+        if copied is not None:
+            return copied
     _check_inputs(cfg, trial, level)
     trace("train", root, trial, level)
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)

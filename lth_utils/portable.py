@@ -9,7 +9,8 @@ A run store keeps every weight file; most of them can be recomputed. The compact
     <run>/levels.json      every stored level's result row (with its provenance), digests of its mask and weights
     <run>/trial_t/level_l.npz, one per level: metrics (float64, exact); the ticket arm's trained weights as the
                            values at the mask's surviving positions plus one sign bit per pruned zero; the
-                           late-rewinding weights (trial_t/rewind.npz), which no seed can recompute. Files are
+                           late-rewinding weights (trial_t/rewind.npz) of a run that trained its own level 0 (a
+                           run that copies level 0 replays its first k iterations on import instead). Files are
                            written byte-for-byte reproducibly, so re-exporting a growing run changes only new levels
 
 Import writes the store files back and replays what was left out, with the same `imp.level_inputs` that training
@@ -35,7 +36,7 @@ import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
-from .imp import IMPConfig, _input_shape, dense_source, level_inputs, tasks_of
+from .imp import IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
 from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
 SPLITS = ("val", "test")
@@ -80,6 +81,7 @@ def export_run(root: Path, dest: Path) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
     cfg = _config_of(root, root.parent)
     arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
+    copied = set()  # trials whose level 0 (and rewind point, replayed on import) come from `source`
     arrays: dict[str, np.ndarray] = {}
     levels = []
     for trial, level in stored_levels(root):
@@ -96,8 +98,12 @@ def export_run(root: Path, dest: Path) -> dict:
         if arm == "ticket":
             final = torch_load(directory / "weights_final.pt")
             record["weights_final"] = state_digest(final)
-            if level == 0 and source is not None:
+            if level == 0 and source is not None and read_result(level_dir(source.root, trial, 0)) is not None:
                 record["copied_from"] = source.root.name
+                rewind = root / f"trial_{trial}" / "rewind.pt"
+                if rewind.is_file():
+                    record["rewind"] = state_digest(torch_load(rewind))
+                copied.add(trial)
                 levels.append(record)
                 continue
             for name, value in final.items():
@@ -109,7 +115,7 @@ def export_run(root: Path, dest: Path) -> dict:
                 else:
                     arrays[f"final/{key}/{name}"] = flat.numpy()
         levels.append(record)
-    for rewind in sorted(root.glob("trial_*/rewind.pt")) if source is None else []:  # a copy's comes from its source
+    for rewind in sorted(p for p in root.glob("trial_*/rewind.pt") if int(p.parent.name[6:]) not in copied):
         for name, value in torch_load(rewind).items():
             arrays[f"rewind/{rewind.parent.name[6:]}/{name}"] = value.numpy()
     target = dest / root.name
@@ -185,14 +191,16 @@ def _final_weights(arrays, key: str, template: dict[str, torch.Tensor], mask: ma
     return state
 
 
-def import_run(source: Path, store: Path) -> int:
+def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
     """Materialise the compact run `source` into `store`; returns how many levels were written (stored ones are
-    kept as they are)."""
+    kept as they are). `data_root` (default: the exporting run's) is read only to replay late-rewinding points."""
     root = store / source.name
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "config.json").exists():
         shutil.copyfile(source / "config.json", root / "config.json")
     cfg = _config_of(root, store)
+    if data_root is not None:
+        cfg = dataclasses.replace(cfg, data_root=str(data_root))
     arrays = _read_arrays(source)
     shapes = types.SimpleNamespace(input_shape=_input_shape(cfg.dataset), num_classes=10)
     for trial in sorted({int(k.split("/")[1]) for k in arrays if k.startswith("rewind/")}):
@@ -221,9 +229,12 @@ def import_run(source: Path, store: Path) -> int:
             atomic_torch_save(directory / "weights_start.pt", model.state_dict())
             if "copied_from" in record:  # level 0 shared with a dense source imported before this run
                 final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
-                rewind = store / record["copied_from"] / f"trial_{trial}" / "rewind.pt"
-                if rewind.is_file():  # as imp._copy_dense_level copies it
-                    atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", torch_load(rewind))
+                if "rewind" in record:  # as imp._copy_dense_level makes it: the first k iterations replayed
+                    point = replay_rewind_point(cfg, trial)
+                    if state_digest(point) != record["rewind"]:
+                        raise ImportMismatch(f"{root}/trial_{trial}/rewind.pt: the replayed rewind point differs "
+                                             f"from the exported one")
+                    atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
             elif "weights_final" in record:
                 final = _final_weights(arrays, key, model.state_dict(), mask)
             if "weights_final" in record:
@@ -239,10 +250,10 @@ def import_run(source: Path, store: Path) -> int:
     return written
 
 
-def import_store(source: str | Path, store: str | Path) -> list[dict]:
+def import_store(source: str | Path, store: str | Path, data_root: str | None = None) -> list[dict]:
     """Import every compact run under `source` into the run store `store`; returns one row per run."""
     store = Path(store)
-    return [{"run": p.name, "levels_written": import_run(p, store)} for p in _run_folders(Path(source))]
+    return [{"run": p.name, "levels_written": import_run(p, store, data_root)} for p in _run_folders(Path(source))]
 
 
 def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:

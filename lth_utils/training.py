@@ -161,7 +161,8 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, data_seed: int, *,
           start_iteration: int = 0, lr_schedule_override: str | None = None, save_weights_at: int | None = None,
-          test_curve: bool = True, on_progress: Callable[[int], None] | None = None) -> TrainResult:
+          stop_at: int | None = None, test_curve: bool = True,
+          on_progress: Callable[[int], None] | None = None) -> TrainResult:
     """Train `model` in place under `mask` from `start_iteration` to `config.iterations`; returns the metrics (with
     absolute iteration numbers) and the early-stopping summary.
 
@@ -171,6 +172,8 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     lr_schedule_override: 'final' trains at the schedule's last learning rate throughout (fine-tuning).
     save_weights_at:      also return a copy of the weights after that many steps (late rewinding); patience never
                           stops training before that iteration.
+    stop_at:              stop after that many steps, before evaluating there (to replay the start of a training
+                          run: its weights at `stop_at` equal the full run's, evaluations change nothing).
     test_curve:           evaluate the test split at every evaluation (True) or only at new validation minima and
                           at the end (False); the early-stopping results are the same.
     on_progress:          called with the number of iterations done since the last call (for progress bars).
@@ -216,6 +219,8 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     while True:
         if it == save_weights_at:
             saved = _state_copy(model)
+        if it == stop_at:
+            break
         if it % config.eval_every == 0 or it in (start_iteration, config.iterations):
             stop = record(it)
             if on_progress is not None:

@@ -201,10 +201,26 @@ def test_runs_that_differ_only_in_pruning_share_one_dense_level_0(tiny, monkeypa
     assert masks.density(masks.load(level_dir(_root(one_shot), 0, 1) / "mask.pt")) < 0.6
 
 
-def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path):
-    one_shot = replace(tiny, trials=1, levels=0, rate=0.5, rewind="7")  # copies level 0 from its dense source
-    fresh = replace(one_shot, rate=0.2, out=str(tmp_path / "fresh"))   # is its own source: trains level 0
-    engine.run([one_shot, fresh], progress=False)
-    assert imp.dense_source(fresh) is None and imp.dense_source(one_shot) is not None
-    assert _same_state(_load(one_shot, 0, 0, "weights_final.pt"), _load(fresh, 0, 0, "weights_final.pt"))
-    assert _same_state(torch_load(_root(one_shot) / "trial_0/rewind.pt"), torch_load(_root(fresh) / "trial_0/rewind.pt"))
+def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path, monkeypatch):
+    late = replace(tiny, trials=1, levels=1, rate=0.5, rewind="7")  # copies level 0, replays 7 steps for rewind.pt
+    engine.run([late], progress=False)
+    assert imp.dense_source(late) == replace(late, rate=0.2, rewind="init")
+    own = replace(late, out=str(tmp_path / "own"))
+    monkeypatch.setattr(imp, "dense_source", lambda cfg: None)  # the reference trains its own level 0 (one process)
+    engine.run([own], progress=False)
+    for level, name in [(0, "weights_final.pt"), (0, "weights_start.pt"), (1, "weights_start.pt"),
+                        (1, "weights_final.pt"), (1, "mask.pt")]:
+        assert _same_state(_load(late, 0, level, name), _load(own, 0, level, name)), (level, name)
+    assert _same_state(torch_load(_root(late) / "trial_0/rewind.pt"), torch_load(_root(own) / "trial_0/rewind.pt"))
+    for level in (0, 1):
+        assert (level_dir(_root(late), 0, level) / "metrics.csv").read_bytes() == \
+            (level_dir(_root(own), 0, level) / "metrics.csv").read_bytes()
+
+
+def test_rewind_points_share_the_dense_level_with_rewinding_to_init(tiny, monkeypatch):
+    trainings = []
+    original = imp.train
+    monkeypatch.setattr(imp, "train", lambda *a, **k: trainings.append(k.get("stop_at")) or original(*a, **k))
+    init = replace(tiny, trials=1, levels=0)
+    engine.run([init] + [replace(init, rewind=r) for r in ("5", "12", "none")], progress=False)
+    assert trainings == [None, 5, 12]  # one dense training; each late-rewinding run only replays its first k steps

@@ -33,6 +33,8 @@ def test_patience_never_stops_level_0_before_the_rewind_iteration(tiny):
     saved = torch_load(cfg.root / "trial_0" / "rewind.pt")
     assert isinstance(saved, dict) and "fc1.weight" in saved
     assert _result(cfg, 0, 0)["iterations_run"] >= 100
+    # its dense source (rewinding to init) stopped before 100, so this run trained its own level 0, not a copy
+    assert _result(imp.dense_source(cfg), 0, 0)["iterations_run"] < 100
     assert (level_dir(cfg.root, 0, 1) / "result.json").is_file()
 
 
