@@ -58,6 +58,21 @@ def censored(summary: pd.DataFrame, cfg: IMPConfig) -> pd.Series:
     return at_cap & (cfg.iterations - summary["early_stop_iteration"] < margin)
 
 
+def replay_patience(iterations: np.ndarray, val_loss: np.ndarray, patience: int, cap: int) -> tuple[int, int, bool]:
+    """Replay early stopping by patience on a recorded validation curve (evaluations at `iterations`, the first one
+    at the start): (iteration where training would stop, its early-stopping iteration, censored: stopped at `cap`
+    before patience ran out). The same rule as training.train with `patience` and iterations=`cap`."""
+    best, best_at, since = float("inf"), int(iterations[0]), 0
+    for it, loss in zip(iterations, val_loss):
+        if loss < best:
+            best, best_at, since = float(loss), int(it), 0
+        else:
+            since += 1
+        if since >= patience or it >= cap:
+            return int(it), best_at, since < patience
+    return int(iterations[-1]), best_at, True
+
+
 def censoring_note(summaries: dict[str, pd.DataFrame], cfg: IMPConfig) -> str:
     """One sentence: how many runs reached their minimum validation loss before the end of training, per arm."""
     parts, total, reached = [], 0, 0

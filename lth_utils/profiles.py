@@ -7,9 +7,9 @@ minutes on a 2-core CPU) and `paper` (the paper's exact hyperparameters, shared/
 Why `standard` looks like it does: it is the paper's protocol (full data, Adam 1.2e-3, batch 60, evaluation every
 100 iterations, 5 trials, 18 levels) with early stopping by patience: a run stops 20 evaluations (2,000 iterations)
 after its minimum validation loss, and at 10,000 iterations at the latest. Replayed on the validation curves of the
-paper run's first 61 levels (tickets and reinitialisations, 50,000 iterations each), this rule stopped every run
-before the cap, at 4,700 iterations on average, and found the same early-stopping iteration as the full run in 58 of
-61. The notebooks count the runs that still hit the cap (censored) and mark the cap in every early-stopping plot.
+paper run's first 64 levels (benchmarks/patience_replay.py), this rule stopped every run before the cap, at 4,778
+iterations on average, and found the same early-stopping iteration as the full 50,000-iteration run in 61 of 64. The
+notebooks count the runs that still hit the cap (censored) and mark the cap in every early-stopping plot.
 """
 from __future__ import annotations
 

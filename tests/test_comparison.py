@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,10 @@ def test_readme_table_is_the_one_computed_from_the_committed_results():
     printed = subprocess.run([sys.executable, "-m", "lth_utils", "compare", "--profile", "paper",
                               "--store", "results/paper/store"], cwd=ROOT, capture_output=True, text=True, check=True)
     assert printed.stdout.strip() == block, "README out of date: run `make compare`"
+
+
+def test_replay_patience_matches_the_training_rule():
+    iterations = np.arange(0, 1100, 100)
+    loss = np.array([5, 4, 3, 2, 2.5, 2.6, 2.7, 1.9, 2.0, 2.1, 2.2])
+    assert analysis.replay_patience(iterations, loss, patience=3, cap=1000) == (600, 300, False)
+    assert analysis.replay_patience(iterations, loss, patience=5, cap=1000) == (1000, 700, True)  # cap before patience
