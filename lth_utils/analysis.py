@@ -127,7 +127,12 @@ def load_mask(cfg: IMPConfig, trial: int, level: int) -> masks.Mask:
 
 
 def load_weights(cfg: IMPConfig, trial: int, level: int, which: str = "final") -> dict[str, torch.Tensor]:
-    return torch_load(level_dir(cfg.root, trial, level) / f"weights_{which}.pt")
+    path = level_dir(cfg.root, trial, level) / f"weights_{which}.pt"
+    if not path.is_file() and read_result(path.parent) is not None:
+        raise FileNotFoundError(f"{path}: this level was imported from a compact store, which keeps trained weights "
+                                f"only where a notebook reads them (portable.keeps_weights); train it in a new store "
+                                f"to inspect them")
+    return torch_load(path)
 
 
 def pruned_without_retraining(cfg: IMPConfig, trial: int, level: int) -> float:

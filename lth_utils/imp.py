@@ -284,8 +284,10 @@ def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
     return torch_load(path)
 
 
-def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
-    """(model, mask, start state, lr override) for one level, derived from files of earlier levels only."""
+def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, ticket_mask: masks.Mask | None = None):
+    """(model, mask, start state, lr override) for one level, derived from files of earlier levels only.
+    `ticket_mask`: the ticket arm's mask at this level when it is known already (an import reads it from the
+    compact store), so the previous level's trained weights are not needed to prune them again."""
     root, ticket_root = cfg.root, cfg.ticket().root
     model = build_model(cfg.model, splits.input_shape, splits.num_classes, seed=derive_seed(cfg.seed, trial, "init"))
     names = prunable_names(model)
@@ -294,9 +296,16 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits):
         return model, masks.ones_like(model), model.state_dict(), override
     if cfg.arm == "ticket":
         previous = level_dir(root, trial, level - 1)
-        trained = torch_load(previous / "weights_final.pt")
-        mask = pruning.magnitude_prune(trained, masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
-                                       exclude=cfg.excluded_from_pool(names))
+        trained = None
+        if ticket_mask is None or cfg.rewind_iteration is None:
+            if not (previous / "weights_final.pt").is_file():
+                raise FileNotFoundError(f"{previous}/weights_final.pt: level {level} prunes these trained weights, which "
+                                        f"the compact store this run was imported from left out (a trial it holds "
+                                        f"complete); train more levels in a new run store")
+            trained = torch_load(previous / "weights_final.pt")
+        mask = ticket_mask if ticket_mask is not None else pruning.magnitude_prune(
+            trained, masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
+            exclude=cfg.excluded_from_pool(names))
         if cfg.rewind_iteration is None:
             start, override = trained, ("final" if cfg.rewind == "none" else None)
         else:

@@ -3,21 +3,29 @@
     python -m lth_utils export --out runs --to results/paper/store       # runs/ -> a compact copy
     python -m lth_utils import --from results/paper/store --out runs     # and back: notebooks read it, runs resume
 
-A run store keeps every weight file; most of them can be recomputed. The compact form keeps, per run folder:
+A run store keeps every weight file; most of them can be recomputed from seeds and masks. The compact form keeps,
+per run folder:
 
-    <run>/config.json      as in the store
-    <run>/levels.json      every stored level's result row (with its provenance), digests of its mask and weights
-    <run>/trial_t/level_l.npz, one per level: metrics (float64, exact); the ticket arm's trained weights as the
-                           values at the mask's surviving positions plus one sign bit per pruned zero; the
-                           late-rewinding weights (trial_t/rewind.npz) of a run that trained its own level 0 (a
-                           run that copies level 0 replays its first k iterations on import instead). Files are
-                           written byte-for-byte reproducibly, so re-exporting a growing run changes only new levels
+    <run>/config.json        as in the store
+    <run>/levels.json        every stored level's result row (with its provenance), digests of its mask and weights
+    <run>/trial_t/level_l.npz one per level: metrics (float64, exact); the ticket arm's mask as one bit per survivor of
+                             the previous level's mask; its trained weights (the values at the surviving positions plus
+                             one sign bit per pruned zero) only where something reads them (`keeps_weights`: level 0
+                             and trial 0)
+    <run>/trial_t/last.npz   the trained weights of the last exported level of a trial that has not reached the run's
+                             last level: the next level prunes them (a run committed half-way resumes from it)
+    <run>/trial_t/rewind.npz the late-rewinding weights of a run that trained its own level 0 (a run that copies
+                             level 0 replays its first k iterations on import instead)
+
+Files are written byte-for-byte reproducibly, so re-exporting a growing run adds new level files and rewrites only
+levels.json and last.npz.
 
 Import writes the store files back and replays what was left out, with the same `imp.level_inputs` that training
-uses: every mask (the ticket's pruned from the imported trained weights, the random arm's drawn from its seeds, the
-reinit arm's read from the ticket) and every level's start weights. Both are checked against the exported digests,
-so an imported store is the exported one to the bit, or the import stops with the level that differs. The control
-arms' trained weights are not exported (no notebook reads them and no later level needs them).
+uses: every mask (the ticket's from its bits, the random arm's drawn from its seeds, the reinit arm's read from the
+ticket) and every level's start weights. Both are checked against the exported digests, so an imported store is the
+exported one to the bit, or the import stops with the level that differs. The trained weights left out (control arms,
+the ticket's levels 1+ of trials 1+) are absent from the imported store, and so are the start weights of the levels
+of a run without rewinding that would start from them; `analysis.load_weights` says so.
 """
 from __future__ import annotations
 
@@ -36,6 +44,7 @@ import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
+from .models import build_model
 from .imp import IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
 from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
@@ -77,13 +86,35 @@ def _run_folders(store: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------------------------------- export
+def _weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask) -> dict[str, np.ndarray]:
+    """Trained weights as the values at the mask's surviving positions plus one sign bit per pruned zero (w * 0 is
+    -0.0 where w < 0), so that they come back to the bit."""
+    arrays = {}
+    for name, value in final.items():
+        flat = value.flatten()
+        if name in mask:
+            kept = mask[name].flatten()
+            arrays[f"final/{name}"] = flat[kept].numpy()
+            arrays[f"zero_sign/{name}"] = np.packbits(torch.signbit(flat[~kept]).numpy())
+        else:
+            arrays[f"final/{name}"] = flat.numpy()
+    return arrays
+
+
+def keeps_weights(cfg: IMPConfig, trial: int, level: int) -> bool:
+    """Whether a ticket level's trained weights go into its level file: level 0 (the dense network: one-shot pruning
+    without retraining reads it) and trial 0 (notebook 05 inspects its weights). The last level of a trial that has
+    not reached the run's last level goes into trial_t/last.npz, for the next level to prune."""
+    return level == 0 or trial == 0
+
+
 def export_run(root: Path, dest: Path) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
     cfg = _config_of(root, root.parent)
     arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
     copied = set()  # trials whose level 0 (and rewind point, replayed on import) come from `source`
     arrays: dict[str, np.ndarray] = {}
-    levels = []
+    levels, last = [], {}
     for trial, level in stored_levels(root):
         directory = level_dir(root, trial, level)
         key = f"t{trial}/l{level}"
@@ -106,15 +137,20 @@ def export_run(root: Path, dest: Path) -> dict:
                 copied.add(trial)
                 levels.append(record)
                 continue
-            for name, value in final.items():
-                flat = value.flatten()
-                if name in mask:  # the survivors' values, and the sign bit of each pruned zero (w * 0 is -0.0, w < 0)
-                    kept = mask[name].flatten()
-                    arrays[f"final/{key}/{name}"] = flat[kept].numpy()
-                    arrays[f"zero_sign/{key}/{name}"] = np.packbits(torch.signbit(flat[~kept]).numpy())
-                else:
-                    arrays[f"final/{key}/{name}"] = flat.numpy()
+            if level > 0:  # which of the previous level's survivors survive: one bit each
+                previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
+                for name, m in mask.items():
+                    arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten()[previous[name].flatten()].numpy())
+            if keeps_weights(cfg, trial, level):
+                arrays.update({f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v
+                               for k, v in _weights_arrays(final, mask).items()})
+            last[trial] = (level, final, mask)
         levels.append(record)
+    planned = max([cfg.levels] + [level for level, _, _ in last.values()])
+    for trial, (level, final, mask) in last.items():
+        if level < planned and not keeps_weights(cfg, trial, level):
+            arrays[f"last/{trial}/level"] = np.array(level, dtype=np.int64)
+            arrays.update({f"last/{trial}/{k}": v for k, v in _weights_arrays(final, mask).items()})
     for rewind in sorted(p for p in root.glob("trial_*/rewind.pt") if int(p.parent.name[6:]) not in copied):
         for name, value in torch_load(rewind).items():
             arrays[f"rewind/{rewind.parent.name[6:]}/{name}"] = value.numpy()
@@ -126,6 +162,8 @@ def export_run(root: Path, dest: Path) -> dict:
     for full_key, array in arrays.items():
         file, inner = _file_of(full_key)
         groups.setdefault(file, {})[inner] = array
+    for stale in set(p.relative_to(target).as_posix() for p in target.glob("trial_*/last.npz")) - set(groups):
+        (target / stale).unlink()  # the trial's last level now keeps its weights in its level file
     for file, members in groups.items():
         _write_npz(target / file, members)
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
@@ -133,11 +171,12 @@ def export_run(root: Path, dest: Path) -> dict:
 
 
 def _file_of(full_key: str) -> tuple[str, str]:
-    """'final/t0/l3/fc1.weight' -> ('trial_0/level_3.npz', 'final/fc1.weight'); 'rewind/0/x' -> trial_0/rewind.npz.
-    One file per level: a level exported once never changes, so committing a growing run adds only new files."""
+    """'final/t0/l3/fc1.weight' -> ('trial_0/level_3.npz', 'final/fc1.weight'); 'rewind/0/x' -> trial_0/rewind.npz;
+    'last/0/final/x' -> trial_0/last.npz. One file per level: a level exported once never changes, so committing a
+    growing run adds new level files and rewrites only the small levels.json and each trial's last.npz."""
     kind, *rest = full_key.split("/")
-    if kind == "rewind":
-        return f"trial_{rest[0]}/rewind.npz", "/".join(rest[1:])
+    if kind in ("rewind", "last"):
+        return f"trial_{rest[0]}/{kind}.npz", "/".join(rest[1:])
     return f"trial_{rest[0][1:]}/level_{rest[1][1:]}.npz", "/".join([kind, *rest[2:]])
 
 
@@ -161,8 +200,8 @@ def _read_arrays(source: Path) -> dict[str, np.ndarray]:
         trial = path.parent.name[6:]
         with np.load(path, allow_pickle=False) as members:
             for inner in members.files:
-                if path.stem == "rewind":
-                    arrays[f"rewind/{trial}/{inner}"] = members[inner]
+                if path.stem in ("rewind", "last"):
+                    arrays[f"{path.stem}/{trial}/{inner}"] = members[inner]
                 else:
                     kind, rest = inner.split("/", 1)
                     arrays[f"{kind}/t{trial}/l{path.stem[6:]}/{rest}"] = members[inner]
@@ -176,15 +215,18 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
 
 
 # ------------------------------------------------------------------------------------------------------------- import
-def _final_weights(arrays, key: str, template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
+def _final_weights(arrays, prefix: str, template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
+    """The inverse of _weights_arrays, for the arrays stored under `prefix` ('final/t0/l3' style or 'last/0')."""
     state = {}
+    final, signs = (f"{prefix}/final/{{}}", f"{prefix}/zero_sign/{{}}") if prefix.startswith("last/") else (
+        f"final/{prefix}/{{}}", f"zero_sign/{prefix}/{{}}")
     for name, like in template.items():
-        values = torch.from_numpy(arrays[f"final/{key}/{name}"].copy())
+        values = torch.from_numpy(arrays[final.format(name)].copy())
         if name in mask:
             kept = mask[name].flatten()
-            signs = np.unpackbits(arrays[f"zero_sign/{key}/{name}"])[:int((~kept).sum())].astype(bool)
+            signs_of = np.unpackbits(arrays[signs.format(name)])[:int((~kept).sum())].astype(bool)
             full = torch.zeros(like.numel(), dtype=like.dtype)
-            full[~kept] = torch.where(torch.from_numpy(signs), -0.0, 0.0).to(like.dtype)
+            full[~kept] = torch.where(torch.from_numpy(signs_of), -0.0, 0.0).to(like.dtype)
             full[kept] = values
             values = full
         state[name] = values.reshape(like.shape)
@@ -216,17 +258,33 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
         with task_lock(directory):
             if read_result(directory) is not None:
                 continue
-            model, mask, start, _ = level_inputs(cfg, trial, level, shapes)
+            bits = {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"mask/{key}/")}
+            ticket_mask = None
+            if bits:  # the ticket's mask: the previous level's (imported just before) thinned by one bit per survivor
+                previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
+                ticket_mask = {}
+                for name, before in previous.items():
+                    survivors = int(before.sum())
+                    after = before.flatten().clone()
+                    after[before.flatten()] = torch.from_numpy(np.unpackbits(bits[name])[:survivors].astype(bool))
+                    ticket_mask[name] = after.reshape(before.shape)
+            fine_tuned = level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
+            if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
+                # without rewinding a level starts from the previous level's trained weights, left out here
+                model, mask, start = build_model(cfg.model, shapes.input_shape, 10), ticket_mask, None
+            else:
+                model, mask, start, _ = level_inputs(cfg, trial, level, shapes, ticket_mask)
             if state_digest(mask) != record["mask"]:
                 raise ImportMismatch(f"{directory}: the mask recomputed from the imported files differs from the "
                                      f"exported one")
-            model.load_state_dict(start)
-            masks.apply_mask_(model, mask)
-            if state_digest(model.state_dict()) != record["weights_start"]:
-                raise ImportMismatch(f"{directory}: the replayed start weights differ from the exported ones "
-                                     f"(another machine's initialisation?)")
             masks.save(mask, directory / "mask.pt")
-            atomic_torch_save(directory / "weights_start.pt", model.state_dict())
+            if start is not None:
+                model.load_state_dict(start)
+                masks.apply_mask_(model, mask)
+                if state_digest(model.state_dict()) != record["weights_start"]:
+                    raise ImportMismatch(f"{directory}: the replayed start weights differ from the exported ones "
+                                         f"(another machine's initialisation?)")
+                atomic_torch_save(directory / "weights_start.pt", model.state_dict())
             if "copied_from" in record:  # level 0 shared with a dense source imported before this run
                 final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
                 if "rewind" in record:  # as imp._copy_dense_level makes it: the first k iterations replayed
@@ -235,9 +293,13 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
                         raise ImportMismatch(f"{root}/trial_{trial}/rewind.pt: the replayed rewind point differs "
                                              f"from the exported one")
                     atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
-            elif "weights_final" in record:
+            elif f"last/{trial}/level" in arrays and int(arrays[f"last/{trial}/level"]) == level:
+                final = _final_weights(arrays, f"last/{trial}", model.state_dict(), mask)
+            elif any(k.startswith(f"final/{key}/") for k in arrays):
                 final = _final_weights(arrays, key, model.state_dict(), mask)
-            if "weights_final" in record:
+            else:
+                final = None  # a ticket level between the kept ones: its trained weights were not exported
+            if final is not None:
                 if state_digest(final) != record["weights_final"]:
                     raise ImportMismatch(f"{directory}: the rebuilt (or copied) trained weights differ from the "
                                          f"exported ones")

@@ -10,7 +10,7 @@ import torch
 
 from lth_utils import engine, imp, portable
 from lth_utils.files import torch_load
-from lth_utils.store import level_dir
+from lth_utils.store import level_dir, stored_levels
 
 from conftest import replace
 
@@ -32,6 +32,21 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
+def _left_out(path: Path) -> bool:
+    """Weights that export leaves out: trained weights of control arms and of a ticket's levels 1+ in trials 1+ (but
+    for the last level of a trial that has not reached the run's last level), and the start weights a run without
+    rewinding would take from those."""
+    if path.name not in ("weights_final.pt", "weights_start.pt"):
+        return False
+    run, trial, level = path.parents[2], int(path.parent.parent.name[6:]), int(path.parent.name[6:])
+    cfg = portable._config_of(run, run.parent)
+    planned = max([cfg.levels] + [l for _, l in stored_levels(run)])
+    last = max(l for t, l in stored_levels(run) if t == trial)
+    if path.name == "weights_final.pt":
+        return cfg.arm != "ticket" or (trial > 0 and level > 0 and not level == last < planned)
+    return cfg.arm == "ticket" and cfg.rewind == "none" and trial > 0 and level >= 2
+
+
 def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path):
     engine.run(_configs(tiny), progress=False)
     portable.export_store(tiny.out, tmp_path / "compact")
@@ -42,12 +57,15 @@ def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path):
         if path.is_dir() or path.name in ("summary.csv", ".lock"):
             continue
         twin = tmp_path / "imported" / path.relative_to(original)
-        is_control_weights = path.name == "weights_final.pt" and not path.parts[-4].startswith("ticket")
-        assert twin.exists() != is_control_weights, path  # control arms' trained weights alone are left out
+        assert twin.exists() != _left_out(path), path
+
         if twin.exists():
             assert _same_file(path, twin), path
             compared += 1
     assert compared > 100
+    left_out = [p for p in original.rglob("weights_*.pt") if _left_out(p)]
+    assert any(p.parts[-4].startswith("ticket") for p in left_out)  # the rule is exercised on a ticket level too
+    assert any(p.name == "weights_start.pt" for p in left_out)
     assert portable.compact_size(tmp_path / "compact") < 0.5 * sum(
         p.stat().st_size for p in original.rglob("*") if p.is_file())
 
@@ -66,6 +84,7 @@ def test_an_import_that_cannot_replay_a_level_exactly_stops_and_names_it(tiny, t
 
 def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(tiny, tmp_path, monkeypatch):
     half = replace(tiny, levels=1)
+    imp.prepare(replace(tiny, levels=3, arm="reinit"))  # config.json plans 3 levels: the run stops half-way
     engine.run([half, replace(half, arm="reinit")], progress=False)
     portable.export_store(tiny.out, tmp_path / "compact")
     moved = replace(tiny, levels=3, out=str(tmp_path / "elsewhere"))
@@ -95,18 +114,19 @@ def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(ti
                         assert _same_file(a, b), (arm_cfg.arm, trial, level, name)
 
 
-def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path):
+@pytest.mark.parametrize("name", ["02_iterative_magnitude_pruning", "05_mask_visualisation"])
+def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path, name):
     papermill = pytest.importorskip("papermill")
     from lth_utils.notebook import NOTEBOOK_DIR
     params = dict(profile="smoke", data_root=str(data_root), figures=str(tmp_path / "figures"))
     first = tmp_path / "first.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK_DIR / "02_iterative_magnitude_pruning.ipynb"), str(first),
+    papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(first),
                                parameters={**params, "out": str(tmp_path / "runs")}, kernel_name="python3",
                                cwd=str(NOTEBOOK_DIR), progress_bar=False)
     portable.export_store(tmp_path / "runs", tmp_path / "compact")
     portable.import_store(tmp_path / "compact", tmp_path / "imported")
     second = tmp_path / "second.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK_DIR / "02_iterative_magnitude_pruning.ipynb"), str(second),
+    papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(second),
                                parameters={**params, "out": str(tmp_path / "imported")}, kernel_name="python3",
                                cwd=str(NOTEBOOK_DIR), progress_bar=False)
 
@@ -138,3 +158,14 @@ def test_exporting_again_rewrites_no_byte_of_a_level_already_exported(tiny, tmp_
     after = {p: p.read_bytes() for p in (tmp_path / "compact").rglob("*.npz")}
     assert all(after[p] == data for p, data in first.items())
     assert len(after) == len(first) + 1
+
+
+def test_extending_a_trial_exported_complete_names_the_weights_it_lacks(tiny, tmp_path):
+    cfg = replace(tiny, levels=1, trials=2)
+    engine.run_imp(cfg, progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    assert not list((tmp_path / "compact").rglob("last.npz"))  # complete trials carry no resume weights
+    moved = replace(cfg, levels=2, out=str(tmp_path / "elsewhere"))
+    portable.import_store(tmp_path / "compact", moved.out)
+    with pytest.raises(FileNotFoundError, match="trial_1/level_1/weights_final.pt: level 2 prunes these"):
+        engine.run_imp(moved, progress=False)
