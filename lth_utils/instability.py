@@ -93,7 +93,8 @@ def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) ->
     if cfg.rewind_iteration is None:
         raise ValueError(f"rewind={cfg.rewind!r}: instability needs a rewind point (init or an iteration k)")
     run([cfg], progress=progress)
-    jobs = [(cfg, t, l, c) for t in range(cfg.trials) for l in levels for c in (0, 1)]
+    jobs = [(cfg, t, l, c) for t in range(cfg.trials) for l in levels for c in (0, 1)
+            if not (_folder(cfg, t, l) / "path.json").is_file()]  # a stored path is read, not recomputed
     parallel_map(train_copy, jobs, workers=cfg.workers, progress=progress, desc="instability copies")
     rows = []
     for trial in range(cfg.trials):

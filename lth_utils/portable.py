@@ -7,7 +7,8 @@ A run store keeps every weight file; most of them can be recomputed from seeds a
 per run folder:
 
     <run>/config.json        as in the store
-    <run>/levels.json        every stored level's result row (with its provenance), digests of its mask and weights
+    <run>/levels.json        every stored level's result row (with its provenance), digests of its mask and weights,
+                             and notebook 04's instability error path where one was computed
     <run>/trial_t/level_l.npz one per level: metrics (float64, exact); the ticket arm's mask as one bit per survivor of
                              the previous level's mask; its trained weights (the values at the surviving positions plus
                              one sign bit per pruned zero) only where something reads them (`keeps_weights`: level 0
@@ -126,6 +127,9 @@ def export_run(root: Path, dest: Path) -> dict:
             arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
         record = {"trial": trial, "level": level, "result": read_result(directory), "mask": state_digest(mask),
                   "weights_start": state_digest(torch_load(directory / "weights_start.pt"))}
+        path = directory / "instability" / "path.json"
+        if path.is_file():  # notebook 04's error path between two copies trained from this level (not the copies)
+            record["instability"] = json.loads(path.read_text())
         if arm == "ticket":
             final = torch_load(directory / "weights_final.pt")
             record["weights_final"] = state_digest(final)
@@ -256,6 +260,9 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
         trial, level, key = record["trial"], record["level"], f"t{record['trial']}/l{record['level']}"
         directory = level_dir(root, trial, level)
         with task_lock(directory):
+            path = directory / "instability" / "path.json"
+            if "instability" in record and not path.is_file():
+                atomic_write_text(path, json.dumps(record["instability"]) + "\n")
             if read_result(directory) is not None:
                 continue
             bits = {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"mask/{key}/")}

@@ -169,3 +169,17 @@ def test_extending_a_trial_exported_complete_names_the_weights_it_lacks(tiny, tm
     portable.import_store(tmp_path / "compact", moved.out)
     with pytest.raises(FileNotFoundError, match="trial_1/level_1/weights_final.pt: level 2 prunes these"):
         engine.run_imp(moved, progress=False)
+
+
+def test_instability_paths_travel_with_the_store_and_are_read_not_retrained(tiny, tmp_path, monkeypatch):
+    from lth_utils import instability
+    cfg = replace(tiny, levels=1, trials=1)
+    table = instability.run_instability(cfg, levels=[0, 1], progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    assert not list((tmp_path / "compact").rglob("copy_*"))  # the copies' weights stay behind
+    moved = replace(cfg, out=str(tmp_path / "elsewhere"))
+    portable.import_store(tmp_path / "compact", moved.out)
+    monkeypatch.setattr(instability, "train", lambda *a, **k: pytest.fail("an imported path was recomputed"))
+    monkeypatch.setattr(imp, "train", lambda *a, **k: pytest.fail("an imported level was retrained"))
+    again = instability.run_instability(moved, levels=[0, 1], progress=False)
+    assert again["errors"].tolist() == table["errors"].tolist()
