@@ -36,7 +36,9 @@ RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/
 endif
 COMPACT := results/$(PROFILE)/store
 
+# The notebooks' IMP runs are trained first in one pool (both cores busy to the end), then each notebook reads them.
 run: data import
+	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE)
 	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first.

@@ -12,8 +12,8 @@ Measured in one run, on one machine:
      one tensor, index-gather batches, fused Adam, masked gradients and weights (lth_utils.training.train).
 It prints model-iterations per second for (2) and (3), the ratio (3)/(2), and (3) as a percentage of (1) using the
 model's training FLOPs (6 x batch x weights per iteration; evaluation is counted as overhead, not as work). Then:
-  - sparse vs dense at low density, for a training step's first layer and for evaluating 15,000 images (the
-    measurement behind lth_utils.training.SPARSE_EVAL_DENSITY);
+  - sparse vs dense at low density, for a training step's first layer, for a whole training step (the measurement
+    behind TrainConfig.sparse_train_density) and for evaluating 15,000 images (lth_utils.training.SPARSE_EVAL_DENSITY);
   - the paper profile of notebooks 02+03 (5 trials x (19 ticket + 2 x 18 control levels) x 50,000 iterations,
     evaluation every 100) estimated from the rates measured here: (3)'s step time per worker and the evaluation time
     at each level's per-layer densities. An estimate, not a timed run.
@@ -146,6 +146,26 @@ def sparse_vs_dense(densities=(0.2, 0.1, 0.05, 0.02, 0.01), batch: int = 60, rep
     return rows
 
 
+def training_step_rows(splits, levels=(11, 13, 15, 18), iterations: int = 500, repeats: int = 3) -> list[dict]:
+    """A whole training step (forward, backward, masked Adam; no evaluation), single-thread as in a worker, at each
+    level's per-layer densities: dense masked against `sparse_train_density=0.1` (the first layer as CSR). The
+    fastest of `repeats` alternating runs of `iterations` steps each."""
+    rows = []
+    with single_thread():
+        for level in levels:
+            best = {0.0: float("inf"), 0.1: float("inf")}
+            for _ in range(repeats):
+                for density in best:
+                    model = models.build_model("lenet_300_100", seed=0)
+                    config = TrainConfig(iterations=iterations, eval_every=10 * iterations, sparse_train_density=density)
+                    result = train(model, ticket_mask(model, rounds=level), splits, config, data_seed=0)
+                    best[density] = min(best[density], (result.seconds - result.eval_seconds) / iterations)
+            fc1 = ticket_mask(models.build_model("lenet_300_100", seed=0), rounds=level)["fc1.weight"]
+            rows.append({"level": level, "fc1_density": masks.density({"w": fc1}), "dense_step_ms": 1e3 * best[0.0],
+                         "sparse_step_ms": 1e3 * best[0.1]})
+    return rows
+
+
 def evaluation_ms(model: nn.Module, mask: masks.Mask, splits, sparse: bool, repeats: int = 3) -> float:
     """Milliseconds to evaluate validation + test (15,000 images) once, single-thread, as `train` does."""
     masks.apply_mask_(model, mask)
@@ -230,6 +250,11 @@ def main(argv=None) -> int:
         print(f"    training, first layer at {100 * row['density']:4.1f}% density: dense masked "
               f"{row['dense_us']:6.1f} us, sparse CSR {row['sparse_csr_us']:6.1f} us (forward + weight gradient)")
     splits = data.load_splits("mnist", args.data_root)
+    steps = training_step_rows(splits, iterations=20 if args.tiny else 500, repeats=1 if args.tiny else 3)
+    for row in steps:
+        print(f"    whole training step at level {row['level']:2d} (first layer {100 * row['fc1_density']:4.1f}%): dense "
+              f"{row['dense_step_ms']:5.2f} ms, first layer as CSR (sparse_train_density=0.1) "
+              f"{row['sparse_step_ms']:5.2f} ms")
     evaluation = evaluation_rows(splits, repeats=1 if args.tiny else 3)
     for row in evaluation:
         print(f"    evaluation of 15,000 images at level {row['level']:2d} (first layer {100 * row['fc1_density']:4.1f}%): "
@@ -249,7 +274,8 @@ def main(argv=None) -> int:
               "ratio": engine_rate / baseline_rate, "percent_of_matmul": percent, "engine_eval_share": eval_share,
               "engine_steady_model_it_per_s": steady_rate, "workers": workers,
               "step_ms_per_worker": 1e3 * step_seconds, "paper_02_03_estimated_hours": paper_hours,
-              "sparse_vs_dense": sparse, "evaluation_dense_vs_sparse": evaluation, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "sparse_vs_dense": sparse, "training_step_dense_vs_sparse": steps,
+              "evaluation_dense_vs_sparse": evaluation, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     if not args.tiny:
         RESULTS.mkdir(exist_ok=True)
         name = f"cpu-{os.cpu_count()}core-{args.trials}x{args.iterations}"

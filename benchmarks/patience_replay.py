@@ -4,8 +4,9 @@ committed paper-scale runs (50,000 iterations, evaluation every 100) and count w
     .venv/bin/python benchmarks/patience_replay.py                  # reads results/paper/store
     .venv/bin/python benchmarks/patience_replay.py --patience 10 20 30 --cap 8000 10000
 
-For each rule: the mean iterations a level would train, how many runs hit the cap before patience ran out (censored),
-and in how many the early-stopping iteration equals the one of the full 50,000-iteration run.
+For each rule and arm: the mean iterations a level would train, how many runs hit the cap before patience ran out
+(censored), in how many the early-stopping iteration equals the one of the full 50,000-iteration run, and the mean
+shift of the early-stopping iteration against the full run (negative: patience stopped at an earlier minimum).
 """
 from __future__ import annotations
 
@@ -32,22 +33,31 @@ def val_curves(store: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default="results/paper/store")
-    parser.add_argument("--patience", type=int, nargs="+", default=[10, 15, 20, 30])
-    parser.add_argument("--cap", type=int, nargs="+", default=[8000, 10_000])
+    parser.add_argument("--patience", type=int, nargs="+", default=[10, 12, 15, 20])
+    parser.add_argument("--cap", type=int, nargs="+", default=[10_000, 15_000])
     args = parser.parse_args()
     curves = val_curves(Path(args.store))
-    print(f"{len(curves)} validation curves from {args.store}")
-    print(f"{'cap':>7} {'patience':>8} {'mean iterations':>15} {'censored':>9} {'same early stop':>15}")
+    arms = sorted({name.split("_lenet")[0] for name, _, _ in curves})
+    print(f"{len(curves)} validation curves from {args.store}: "
+          + ", ".join(f"{sum(n.startswith(a) for n, _, _ in curves)} {a}" for a in arms))
+    print(f"{'cap':>7} {'patience':>8} {'arm':>13} {'mean iterations':>15} {'censored':>9} {'same early stop':>15} "
+          f"{'mean shift of early stop':>24}")
     for cap in args.cap:
         for patience in args.patience:
-            stops, censored, same = [], 0, 0
-            for _, iterations, loss in curves:
-                stop, early, cut = replay_patience(iterations, loss, patience, cap)
-                stops.append(stop)
-                censored += cut
-                same += early == int(iterations[np.argmin(loss)])
-            print(f"{cap:>7} {patience:>8} {np.mean(stops):>15,.0f} {censored:>5}/{len(curves):<3} "
-                  f"{same:>11}/{len(curves):<3}")
+            for arm in arms:
+                stops, censored, same, shift, n = [], 0, 0, [], 0
+                for name, iterations, loss in curves:
+                    if not name.startswith(arm):
+                        continue
+                    stop, early, cut = replay_patience(iterations, loss, patience, cap)
+                    full = int(iterations[np.argmin(loss)])
+                    stops.append(stop)
+                    censored += cut
+                    same += early == full
+                    shift.append(early - full)
+                    n += 1
+                print(f"{cap:>7} {patience:>8} {arm:>13} {np.mean(stops):>15,.0f} {censored:>5}/{n:<3} "
+                      f"{same:>11}/{n:<3} {np.mean(shift):>24,.0f}")
 
 
 if __name__ == "__main__":

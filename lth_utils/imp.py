@@ -179,6 +179,8 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.iterations >= 1, "iterations", cfg.iterations, ">= 1")
     _require(cfg.eval_every >= 1, "eval_every", cfg.eval_every, ">= 1")
     _require(cfg.patience >= 0, "patience", cfg.patience, ">= 0 (0 disables it)")
+    _require(0 <= cfg.sparse_train_density <= 1, "sparse_train_density", cfg.sparse_train_density,
+             "a density in [0, 1] (0: dense training)")
     _require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
     train_size = TRAIN_SIZES.get(cfg.dataset, 0) - VALIDATION_SIZE
     if cfg.train_subset:

@@ -85,14 +85,14 @@ def test_splice_replaces_only_the_block():
 
 
 def test_censored_counts_runs_that_hit_the_cap():
-    cfg = imp_config("standard")  # 10,000 iterations, patience 20 x 100
+    cfg = imp_config("standard", iterations=10_000, patience=20)  # stops 2,000 after its minimum, at 10,000
     rows = pd.DataFrame({"level": [0, 1, 2, 3], "early_stop_iteration": [4000, 9000, 7000, 10000],
                          "iterations_run": [6000, 10000, 10000, 10000]})
     assert analysis.censored(rows, cfg).tolist() == [False, True, False, True]
     paper = imp_config("paper")  # no patience: censored only when the minimum is the last evaluation
     rows = pd.DataFrame({"level": [0, 1], "early_stop_iteration": [8300, 50000], "iterations_run": [50000] * 2})
     assert analysis.censored(rows, paper).tolist() == [False, True]
-    late = imp_config("standard", rewind="500")  # a rewound level trains iterations - k steps: 9,500 is the cap
+    late = imp_config("standard", iterations=10_000, patience=20, rewind="500")  # a rewound level trains iterations - k steps: 9,500 is the cap
     rows = pd.DataFrame({"level": [1, 1], "early_stop_iteration": [9500, 3000], "iterations_run": [9500, 5000]})
     assert analysis.censored(rows, late).tolist() == [True, False]
     assert analysis.censoring_note({"ticket": rows}, late).startswith("1 of 2 runs (50%)")

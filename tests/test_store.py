@@ -100,7 +100,8 @@ def test_a_changed_default_or_schema_gives_a_new_folder(monkeypatch):
 
 
 @pytest.mark.parametrize("change", [dict(lr=1e-3), dict(batch_size=30), dict(iterations=10), dict(rate=0.3),
-                                    dict(rewind="5"), dict(seed=1), dict(eval_every=7), dict(patience=2)])
+                                    dict(rewind="5"), dict(seed=1), dict(eval_every=7), dict(patience=2),
+                                    dict(sparse_train_density=0.1)])
 def test_each_hyperparameter_changes_the_hash(tiny, change):
     assert config_hash(tiny) != config_hash(replace(tiny, **change))
 
@@ -257,3 +258,13 @@ def test_instability_copies_start_from_the_levels_true_spawn_point(tiny, rewind,
 def test_an_unwritable_run_store_is_refused_before_any_work(tiny):
     with pytest.raises(ConfigError, match=r"out='/proc/runs' is invalid"):
         engine.run_imp(replace(tiny, out="/proc/runs"), progress=False)
+
+
+def test_fields_added_later_leave_the_committed_paper_runs_their_identity():
+    """The compact paper results are read by folder name: a new field at its default must not rename them."""
+    from lth_utils import plan
+    from lth_utils.profiles import NOTEBOOK_SETTINGS, imp_config
+    committed = {p.name for p in (Path(__file__).resolve().parents[1] / "results" / "paper" / "store").iterdir()}
+    cfg = imp_config("paper")
+    for run in plan.notebook_runs("03", cfg, NOTEBOOK_SETTINGS["paper"])[:3]:  # the ticket and its two controls
+        assert run.root.name in committed, run.root.name

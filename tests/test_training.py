@@ -147,3 +147,35 @@ def test_test_evaluation_at_validation_minima_only_gives_the_same_early_stop_res
     assert len(tested) < len([r for r in full.metrics if r["split"] == "test"])
     assert tested[-1] == 120 and full.early_stop_iteration in tested
     assert [r for r in cheap.metrics if r["split"] == "val"] == [r for r in full.metrics if r["split"] == "val"]
+
+
+def test_sparse_training_forward_and_gradients_match_dense_linear(splits):
+    """The CSR training layer gives nn.Linear's output and its exact gradient formulas (up to float rounding)."""
+    from lth_utils.training import _CSRLinear, sparse_layouts
+    model, mask = _pruned_model(rate=0.95)
+    masks.apply_mask_(model, mask)
+    (crow, col, flat), x = sparse_layouts(model, mask)[model.fc2], torch.randn(60, 300, requires_grad=True)
+    weight, bias = model.fc2.weight, model.fc2.bias
+    sparse = _CSRLinear.apply(x, weight, bias, crow, col, flat)
+    dense = torch.nn.functional.linear(x, weight, bias)
+    assert torch.allclose(sparse, dense, atol=1e-6)
+    upstream = torch.randn_like(dense)
+    grads_sparse = torch.autograd.grad(sparse, (x, weight, bias), upstream)
+    grads_dense = torch.autograd.grad(dense, (x, weight, bias), upstream)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads_sparse, grads_dense))
+
+
+def test_sparse_training_keeps_zeros_repeats_its_bits_and_stays_close_to_dense(splits):
+    runs = {}
+    for density in (0.0, 0.1, 0.1):
+        model, mask = _pruned_model(rate=0.95)
+        result = train(model, mask, splits, TrainConfig(iterations=40, eval_every=20, sparse_train_density=density),
+                       data_seed=3)
+        _assert_pruned_weights_are_zero(model, mask)
+        runs.setdefault(density, []).append((model.state_dict(), result))
+    (a, _), (b, _) = runs[0.1]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same config, same bits
+    (dense, dense_result), (sparse, sparse_result) = runs[0.0][0], runs[0.1][0]
+    assert not torch.equal(dense["fc1.weight"], sparse["fc1.weight"])  # another summation order: other bits
+    assert torch.allclose(dense["fc1.weight"], sparse["fc1.weight"], atol=1e-4)
+    assert abs(dense_result.final_test_acc - sparse_result.final_test_acc) <= 0.01
