@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from .children import die_with_parent, ignore_interrupts
+from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result, stored_levels,
                     write_csv)
@@ -39,23 +40,6 @@ def _pool_context():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["lth_utils.forkserver_guard", "lth_utils.engine", "torch._dynamo"])
     return context
-
-
-def _set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
-    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(deterministic)
-    return before
-
-
-@contextmanager
-def single_thread():
-    """One intra-op thread and deterministic kernels (the thread count changes the bits); restored afterwards."""
-    before = _set_training_state(1, True)
-    try:
-        yield
-    finally:
-        _set_training_state(*before)
 
 
 _PROGRESS: dict = {}

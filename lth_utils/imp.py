@@ -40,7 +40,7 @@ from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, provenance, read_result, run_dir,
                     task_lock, trace, write_config, write_csv, write_result)
-from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, train
+from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 ARMS = ("ticket", "reinit", "random_prune")
 REWIND_WORDS = ("init", "none", "lr")
@@ -255,8 +255,9 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, to
     model, mask, start, _ = level_inputs(cfg, trial, 0, splits)
     model.load_state_dict(start)
     model.to(cfg.device)
-    result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"), save_weights_at=k,
-                   stop_at=k, test_curve=False)
+    with single_thread():  # as the engine's workers train (the thread count changes the bits), in any process
+        result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"),
+                       save_weights_at=k, stop_at=k, test_curve=False)
     return result.saved_weights
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,6 +37,23 @@ LR_SCHEDULES = ("constant", "step")
 EVAL_CHUNK = 500
 SPARSE_EVAL_DENSITY = 0.10
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+
+
+def _set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+    return before
+
+
+@contextmanager
+def single_thread():
+    """One intra-op thread and deterministic kernels (the thread count changes the bits); restored afterwards."""
+    before = _set_training_state(1, True)
+    try:
+        yield
+    finally:
+        _set_training_state(*before)
 
 
 @dataclass(frozen=True)

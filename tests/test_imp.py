@@ -224,3 +224,17 @@ def test_rewind_points_share_the_dense_level_with_rewinding_to_init(tiny, monkey
     init = replace(tiny, trials=1, levels=0)
     engine.run([init] + [replace(init, rewind=r) for r in ("5", "12", "none")], progress=False)
     assert trainings == [None, 5, 12]  # one dense training; each late-rewinding run only replays its first k steps
+
+
+def test_the_rewind_replay_trains_on_one_thread_in_any_process(tiny, monkeypatch):
+    """Import replays rewind points in the importing process: with its default threads the sums (and the bits)
+    would differ from the single-thread workers that trained the run."""
+    seen = []
+    original = imp.train
+    monkeypatch.setattr(imp, "train", lambda *a, **k: seen.append(torch.get_num_threads()) or original(*a, **k))
+    torch.set_num_threads(2)
+    try:
+        imp.replay_rewind_point(replace(tiny, rewind="5"), trial=0)
+        assert seen == [1] and torch.get_num_threads() == 2  # one thread inside, restored after
+    finally:
+        torch.set_num_threads(os.cpu_count() or 1)
