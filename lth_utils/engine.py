@@ -193,6 +193,14 @@ def _call(fn_and_args):
     return fn(*args)
 
 
+def in_worker(fn, *args):
+    """fn(*args) in a fresh single-thread worker process, as the engine's workers train: a process that has already
+    run torch ops on several threads does not give the same bits after set_num_threads(1) (measured on the rewind
+    replay of a standard run), a worker that starts on one thread does."""
+    with ProcessPoolExecutor(1, mp_context=_pool_context(), initializer=_worker_init) as pool:
+        return pool.submit(_call, (fn, args)).result()
+
+
 def parallel_map(fn, arg_tuples: list[tuple], workers: int = 0, progress: bool = True, desc: str = "") -> list:
     """[fn(*args) for args in arg_tuples] on single-thread worker processes (in order); `fn` must be importable.
 

@@ -45,6 +45,7 @@ import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
+from .engine import in_worker
 from .models import build_model
 from .imp import IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
 from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
@@ -295,7 +296,7 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
             if "copied_from" in record:  # level 0 shared with a dense source imported before this run
                 final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
                 if "rewind" in record:  # as imp._copy_dense_level makes it: the first k iterations replayed
-                    point = replay_rewind_point(cfg, trial)
+                    point = in_worker(replay_rewind_point, cfg, trial)
                     if state_digest(point) != record["rewind"]:
                         raise ImportMismatch(f"{root}/trial_{trial}/rewind.pt: the replayed rewind point differs "
                                              f"from the exported one")
