@@ -19,7 +19,8 @@ from conftest import replace
 
 
 def _command(cfg) -> list[str]:
-    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "400",
+    # long enough (~2 s a level) that the run is still training when the interrupt lands on a loaded machine
+    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "1500",
             "--eval-every", "100", "--levels", "2", "--trials", "2", "--workers", "2",
             "--data-root", cfg.data_root, "--out", cfg.out]
 
@@ -71,7 +72,7 @@ def _assert_resumes_bit_identical(cfg, tmp_path) -> None:
 
 
 def test_workers_exit_when_the_run_is_killed_with_sigkill_and_the_rerun_resumes(tiny, tmp_path):
-    cfg = replace(tiny, iterations=400, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "killed"))
+    cfg = replace(tiny, iterations=1500, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "killed"))
     marker = uuid.uuid4().hex
     process = _start_and_wait_for_workers(cfg, marker)
     process.kill()
@@ -81,7 +82,7 @@ def test_workers_exit_when_the_run_is_killed_with_sigkill_and_the_rerun_resumes(
 
 
 def test_ctrl_c_stops_every_worker_with_a_short_message_and_the_rerun_resumes(tiny, tmp_path):
-    cfg = replace(tiny, iterations=400, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "ctrlc"))
+    cfg = replace(tiny, iterations=1500, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "ctrlc"))
     marker = uuid.uuid4().hex
     process = _start_and_wait_for_workers(cfg, marker, start_new_session=True)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
