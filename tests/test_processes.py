@@ -42,7 +42,9 @@ def _processes_of(marker: str) -> list[int]:
 
 def _start_and_wait_for_workers(cfg, marker: str, **popen) -> subprocess.Popen:
     env = {**os.environ, "LTH_TEST_RUN": marker}
-    process = subprocess.Popen(_command(cfg), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)
+    # as from a shell: default Ctrl-C handling, whatever an earlier test left in this process (children inherit SIG_IGN)
+    process = subprocess.Popen(_command(cfg), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
     started = level_dir(Path(cfg.root), 0, 1) / "mask.pt"  # level 1 is being trained: workers are busy
     deadline = time.time() + 120
     while not started.exists() and time.time() < deadline and process.poll() is None:
