@@ -153,16 +153,15 @@ def training_step_rows(splits, levels=(11, 13, 15, 18), iterations: int = 500, r
     rows = []
     with single_thread():
         for level in levels:
+            mask = ticket_mask(models.build_model("lenet_300_100", seed=0), rounds=level)
             best = {0.0: float("inf"), 0.1: float("inf")}
             for _ in range(repeats):
                 for density in best:
-                    model = models.build_model("lenet_300_100", seed=0)
                     config = TrainConfig(iterations=iterations, eval_every=10 * iterations, sparse_train_density=density)
-                    result = train(model, ticket_mask(model, rounds=level), splits, config, data_seed=0)
+                    result = train(models.build_model("lenet_300_100", seed=0), mask, splits, config, data_seed=0)
                     best[density] = min(best[density], (result.seconds - result.eval_seconds) / iterations)
-            fc1 = ticket_mask(models.build_model("lenet_300_100", seed=0), rounds=level)["fc1.weight"]
-            rows.append({"level": level, "fc1_density": masks.density({"w": fc1}), "dense_step_ms": 1e3 * best[0.0],
-                         "sparse_step_ms": 1e3 * best[0.1]})
+            rows.append({"level": level, "fc1_density": masks.density({"w": mask["fc1.weight"]}),
+                         "dense_step_ms": 1e3 * best[0.0], "sparse_step_ms": 1e3 * best[0.1]})
     return rows
 
 

@@ -255,7 +255,9 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, to
     model, mask, start, _ = level_inputs(cfg, trial, 0, splits)
     model.load_state_dict(start)
     model.to(cfg.device)
-    with single_thread():  # as the engine's workers train (the thread count changes the bits), in any process
+    # one thread, as the engine's workers train; a process that already ran torch on several threads can still give
+    # other bits after switching to one, so import calls this in a fresh worker (engine.in_worker)
+    with single_thread():
         result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"),
                        save_weights_at=k, stop_at=k, test_curve=False)
     return result.saved_weights

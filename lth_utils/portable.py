@@ -220,18 +220,29 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
 
 
 # ------------------------------------------------------------------------------------------------------------- import
-def _final_weights(arrays, prefix: str, template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
-    """The inverse of _weights_arrays, for the arrays stored under `prefix` ('final/t0/l3' style or 'last/0')."""
+def _members(arrays, prefix: str) -> dict[str, np.ndarray]:
+    """The arrays of one level ('t0/l3') or one trial's last.npz ('last/0') under the names their file uses:
+    'final/fc1.weight', 'zero_sign/fc1.weight', 'mask/fc1.weight', 'metrics/loss', 'level'."""
+    if prefix.startswith("last/"):
+        return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+    members = {}
+    for k, v in arrays.items():  # '<kind>/t0/l3/<name>' -> '<kind>/<name>'
+        kind, _, rest = k.partition("/")
+        if rest.startswith(prefix + "/"):
+            members[f"{kind}/{rest[len(prefix) + 1:]}"] = v
+    return members
+
+
+def _final_weights(members: dict[str, np.ndarray], template: dict[str, torch.Tensor], mask: masks.Mask) -> dict:
+    """The inverse of _weights_arrays, from the members of one level or last.npz (see _members)."""
     state = {}
-    final, signs = (f"{prefix}/final/{{}}", f"{prefix}/zero_sign/{{}}") if prefix.startswith("last/") else (
-        f"final/{prefix}/{{}}", f"zero_sign/{prefix}/{{}}")
     for name, like in template.items():
-        values = torch.from_numpy(arrays[final.format(name)].copy())
+        values = torch.from_numpy(members[f"final/{name}"].copy())
         if name in mask:
             kept = mask[name].flatten()
-            signs_of = np.unpackbits(arrays[signs.format(name)])[:int((~kept).sum())].astype(bool)
+            signs = np.unpackbits(members[f"zero_sign/{name}"])[:int((~kept).sum())].astype(bool)
             full = torch.zeros(like.numel(), dtype=like.dtype)
-            full[~kept] = torch.where(torch.from_numpy(signs_of), -0.0, 0.0).to(like.dtype)
+            full[~kept] = torch.where(torch.from_numpy(signs), -0.0, 0.0).to(like.dtype)
             full[kept] = values
             values = full
         state[name] = values.reshape(like.shape)
@@ -266,7 +277,8 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
                 atomic_write_text(path, json.dumps(record["instability"]) + "\n")
             if read_result(directory) is not None:
                 continue
-            bits = {k.rsplit("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"mask/{key}/")}
+            members = _members(arrays, key)
+            bits = {k[len("mask/"):]: v for k, v in members.items() if k.startswith("mask/")}
             ticket_mask = None
             if bits:  # the ticket's mask: the previous level's (imported just before) thinned by one bit per survivor
                 previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
@@ -279,7 +291,7 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
             fine_tuned = level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
             if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
                 # without rewinding a level starts from the previous level's trained weights, left out here
-                model, mask, start = build_model(cfg.model, shapes.input_shape, 10), ticket_mask, None
+                model, mask, start = build_model(cfg.model, shapes.input_shape, shapes.num_classes), ticket_mask, None
             else:
                 model, mask, start, _ = level_inputs(cfg, trial, level, shapes, ticket_mask)
             if state_digest(mask) != record["mask"]:
@@ -302,9 +314,9 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
                                              f"from the exported one")
                     atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
             elif f"last/{trial}/level" in arrays and int(arrays[f"last/{trial}/level"]) == level:
-                final = _final_weights(arrays, f"last/{trial}", model.state_dict(), mask)
-            elif any(k.startswith(f"final/{key}/") for k in arrays):
-                final = _final_weights(arrays, key, model.state_dict(), mask)
+                final = _final_weights(_members(arrays, f"last/{trial}"), model.state_dict(), mask)
+            elif any(k.startswith("final/") for k in members):
+                final = _final_weights(members, model.state_dict(), mask)
             else:
                 final = None  # a ticket level between the kept ones: its trained weights were not exported
             if final is not None:
