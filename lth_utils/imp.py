@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import torch
 
-from . import masks, pruning
+from . import masks, pruning, scorers
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
@@ -42,7 +42,14 @@ from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, pr
                     task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
-ARMS = ("ticket", "reinit", "random_prune")
+# Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
+# the level-0 initial weights once to the ticket's count at level l, and the network trains from there (paired with
+# the ticket by seed and data order).
+INIT_ARMS = {"magnitude_init": "magnitude", "snip": "snip", "grasp": "grasp", "synflow": "synflow"}
+ARMS = ("ticket", "reinit", "random_prune", *INIT_ARMS)
+# Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
+# reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
+ABLATIONS = ("none", "shuffle", "reinit", "invert")
 REWIND_WORDS = ("init", "none", "lr")
 TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
 MAX_LEVELS = 200
@@ -75,6 +82,9 @@ class IMPConfig(TrainConfig):
     arm: str = field(default="ticket", metadata={"help": f"one of {', '.join(ARMS)}"})
     draw: int = field(default=0, metadata={
         "help": "reinit arm only: which random reinitialisation of the ticket's mask (the paper draws 3 per trial)"})
+    ablation: str = field(default="none", metadata={
+        "help": f"pruning-at-initialisation arms only: {', '.join(ABLATIONS)} (shuffle the mask within each layer, "
+                f"reinitialise the kept weights, or keep the lowest-scoring weights)", "hash": "if_changed"})
     seed: int = field(default=0, metadata={"help": "base seed: inits, data orders and random masks derive from it"})
     levels: int = _no_hash(18, "pruning levels after the dense level 0 (paper: 18 reaches 1.9%%)")
     target_density: float | None = _no_hash(None, "if set, run as many levels as reach this density (overrides levels)")
@@ -85,8 +95,8 @@ class IMPConfig(TrainConfig):
     test_curve_levels: str = _no_hash("all", "levels whose test accuracy is recorded at every evaluation, for learning "
                                              "curves: all, none or a list such as 0,3,7 (other levels record it at "
                                              "each new validation minimum and at the end: same results, cheaper)")
-    only_levels: str = _no_hash("", "reinit arm only (its levels are independent): run just these levels, as a list "
-                                    "such as 3,7,12; empty: all levels")
+    only_levels: str = _no_hash("", "reinit and pruning-at-initialisation arms only (their levels are independent): "
+                                    "run just these levels, as a list such as 3,7,12; empty: all levels")
     foreign_ok: bool = _no_hash(False, "read stored levels recorded under another torch version (never extend them)")
     workers: int = _no_hash(0, "parallel single-thread CPU workers (0: as many as cores and ready tasks allow)")
     data_root: str = _no_hash("data", "folder holding the datasets")
@@ -126,6 +136,12 @@ class IMPConfig(TrainConfig):
         """With global scope, the layers ranked on their own rather than in the pool."""
         return () if self.pool_output else (names[-1],)
 
+    def remaining_at(self, level: int) -> int:
+        """The number of weights the ticket keeps at `level` (exact: every level prunes round(rate * survivors)),
+        which the pruning-at-initialisation arms match."""
+        sizes, rates = self._layer_sizes_and_rates()
+        return pruning.remaining_after(sizes, rates, level, self.scope, self.excluded_from_pool(list(sizes)))
+
     def records_test_curve(self, level: int) -> bool:
         if self.test_curve_levels in ("all", "none"):
             return self.test_curve_levels == "all"
@@ -133,7 +149,7 @@ class IMPConfig(TrainConfig):
 
     def ticket(self) -> "IMPConfig":
         """The ticket run whose masks a control arm reuses."""
-        return dataclasses.replace(self, arm="ticket", draw=0, only_levels="")
+        return dataclasses.replace(self, arm="ticket", draw=0, ablation="none", only_levels="")
 
     @property
     def prefix(self) -> str:
@@ -198,8 +214,16 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    _require(cfg.only_levels == "" or (cfg.arm == "reinit" and _is_level_list(cfg.only_levels)),
-             "only_levels", cfg.only_levels, "empty, or (reinit arm only) levels separated by commas such as 3,7,12")
+    independent = cfg.arm == "reinit" or cfg.arm in INIT_ARMS
+    _require(cfg.only_levels == "" or (independent and _is_level_list(cfg.only_levels)), "only_levels",
+             cfg.only_levels, "empty, or (reinit and pruning-at-initialisation arms only) levels separated by commas "
+                              "such as 3,7,12")
+    _require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
+    _require(cfg.ablation == "none" or cfg.arm in INIT_ARMS, "ablation", cfg.ablation,
+             f"none for the {cfg.arm} arm (ablations are the pruning-at-initialisation arms': {', '.join(INIT_ARMS)})")
+    if cfg.arm in INIT_ARMS:
+        _require(cfg.rewind == "init", "rewind", cfg.rewind,
+                 f"init for the {cfg.arm} arm (it prunes and trains the initial weights)")
     _require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
              "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
     if cfg.scope == "global" and cfg.model in MODELS:
@@ -289,10 +313,11 @@ def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
     return torch_load(path)
 
 
-def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, ticket_mask: masks.Mask | None = None):
+def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_mask: masks.Mask | None = None):
     """(model, mask, start state, lr override) for one level, derived from files of earlier levels only.
-    `ticket_mask`: the ticket arm's mask at this level when it is known already (an import reads it from the
-    compact store), so the previous level's trained weights are not needed to prune them again."""
+    `known_mask`: the ticket's or a pruning-at-initialisation arm's mask at this level when it is known already (an
+    import reads it from the compact store), so it is not computed again from trained weights or scores."""
+    ticket_mask = known_mask
     root, ticket_root = cfg.root, cfg.ticket().root
     model = build_model(cfg.model, splits.input_shape, splits.num_classes, seed=derive_seed(cfg.seed, trial, "init"))
     names = prunable_names(model)
@@ -316,6 +341,8 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, ticket_
         else:
             start = _rewind_weights(root, trial, cfg.rewind_iteration)
         return model, mask, start, override
+    if cfg.arm in INIT_ARMS:
+        return _init_arm_inputs(cfg, trial, level, splits, model, known_mask)
     ticket_mask = masks.load(level_dir(ticket_root, trial, level) / "mask.pt")
     if cfg.arm == "reinit":
         draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 keeps the seed it had before draws existed
@@ -327,6 +354,35 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, ticket_
     generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "random_prune"))
     mask = pruning.random_prune_like(previous, masks.layer_counts(ticket_mask), generator)
     return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
+
+
+def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples SNIP and GraSP score on: GraSP's reference protocol, 10 random training examples per class
+    (seeded per trial, so a trial's methods see the same batch)."""
+    x, y = splits.train
+    idx = scorers.balanced_sample(y, scorers.GRASP_SAMPLES_PER_CLASS,
+                                  torch.Generator().manual_seed(derive_seed(cfg.seed, trial, "score")))
+    return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
+
+
+def _init_arm_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, known_mask):
+    """A pruning-at-initialisation level: the method's mask of the level-0 initial weights at the ticket's count,
+    with the arm's ablation; the network starts from those initial weights (or a fresh draw for 'reinit')."""
+    method = INIT_ARMS[cfg.arm]
+    mask = known_mask
+    if mask is None:
+        data = scoring_batch(cfg, trial, splits) if method in scorers.NEEDS_DATA else None
+        with single_thread():  # the scores' bits, and so the ranking, depend on the thread count
+            mask = scorers.prune_at_init(method, model, masks.ones_like(model), cfg.remaining_at(level), data,
+                                         invert=cfg.ablation == "invert", input_shape=tuple(splits.input_shape))
+        if cfg.ablation == "shuffle":  # the same count per layer at random positions: which weights vs how many
+            generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "shuffle"))
+            mask = pruning.random_prune_like(masks.ones_like(model), masks.layer_counts(mask), generator)
+    start = model.state_dict()
+    if cfg.ablation == "reinit":  # the reinit arm's seed: the same fresh weights as the IMP ticket's control
+        start = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                            seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
+    return model, mask, start, None
 
 
 def start_iteration(cfg: IMPConfig, level: int) -> int:
@@ -400,9 +456,11 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
 
 
 def prepare(cfg: IMPConfig) -> None:
-    """Write config.json for the run (and the ticket run a control arm depends on). Temporary files a killed run left
+    """Write config.json for the run (and the ticket run a control arm depends on; pruning-at-initialisation arms
+    depend on none). Temporary files a killed run left
     behind are swept level by level, by the process that holds the level's lock (store.task_lock)."""
-    for c in {cfg, cfg.ticket(), dense_source(cfg.ticket()) or cfg}:
+    reads = set() if cfg.arm in INIT_ARMS else {cfg.ticket(), dense_source(cfg.ticket()) or cfg}
+    for c in {cfg} | reads:
         write_config(c.root, c)
 
 
@@ -418,6 +476,6 @@ def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig
         deps.append((source, trial, 0))
     if level > 0 and (cfg.arm == "ticket" or (cfg.arm == "random_prune" and level > 1)):
         deps.append((cfg, trial, level - 1))
-    if cfg.arm != "ticket":
+    if cfg.arm not in ("ticket", *INIT_ARMS):
         deps.append((cfg.ticket(), trial, level))
     return deps

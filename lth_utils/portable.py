@@ -10,7 +10,8 @@ per run folder:
     <run>/levels.json        every stored level's result row (with its provenance), digests of its mask and weights,
                              and notebook 04's instability error path where one was computed
     <run>/trial_t/level_l.npz one per level: metrics (float64, exact); the ticket arm's mask as one bit per survivor of
-                             the previous level's mask; its trained weights (the values at the surviving positions plus
+                             the previous level's mask (a pruning-at-initialisation arm's: one bit per weight, as
+                             its scores' last bits may differ on another machine); its trained weights (the values at the surviving positions plus
                              one sign bit per pruned zero) only where something reads them (`keeps_weights`: level 0
                              and trial 0)
     <run>/trial_t/last.npz   the trained weights of the last exported level of a trial that has not reached the run's
@@ -47,7 +48,7 @@ from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .engine import in_worker
 from .models import build_model
-from .imp import IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
+from .imp import INIT_ARMS, IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
 from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
 SPLITS = ("val", "test")
@@ -131,6 +132,9 @@ def export_run(root: Path, dest: Path) -> dict:
         path = directory / "instability" / "path.json"
         if path.is_file():  # notebook 04's error path between two copies trained from this level (not the copies)
             record["instability"] = json.loads(path.read_text())
+        if arm in INIT_ARMS:  # scored on this machine's floats: kept, one bit per weight, rather than rescored
+            for name, m in mask.items():
+                arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
         if arm == "ticket":
             final = torch_load(directory / "weights_final.pt")
             record["weights_final"] = state_digest(final)
@@ -280,15 +284,17 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
             members = _members(arrays, key)
             bits = {k[len("mask/"):]: v for k, v in members.items() if k.startswith("mask/")}
             ticket_mask = None
-            if bits:  # the ticket's mask: the previous level's (imported just before) thinned by one bit per survivor
-                previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
+            if bits:  # the ticket's mask: the previous level's (imported just before) thinned by one bit per survivor;
+                # a pruning-at-initialisation arm's: one bit per weight
+                previous = (masks.ones_like(build_model(cfg.model, shapes.input_shape, shapes.num_classes))
+                            if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) / "mask.pt"))
                 ticket_mask = {}
                 for name, before in previous.items():
                     survivors = int(before.sum())
                     after = before.flatten().clone()
                     after[before.flatten()] = torch.from_numpy(np.unpackbits(bits[name])[:survivors].astype(bool))
                     ticket_mask[name] = after.reshape(before.shape)
-            fine_tuned = level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
+            fine_tuned = cfg.arm == "ticket" and level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
             if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
                 # without rewinding a level starts from the previous level's trained weights, left out here
                 model, mask, start = build_model(cfg.model, shapes.input_shape, shapes.num_classes), ticket_mask, None

@@ -111,6 +111,20 @@ def layer_sizes_after(sizes: dict[str, int], rates: dict[str, float], rounds: in
     return counts
 
 
+def remaining_after(sizes: dict[str, int], rates: dict[str, float], rounds: int, scope: str = "layerwise",
+                    exclude: tuple[str, ...] = ()) -> int:
+    """The exact number of weights `magnitude_prune` keeps after `rounds` rounds from dense layers of `sizes`
+    (whatever the weights: each round removes round(rate * survivors) per layer, or of the global pool)."""
+    if scope == "layerwise":
+        return sum(layer_sizes_after(sizes, rates, rounds).values())
+    pooled = [n for n in sizes if n not in exclude]
+    pool, rest = sum(sizes[n] for n in pooled), {n: sizes[n] for n in exclude}
+    for _ in range(rounds):
+        pool -= prune_count(pool, rates[pooled[0]])
+        rest = layer_sizes_after(rest, rates, 1)
+    return pool + sum(rest.values())
+
+
 def rounds_to_reach(target_density: float, sizes: dict[str, int], rates: dict[str, float],
                     max_rounds: int = 200) -> int:
     """The fewest layerwise rounds after which the overall density is <= target_density."""

@@ -238,3 +238,50 @@ def test_the_rewind_replay_trains_on_one_thread_in_any_process(tiny, monkeypatch
         assert seen == [1] and torch.get_num_threads() == 2  # one thread inside, restored after
     finally:
         torch.set_num_threads(os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("arm", list(imp.INIT_ARMS))
+def test_a_pruning_at_init_arm_trains_the_initial_weights_under_its_mask_at_the_tickets_count(tiny, arm):
+    ticket = replace(tiny, trials=1, levels=2)
+    cfg = replace(ticket, arm=arm, only_levels="2")
+    engine.run([ticket, cfg], progress=False)
+    assert not level_dir(_root(cfg), 0, 1).exists()  # only the asked level
+    ticket_mask = masks.load(level_dir(_root(ticket), 0, 2) / "mask.pt")
+    mask = masks.load(level_dir(_root(cfg), 0, 2) / "mask.pt")
+    assert masks.remaining(mask) == masks.remaining(ticket_mask) == cfg.remaining_at(2)
+    init = _load(ticket, 0, 0, "weights_start.pt")
+    start = _load(cfg, 0, 2, "weights_start.pt")
+    assert all(torch.equal(start[n], init[n] * mask[n] if n in mask else init[n]) for n in init)
+    final = _load(cfg, 0, 2, "weights_final.pt")
+    assert all(bool((final[n][~mask[n]] == 0).all()) for n in mask)
+    # paired with the ticket: the same data order seed, so the two differ only by mask
+    assert imp.dependencies(cfg, 0, 2) == []
+
+
+def test_pruning_at_init_ablations_shuffle_reinit_and_invert(tiny):
+    base = replace(tiny, arm="snip", trials=1, levels=2, only_levels="2")
+    runs = {a: replace(base, ablation=a) for a in imp.ABLATIONS}
+    engine.run(list(runs.values()), progress=False)
+    mask = {a: masks.load(level_dir(_root(c), 0, 2) / "mask.pt") for a, c in runs.items()}
+    start = {a: _load(c, 0, 2, "weights_start.pt") for a, c in runs.items()}
+    assert masks.layer_counts(mask["shuffle"]) == masks.layer_counts(mask["none"])
+    assert not torch.equal(mask["shuffle"]["fc1.weight"], mask["none"]["fc1.weight"])
+    assert all(torch.equal(mask["reinit"][n], mask["none"][n]) for n in mask["none"])
+    assert not torch.equal(start["reinit"]["fc1.weight"], start["none"]["fc1.weight"])
+    assert masks.remaining(mask["invert"]) == masks.remaining(mask["none"])
+    assert masks.jaccard(mask["invert"], mask["none"]) < 0.5
+    assert len({r.root for r in runs.values()}) == 4
+
+
+@pytest.mark.parametrize("values, parameter", [
+    (dict(arm="snap"), "arm"),
+    (dict(arm="ticket", ablation="shuffle"), "ablation"),
+    (dict(arm="snip", ablation="flip"), "ablation"),
+    (dict(arm="grasp", rewind="100"), "rewind"),
+    (dict(arm="random_prune", only_levels="3"), "only_levels"),
+])
+def test_bad_pruning_at_init_settings_fail_before_any_work(values, parameter):
+    with pytest.raises(ConfigError) as error:
+        from_values(IMPConfig, iterations=1000, **values)
+    assert error.value.parameter == parameter
+

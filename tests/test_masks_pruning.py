@@ -132,3 +132,17 @@ def test_the_papers_percent_remaining_table(rounds, percent):
     sizes = {n: model.get_parameter(n).numel() for n in models.prunable_names(model)}
     counts = pruning.layer_sizes_after(sizes, _rates(model), rounds)
     assert round(100 * sum(counts.values()) / sum(sizes.values()), 1) == percent
+
+
+@pytest.mark.parametrize("scope", ["layerwise", "global"])
+def test_remaining_after_counts_exactly_what_magnitude_pruning_keeps(scope):
+    model = _model()
+    names = models.prunable_names(model)
+    mask, weights = masks.ones_like(model), _weights(model)
+    rates, exclude = _rates(model), (names[-1],) if scope == "global" else ()
+    sizes = {n: mask[n].numel() for n in names}
+    g = torch.Generator().manual_seed(1)
+    for level in range(1, 8):
+        mask = pruning.magnitude_prune({n: torch.randn(w.shape, generator=g) for n, w in weights.items()}, mask,
+                                       rates, scope, exclude)
+        assert masks.remaining(mask) == pruning.remaining_after(sizes, rates, level, scope, exclude)

@@ -19,7 +19,8 @@ def _configs(tiny):
     base = replace(tiny, levels=2, trials=2)
     return [base, replace(base, rate=0.5, levels=1), replace(base, rewind="7"), replace(base, rewind="none"),
             replace(base, arm="reinit"), replace(base, arm="random_prune"),
-            replace(base, arm="reinit", draw=1, only_levels="2")]
+            replace(base, arm="reinit", draw=1, only_levels="2"), replace(base, arm="grasp", only_levels="2"),
+            replace(base, arm="synflow", ablation="shuffle")]
 
 
 def _same_file(a: Path, b: Path) -> bool:
