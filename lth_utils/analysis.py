@@ -47,6 +47,14 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
     return pd.DataFrame(rows)
 
 
+def interval_verdict(ci_low: float, ci_high: float, above: str = "higher", below: str = "lower") -> str:
+    """The verdict on a paired difference from its 95% interval: `above` when it lies above 0, `below` when below,
+    'no difference shown' when it contains 0, and 'one trial: no interval' without one."""
+    if pd.isna(ci_low) or pd.isna(ci_high):
+        return "one trial: no interval"
+    return above if ci_low > 0 else below if ci_high < 0 else "no difference shown"
+
+
 def censored(summary: pd.DataFrame, cfg: IMPConfig) -> pd.Series:
     """Per row: True when the run's minimum validation loss is not known to be its minimum because training ended
     first. With patience, a run that stopped early has confirmed its minimum; a run that reached the last iteration

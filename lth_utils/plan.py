@@ -5,6 +5,7 @@ so a run trained ahead of time (in the background, on another machine) is exactl
     controls(cfg)                      # {"ticket": cfg, "reinit": ..., "random_prune": ...}
     reinit_draws(cfg, settings)        # the extra reinitialisations (draws 1, 2, ...) at the paper's densities
     notebook_runs("03", cfg, settings) # every config notebook 03 runs
+    init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
     python -m lth_utils train --profile paper --only 02 03 01 05
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ import dataclasses
 from typing import Any
 
 from .analysis import one_shot_like
-from .imp import IMPConfig
+from .config import ConfigError
+from .imp import INIT_ARMS, IMPConfig
 
 # The IMP levels at the paper's plotted densities 51.3, 21.1, 7.0 and 3.6% remaining (20/20/10 rates), where
 # notebooks 03 and 05 compare one-shot with iterative pruning.
@@ -58,7 +60,56 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
         return list(controls(cfg).values()) + reinit_draws(cfg, settings) + list(one_shot_matched(cfg).values())
     if notebook == "05":
         return [cfg] + list(one_shot_matched(cfg).values())
-    raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: 01, 02, 03, 05")
+    if notebook == "07":
+        return list(init_pruning_runs(cfg, settings).values())
+    raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: {', '.join(PLANNED)}")
 
 
-PLANNED = ("01", "02", "03", "05")
+def check_methods(methods) -> list[str]:
+    methods = list(methods)
+    unknown = [m for m in methods if m not in INIT_ARMS]
+    if unknown or not methods:
+        raise ConfigError("methods", methods, f"a non-empty list drawn from {', '.join(INIT_ARMS)}")
+    return methods
+
+
+def levels_for(cfg: IMPConfig, densities) -> list[int]:
+    """The IMP level whose exact density is nearest (in ratio) to each of `densities` (fractions in (0, 1)); an
+    error names a density outside (0, 1) or one that the config's levels do not come within 10% of."""
+    total = cfg.remaining_at(0)
+    exact = {level: cfg.remaining_at(level) / total for level in range(1, cfg.num_levels + 1)}
+    if not list(densities):
+        raise ConfigError("densities", densities, "a non-empty list of fractions of weights remaining in (0, 1)")
+    levels = []
+    for d in densities:
+        if not isinstance(d, (int, float)) or not 0 < d < 1:
+            raise ConfigError("densities", d, "fractions of weights remaining in (0, 1), such as 0.211")
+        level = min(exact, key=lambda l: abs(exact[l] / d - 1))
+        if abs(exact[level] / d - 1) > 0.1:
+            raise ConfigError("densities", d, f"a density within 10% of one this run's levels reach (level "
+                                              f"{cfg.num_levels} keeps {100 * exact[cfg.num_levels]:.2f}%)")
+        levels.append(level)
+    return sorted(set(levels))
+
+
+def init_pruning_runs(cfg: IMPConfig, settings: dict[str, Any], methods=None, densities=None,
+                      ) -> dict[tuple[str, str], IMPConfig]:
+    """Notebook 07: {(arm, ablation): config}: the ticket and random pruning (the runs of notebooks 02-03), each
+    pruning-at-initialisation method (default: all) at the IMP levels nearest the profile's densities (or
+    `densities`), and each method's sanity checks (shuffle, reinit, invert) at the profile's ablation densities with
+    its ablation trials (fewer, to fit the profile's budget)."""
+    methods = check_methods(list(INIT_ARMS) if methods is None else methods)
+    levels = ",".join(map(str, levels_for(cfg, settings["init_densities"] if densities is None else densities)))
+    ablation_levels = ",".join(map(str, levels_for(cfg, settings["ablation_densities"])))
+    out = {("ticket", "none"): cfg, ("random_prune", "none"): dataclasses.replace(cfg, arm="random_prune")}
+    for method in methods:
+        out[(method, "none")] = dataclasses.replace(cfg, arm=method, only_levels=levels,
+                                                    trials=min(settings["init_trials"], cfg.trials))
+        for ablation in ("shuffle", "reinit", "invert"):
+            out[(method, ablation)] = dataclasses.replace(cfg, arm=method, ablation=ablation,
+                                                          only_levels=ablation_levels,
+                                                          trials=min(settings["ablation_trials"], cfg.trials))
+    return out
+
+
+PLANNED = ("01", "02", "03", "05", "07")

@@ -148,3 +148,29 @@ def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path
     monkeypatch.setattr(instability, "train", lambda *a, **k: pytest.fail("stored copies were retrained"))
     again = instability.run_instability(cfg, levels=[0, 1], progress=False)
     assert again["barrier"].tolist() == table["barrier"].tolist()
+
+
+def test_notebook_07_maps_the_papers_densities_to_the_imp_levels_that_reach_them():
+    from lth_utils import plan
+    cfg = profiles.imp_config("paper")
+    assert plan.levels_for(cfg, profiles.PAPER_DENSITIES) == [3, 7, 12, 15, 18]
+    runs = plan.init_pruning_runs(cfg, profiles.NOTEBOOK_SETTINGS["paper"], methods=["snip"])
+    assert set(runs) == {("ticket", "none"), ("random_prune", "none"), ("snip", "none"), ("snip", "shuffle"),
+                         ("snip", "reinit"), ("snip", "invert")}
+    assert runs[("snip", "none")].only_levels == "3,7,12,15,18" and runs[("snip", "none")].trials == 5
+
+
+@pytest.mark.parametrize("methods, densities, parameter", [
+    (["snip", "lottery"], None, "methods"),
+    ([], None, "methods"),
+    (None, [0.2, 1.5], "densities"),
+    (None, [0.0], "densities"),
+    (None, [0.0001], "densities"),   # no level of the run comes near it
+    (None, [], "densities"),
+])
+def test_notebook_07_rejects_bad_methods_and_densities_before_any_training(methods, densities, parameter):
+    from lth_utils import plan
+    cfg = profiles.imp_config("standard")
+    with pytest.raises(ConfigError) as error:
+        plan.init_pruning_runs(cfg, profiles.NOTEBOOK_SETTINGS["standard"], methods=methods, densities=densities)
+    assert error.value.parameter == parameter

@@ -1,0 +1,110 @@
+"""Notebook 07: pruning at initialisation (SNIP, GraSP, SynFlow, magnitude) next to the IMP ticket and random pruning,
+Frankle et al. 2021's sanity checks, and the gradient-flow diagnostic.
+
+    configs = plan.init_pruning_runs(cfg, settings)     # {(arm, ablation): IMPConfig}, at the paper's densities
+    results = engine.run(list(configs.values()))
+    sanity = sanity_checks({k: results[c] for k, c in configs.items()})
+    flow = gradient_flow_table(configs, levels, splits)
+
+Every method is an arm of the IMP driver (imp.INIT_ARMS): level l of a method prunes the ticket's initial weights
+once, to exactly the ticket's count at level l, and trains them with the ticket's data order, so method and ticket
+differ only in the mask and every difference is paired by trial.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from . import masks, scorers
+from .analysis import interval_verdict, load_mask, paired_difference
+from .data import Splits
+from .imp import IMPConfig, derive_seed, level_inputs
+
+LABELS = {"ticket": "IMP ticket", "random_prune": "random pruning", "magnitude_init": "magnitude at init",
+          "snip": "SNIP", "grasp": "GraSP", "synflow": "SynFlow"}
+COLORS = {"magnitude_init": "#8c564b", "snip": "#d62728", "grasp": "#9467bd", "synflow": "#e377c2"}
+ABLATION_LABELS = {"shuffle": "mask shuffled within layers", "reinit": "weights reinitialised",
+                   "invert": "scores inverted"}
+
+
+def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
+    return summary[summary["level"].isin(list(levels))].reset_index(drop=True)
+
+
+def overview(summaries: dict[str, pd.DataFrame], levels) -> pd.DataFrame:
+    """Mean test accuracy at early stop (%) and early-stop iteration of each arm at each level (rows: arms)."""
+    rows = []
+    for arm, summary in summaries.items():
+        part = at_levels(summary, levels).groupby("level")
+        for level, group in part:
+            rows.append({"arm": LABELS.get(arm, arm), "level": level,
+                         "% remaining": round(100 * group["density"].mean(), 2),
+                         "test acc (%)": 100 * group["test_acc_at_early_stop"].mean(),
+                         "early stop": group["early_stop_iteration"].mean(), "trials": len(group)})
+    return pd.DataFrame(rows)
+
+
+def versus(summaries: dict[str, pd.DataFrame], reference: str, levels, metric: str = "test_acc_at_early_stop",
+           ) -> pd.DataFrame:
+    """Each arm minus `reference`, paired by trial at each level: mean, 95% t-interval, trials (long format)."""
+    frames = []
+    for arm, summary in summaries.items():
+        if arm == reference:
+            continue
+        d = paired_difference(at_levels(summary, levels), at_levels(summaries[reference], levels), metric)
+        frames.append(d.assign(arm=arm))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """For every method and ablation: method minus ablated method, paired by trial at the ablation's levels (test
+    accuracy at early stop), with a verdict on whether the method's advantage over its ablation survives."""
+    rows = []
+    for (method, ablation), summary in results.items():
+        if ablation == "none" or (method, "none") not in results:
+            continue
+        d = paired_difference(at_levels(results[(method, "none")], summary["level"].unique()), summary,
+                              "test_acc_at_early_stop")
+        for _, r in d.iterrows():
+            rows.append({"method": method, "ablation": ablation, "level": int(r["level"]),
+                         "% remaining": r["percent_remaining"], "method - ablation (pp)": 100 * r["mean_diff"],
+                         "ci_low": 100 * r["ci_low"], "ci_high": 100 * r["ci_high"], "trials": int(r["trials"]),
+                         "verdict": interval_verdict(r["ci_low"], r["ci_high"], "the ablation hurts",
+                                                         "the ablation helps")})
+    return pd.DataFrame(rows)
+
+
+def layer_densities(configs: dict[tuple[str, str], IMPConfig], level: int, trial: int = 0) -> pd.DataFrame:
+    """Per-layer density (%) each arm's mask keeps at `level` (rows: layers; columns: arms)."""
+    table = {}
+    for (arm, ablation), cfg in configs.items():
+        if ablation == "none":
+            table[LABELS.get(arm, arm)] = {r["layer"]: 100 * r["density"] for r in masks.report(load_mask(cfg, trial,
+                                                                                                        level))}
+    return pd.DataFrame(table)
+
+
+def flow_batch(cfg: IMPConfig, trial: int, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:
+    """10 training examples per class, drawn apart from the batch SNIP and GraSP scored on."""
+    x, y = splits.train
+    idx = scorers.balanced_sample(y, 10, torch.Generator().manual_seed(derive_seed(cfg.seed, trial, "flow")))
+    return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
+
+
+def gradient_flow_table(configs: dict[tuple[str, str], IMPConfig], levels, trials: int, splits: Splits,
+                        ) -> pd.DataFrame:
+    """At initialisation (the ticket's initial weights, which every arm here starts from), for each arm's stored
+    mask: the masked gradient's norm and its cosine with the dense gradient, per level and trial."""
+    ticket = configs[("ticket", "none")]
+    rows = []
+    for trial in range(trials):
+        model, _, start, _ = level_inputs(ticket, trial, 0, splits)
+        model.load_state_dict(start)
+        x, y = flow_batch(ticket, trial, splits)
+        for (arm, ablation), cfg in configs.items():
+            if ablation != "none" or trial >= cfg.trials:
+                continue
+            for level in levels:
+                flow = scorers.gradient_flow(model, load_mask(cfg, trial, level), x, y)
+                rows.append({"arm": arm, "level": level, "trial": trial, **flow})
+    return pd.DataFrame(rows)
