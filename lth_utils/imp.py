@@ -46,7 +46,10 @@ from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, trai
 # the level-0 initial weights once to the ticket's count at level l, and the network trains from there (paired with
 # the ticket by seed and data order).
 INIT_ARMS = {"magnitude_init": "magnitude", "snip": "snip", "grasp": "grasp", "synflow": "synflow"}
-ARMS = ("ticket", "reinit", "random_prune", *INIT_ARMS)
+# Zhou et al. 2019's sign ablations of the ticket's mask (controls like reinit, level for level): the rewind
+# weights' signs kept with a constant magnitude (the layer's initialisation std), or with fresh random magnitudes.
+SIGN_ARMS = ("signs_constant", "signs_reinit")
+ARMS = ("ticket", "reinit", "random_prune", *SIGN_ARMS, *INIT_ARMS)
 # Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
 # reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
 ABLATIONS = ("none", "shuffle", "reinit", "invert")
@@ -85,6 +88,9 @@ class IMPConfig(TrainConfig):
     ablation: str = field(default="none", metadata={
         "help": f"pruning-at-initialisation arms only: {', '.join(ABLATIONS)} (shuffle the mask within each layer, "
                 f"reinitialise the kept weights, or keep the lowest-scoring weights)", "hash": "if_changed"})
+    criterion: str = field(default="magnitude", metadata={
+        "help": f"what the ticket keeps the highest of: {', '.join(pruning.CRITERIA)} (Zhou et al. 2019: abs(w_final), "
+                f"abs(w_final) - abs(w_initial), abs(w_final - w_initial))", "hash": "if_changed"})
     seed: int = field(default=0, metadata={"help": "base seed: inits, data orders and random masks derive from it"})
     levels: int = _no_hash(18, "pruning levels after the dense level 0 (paper: 18 reaches 1.9%%)")
     target_density: float | None = _no_hash(None, "if set, run as many levels as reach this density (overrides levels)")
@@ -214,14 +220,19 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    independent = cfg.arm == "reinit" or cfg.arm in INIT_ARMS
+    independent = cfg.arm in ("reinit", *SIGN_ARMS, *INIT_ARMS)
     _require(cfg.only_levels == "" or (independent and _is_level_list(cfg.only_levels)), "only_levels",
-             cfg.only_levels, "empty, or (reinit and pruning-at-initialisation arms only) levels separated by commas "
-                              "such as 3,7,12")
+             cfg.only_levels, "empty, or (reinit, sign and pruning-at-initialisation arms only) levels separated by "
+                              "commas such as 3,7,12")
     _require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
     _require(cfg.ablation == "none" or cfg.arm in INIT_ARMS, "ablation", cfg.ablation,
              f"none for the {cfg.arm} arm (ablations are the pruning-at-initialisation arms': {', '.join(INIT_ARMS)})")
+    _require(cfg.criterion in pruning.CRITERIA, "criterion", cfg.criterion, f"one of {', '.join(pruning.CRITERIA)}")
+    _require(cfg.criterion == "magnitude" or cfg.rewind_iteration is not None, "criterion", cfg.criterion,
+             "magnitude when the ticket does not rewind (the other criteria compare with the rewound weights)")
     if cfg.arm in INIT_ARMS:
+        _require(cfg.criterion == "magnitude", "criterion", cfg.criterion,
+                 f"magnitude for the {cfg.arm} arm (its method scores the weights)")
         _require(cfg.rewind == "init", "rewind", cfg.rewind,
                  f"init for the {cfg.arm} arm (it prunes and trains the initial weights)")
     _require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
@@ -257,7 +268,7 @@ def derive_seed(*parts) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-PRUNING_FIELDS = ("rate", "output_rate", "scope", "pool_output")
+PRUNING_FIELDS = ("rate", "output_rate", "scope", "pool_output", "criterion")
 
 
 def dense_source(cfg: IMPConfig) -> IMPConfig | None:
@@ -333,9 +344,12 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_m
                                         f"the compact store this run was imported from left out (a trial it holds "
                                         f"complete); train more levels in a new run store")
             trained = torch_load(previous / "weights_final.pt")
-        mask = ticket_mask if ticket_mask is not None else pruning.magnitude_prune(
-            trained, masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
-            exclude=cfg.excluded_from_pool(names))
+        if ticket_mask is None:
+            initial = torch_load(previous / "weights_start.pt") if cfg.criterion != "magnitude" else None
+            ticket_mask = pruning.score_prune(pruning.criterion_scores(cfg.criterion, trained, initial, names),
+                                              masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
+                                              exclude=cfg.excluded_from_pool(names))
+        mask = ticket_mask
         if cfg.rewind_iteration is None:
             start, override = trained, ("final" if cfg.rewind == "none" else None)
         else:
@@ -344,6 +358,9 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_m
     if cfg.arm in INIT_ARMS:
         return _init_arm_inputs(cfg, trial, level, splits, model, known_mask)
     ticket_mask = masks.load(level_dir(ticket_root, trial, level) / "mask.pt")
+    if cfg.arm in SIGN_ARMS:
+        return model, ticket_mask, signed_start(cfg, trial, level, splits, _rewind_weights(
+            ticket_root, trial, cfg.rewind_iteration), ticket_mask), override
     if cfg.arm == "reinit":
         draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 keeps the seed it had before draws existed
         fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
@@ -354,6 +371,22 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_m
     generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "random_prune"))
     mask = pruning.random_prune_like(previous, masks.layer_counts(ticket_mask), generator)
     return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
+
+
+def signed_start(cfg: IMPConfig, trial: int, level: int, splits: Splits, rewind: dict, mask: masks.Mask) -> dict:
+    """The rewind weights' signs with new magnitudes: the layer's initialisation std (signs_constant) or the
+    magnitudes of a fresh initialisation, the reinit arm's (signs_reinit). Biases and unmasked tensors as rewound."""
+    fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                        seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
+    start = dict(rewind)
+    for name in mask:
+        sign = torch.sign(rewind[name])
+        if cfg.arm == "signs_constant":
+            fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(rewind[name])
+            start[name] = sign * (2.0 / (fan_in + fan_out)) ** 0.5  # xavier_normal_'s std (models.glorot_init_)
+        else:
+            start[name] = sign * fresh[name].abs()
+    return start
 
 
 def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:

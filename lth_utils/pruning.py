@@ -40,9 +40,31 @@ def prune_count(alive: int, rate: float) -> int:
     return int(round(rate * alive))
 
 
+CRITERIA = ("magnitude", "magnitude_increase", "movement")
+
+
+def criterion_scores(criterion: str, final: dict[str, torch.Tensor], initial: dict[str, torch.Tensor],
+                     names) -> dict[str, torch.Tensor]:
+    """What a mask criterion keeps the highest of (Zhou et al. 2019): `magnitude` abs(w_final) (IMP, "large final"),
+    `magnitude_increase` abs(w_final) - abs(w_initial), `movement` abs(w_final - w_initial)."""
+    if criterion == "magnitude":
+        return {n: final[n].detach().abs() for n in names}
+    if criterion == "magnitude_increase":
+        return {n: final[n].detach().abs() - initial[n].detach().abs() for n in names}
+    if criterion == "movement":
+        return {n: (final[n].detach() - initial[n].detach()).abs() for n in names}
+    raise ValueError(f"criterion={criterion!r} is unknown; allowed: {', '.join(CRITERIA)}")
+
+
 def magnitude_prune(weights: dict[str, torch.Tensor], mask: Mask, rates: dict[str, float],
                     scope: str = "layerwise", exclude: tuple[str, ...] = ()) -> Mask:
-    """Prune the smallest-|w| surviving weights.
+    """Prune the smallest-|w| surviving weights (see `score_prune`)."""
+    return score_prune({n: weights[n].detach().abs() for n in mask}, mask, rates, scope, exclude)
+
+
+def score_prune(scores: dict[str, torch.Tensor], mask: Mask, rates: dict[str, float],
+                scope: str = "layerwise", exclude: tuple[str, ...] = ()) -> Mask:
+    """Prune the surviving weights of lowest score.
 
     layerwise: each layer loses round(rates[layer] * its surviving weights).
     global:    every layer not in `exclude` is ranked in one pool, which loses round(rate * its surviving weights);
@@ -52,7 +74,7 @@ def magnitude_prune(weights: dict[str, torch.Tensor], mask: Mask, rates: dict[st
     """
     if scope not in SCOPES:
         raise ValueError(f"scope={scope!r} is unknown; allowed: {', '.join(SCOPES)}")
-    scores = {n: weights[n].detach().abs().float().cpu().flatten() for n in mask}
+    scores = {n: scores[n].detach().float().cpu().flatten() for n in mask}
     alive = {n: mask[n].flatten() for n in mask}
     new = {}
     pooled: list[str] = []

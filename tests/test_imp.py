@@ -285,3 +285,37 @@ def test_bad_pruning_at_init_settings_fail_before_any_work(values, parameter):
         from_values(IMPConfig, iterations=1000, **values)
     assert error.value.parameter == parameter
 
+
+
+@pytest.mark.parametrize("criterion", ["magnitude_increase", "movement"])
+def test_a_ticket_by_another_criterion_keeps_the_highest_of_its_scores_and_shares_the_dense_level(tiny, criterion):
+    from lth_utils import pruning
+    base = replace(tiny, trials=1, levels=1)
+    cfg = replace(base, criterion=criterion)
+    engine.run([base, cfg], progress=False)
+    initial, final = _load(cfg, 0, 0, "weights_start.pt"), _load(cfg, 0, 0, "weights_final.pt")
+    assert _same_state(final, _load(base, 0, 0, "weights_final.pt"))  # level 0 is the shared dense network
+    names = list(masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt"))
+    scores = pruning.criterion_scores(criterion, final, initial, names)
+    mask = masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt")
+    for n in names:  # every kept weight scores at least as high as every pruned one, layer by layer
+        assert scores[n][mask[n]].min() >= scores[n][~mask[n]].max()
+    assert cfg.root != base.root
+
+
+def test_sign_arms_keep_the_rewind_signs_with_constant_or_fresh_magnitudes(tiny):
+    ticket = replace(tiny, trials=1, levels=1)
+    arms = {a: replace(ticket, arm=a) for a in imp.SIGN_ARMS}
+    engine.run([ticket, *arms.values()], progress=False)
+    mask = masks.load(level_dir(_root(ticket), 0, 1) / "mask.pt")
+    rewind = _load(ticket, 0, 0, "weights_start.pt")
+    for arm, cfg in arms.items():
+        start = _load(cfg, 0, 1, "weights_start.pt")
+        for n, m in mask.items():
+            assert torch.equal(torch.sign(start[n][m]), torch.sign(rewind[n][m])) and bool((start[n][~m] == 0).all())
+        if arm == "signs_constant":
+            fan_out, fan_in = rewind["fc1.weight"].shape
+            assert torch.allclose(start["fc1.weight"][mask["fc1.weight"]].abs(),
+                                  torch.tensor((2 / (fan_in + fan_out)) ** 0.5))
+        else:
+            assert not torch.equal(start["fc1.weight"].abs(), (rewind["fc1.weight"] * mask["fc1.weight"]).abs())
