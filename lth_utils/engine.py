@@ -20,7 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from .children import die_with_parent, ignore_interrupts

@@ -37,7 +37,7 @@ from . import masks, pruning, scorers
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
-from .models import MODELS, build_model, prunable_names
+from .models import MODELS, build_model, glorot_std, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, provenance, read_result, run_dir,
                     task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
@@ -382,19 +382,19 @@ def signed_start(cfg: IMPConfig, trial: int, level: int, splits: Splits, rewind:
     for name in mask:
         sign = torch.sign(rewind[name])
         if cfg.arm == "signs_constant":
-            fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(rewind[name])
-            start[name] = sign * (2.0 / (fan_in + fan_out)) ** 0.5  # xavier_normal_'s std (models.glorot_init_)
+            start[name] = sign * glorot_std(rewind[name])
         else:
             start[name] = sign * fresh[name].abs()
     return start
 
 
-def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:
+def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits, purpose: str = "score",
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """The examples SNIP and GraSP score on: GraSP's reference protocol, 10 random training examples per class
-    (seeded per trial, so a trial's methods see the same batch)."""
+    (seeded per trial, so a trial's methods see the same batch). Another `purpose` draws another batch."""
     x, y = splits.train
     idx = scorers.balanced_sample(y, scorers.GRASP_SAMPLES_PER_CLASS,
-                                  torch.Generator().manual_seed(derive_seed(cfg.seed, trial, "score")))
+                                  torch.Generator().manual_seed(derive_seed(cfg.seed, trial, purpose)))
     return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
 
 

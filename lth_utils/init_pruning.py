@@ -13,18 +13,15 @@ differ only in the mask and every difference is paired by trial.
 from __future__ import annotations
 
 import pandas as pd
-import torch
 
 from . import masks, scorers
 from .analysis import interval_verdict, load_mask, paired_difference
 from .data import Splits
-from .imp import IMPConfig, derive_seed, level_inputs
+from .imp import IMPConfig, level_inputs, scoring_batch
 
 LABELS = {"ticket": "IMP ticket", "random_prune": "random pruning", "magnitude_init": "magnitude at init",
           "snip": "SNIP", "grasp": "GraSP", "synflow": "SynFlow"}
 COLORS = {"magnitude_init": "#8c564b", "snip": "#d62728", "grasp": "#9467bd", "synflow": "#e377c2"}
-ABLATION_LABELS = {"shuffle": "mask shuffled within layers", "reinit": "weights reinitialised",
-                   "invert": "scores inverted"}
 
 
 def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
@@ -84,13 +81,6 @@ def layer_densities(configs: dict[tuple[str, str], IMPConfig], level: int, trial
     return pd.DataFrame(table)
 
 
-def flow_batch(cfg: IMPConfig, trial: int, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:
-    """10 training examples per class, drawn apart from the batch SNIP and GraSP scored on."""
-    x, y = splits.train
-    idx = scorers.balanced_sample(y, 10, torch.Generator().manual_seed(derive_seed(cfg.seed, trial, "flow")))
-    return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
-
-
 def gradient_flow_table(configs: dict[tuple[str, str], IMPConfig], levels, trials: int, splits: Splits,
                         ) -> pd.DataFrame:
     """At initialisation (the ticket's initial weights, which every arm here starts from), for each arm's stored
@@ -100,7 +90,7 @@ def gradient_flow_table(configs: dict[tuple[str, str], IMPConfig], levels, trial
     for trial in range(trials):
         model, _, start, _ = level_inputs(ticket, trial, 0, splits)
         model.load_state_dict(start)
-        x, y = flow_batch(ticket, trial, splits)
+        x, y = scoring_batch(ticket, trial, splits, "flow")  # not the batch SNIP and GraSP scored on
         for (arm, ablation), cfg in configs.items():
             if ablation != "none" or trial >= cfg.trials:
                 continue

@@ -108,6 +108,12 @@ def glorot_init_(model: nn.Module, generator: torch.Generator) -> nn.Module:
     return model
 
 
+def glorot_std(weight: torch.Tensor) -> float:
+    """The std of `glorot_init_`'s Gaussian for this weight's shape: sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(weight)
+    return (2.0 / (fan_in + fan_out)) ** 0.5
+
+
 def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, seed: int = 0) -> nn.Module:
     """A freshly initialised model on the CPU (so the bits of the init do not depend on the device)."""
     check_model_name(name)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .analysis import one_shot_like
 from .config import ConfigError
-from .imp import INIT_ARMS, IMPConfig
+from .imp import ABLATIONS, INIT_ARMS, IMPConfig
 
 # The IMP levels at the paper's plotted densities 51.3, 21.1, 7.0 and 3.6% remaining (20/20/10 rates), where
 # notebooks 03 and 05 compare one-shot with iterative pruning.
@@ -105,7 +105,7 @@ def init_pruning_runs(cfg: IMPConfig, settings: dict[str, Any], methods=None, de
     for method in methods:
         out[(method, "none")] = dataclasses.replace(cfg, arm=method, only_levels=levels,
                                                     trials=min(settings["init_trials"], cfg.trials))
-        for ablation in ("shuffle", "reinit", "invert"):
+        for ablation in ABLATIONS[1:]:  # all but "none"
             out[(method, ablation)] = dataclasses.replace(cfg, arm=method, ablation=ablation,
                                                           only_levels=ablation_levels,
                                                           trials=min(settings["ablation_trials"], cfg.trials))

@@ -13,7 +13,7 @@ mask sigmoid(s) > 0.5, whose density is learned too (nothing fixes it).
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,9 +26,9 @@ from .data import DATASETS, batch_stream, load_splits
 from .engine import parallel_map
 from .files import atomic_torch_save
 from .imp import derive_seed
-from .models import MODELS, build_model, prunable_names
+from .models import MODELS, build_model, glorot_std, prunable_names
 from .store import METRIC_COLUMNS, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
-from .training import EVAL_CHUNK
+from .training import evaluate
 
 WEIGHTS = ("init", "signed_constant")
 
@@ -74,8 +74,7 @@ def frozen_weights(cfg: SupermaskConfig, trial: int, input_shape, num_classes) -
         with torch.no_grad():
             for name in prunable_names(model):
                 w = model.get_parameter(name)
-                fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(w)
-                w.copy_(torch.sign(w) * (2.0 / (fan_in + fan_out)) ** 0.5)
+                w.copy_(torch.sign(w) * glorot_std(w))
     return model.requires_grad_(False)
 
 
@@ -93,15 +92,12 @@ def masked_weights(model, scores: dict[str, torch.Tensor], generator: torch.Gene
     return params
 
 
-@torch.no_grad()
 def _evaluate(model, scores, x, y) -> tuple[float, float]:
-    params = masked_weights(model, scores, None)
-    loss, correct = 0.0, 0
-    for start in range(0, len(x), EVAL_CHUNK):
-        logits = functional_call(model, params, (x[start:start + EVAL_CHUNK],))
-        loss += float(F.cross_entropy(logits, y[start:start + EVAL_CHUNK], reduction="sum"))
-        correct += int((logits.argmax(1) == y[start:start + EVAL_CHUNK]).sum())
-    return loss / len(x), correct / len(x)
+    """training.evaluate on a copy of the frozen network under the deterministic mask."""
+    masked = copy.deepcopy(model)
+    with torch.no_grad():
+        masked.load_state_dict(masked_weights(model, scores, None), strict=False)
+    return evaluate(masked, x, y)
 
 
 def train_supermask(cfg: SupermaskConfig, trial: int = 0) -> dict:
@@ -152,7 +148,3 @@ def supermask_runs(cfg: SupermaskConfig, trials: int, workers: int = 0, progress
     rows = parallel_map(train_supermask, [(cfg, t) for t in range(trials)], workers=workers, progress=progress,
                         desc=f"supermasks ({cfg.weights})")
     return pd.DataFrame(rows).drop(columns=["provenance"])
-
-
-def with_weights(cfg: SupermaskConfig, weights: str) -> SupermaskConfig:
-    return dataclasses.replace(cfg, weights=weights)
