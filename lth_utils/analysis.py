@@ -47,6 +47,23 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
     return pd.DataFrame(rows)
 
 
+def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
+    """The rows of `summary` at these levels."""
+    return summary[summary["level"].isin(list(levels))].reset_index(drop=True)
+
+
+def versus(summaries: dict[str, pd.DataFrame], reference: str, levels, metric: str = "test_acc_at_early_stop",
+           ) -> pd.DataFrame:
+    """Each arm minus `reference`, paired by trial at each level: mean, 95% t-interval, trials (long format)."""
+    frames = []
+    for arm, summary in summaries.items():
+        if arm == reference:
+            continue
+        d = paired_difference(at_levels(summary, levels), at_levels(summaries[reference], levels), metric)
+        frames.append(d.assign(arm=arm))
+    return pd.concat(frames, ignore_index=True)
+
+
 def interval_verdict(ci_low: float, ci_high: float, above: str = "higher", below: str = "lower") -> str:
     """The verdict on a paired difference from its 95% interval: `above` when it lies above 0, `below` when below,
     'no difference shown' when it contains 0, and 'one trial: no interval' without one."""

@@ -15,17 +15,13 @@ from __future__ import annotations
 import pandas as pd
 
 from . import masks, scorers
-from .analysis import interval_verdict, load_mask, paired_difference
+from .analysis import at_levels, interval_verdict, load_mask, paired_difference
 from .data import Splits
 from .imp import IMPConfig, level_inputs, scoring_batch
 
 LABELS = {"ticket": "IMP ticket", "random_prune": "random pruning", "magnitude_init": "magnitude at init",
           "snip": "SNIP", "grasp": "GraSP", "synflow": "SynFlow"}
 COLORS = {"magnitude_init": "#8c564b", "snip": "#d62728", "grasp": "#9467bd", "synflow": "#e377c2"}
-
-
-def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
-    return summary[summary["level"].isin(list(levels))].reset_index(drop=True)
 
 
 def overview(summaries: dict[str, pd.DataFrame], levels) -> pd.DataFrame:
@@ -39,18 +35,6 @@ def overview(summaries: dict[str, pd.DataFrame], levels) -> pd.DataFrame:
                          "test acc (%)": 100 * group["test_acc_at_early_stop"].mean(),
                          "early stop": group["early_stop_iteration"].mean(), "trials": len(group)})
     return pd.DataFrame(rows)
-
-
-def versus(summaries: dict[str, pd.DataFrame], reference: str, levels, metric: str = "test_acc_at_early_stop",
-           ) -> pd.DataFrame:
-    """Each arm minus `reference`, paired by trial at each level: mean, 95% t-interval, trials (long format)."""
-    frames = []
-    for arm, summary in summaries.items():
-        if arm == reference:
-            continue
-        d = paired_difference(at_levels(summary, levels), at_levels(summaries[reference], levels), metric)
-        frames.append(d.assign(arm=arm))
-    return pd.concat(frames, ignore_index=True)
 
 
 def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:

@@ -6,6 +6,7 @@ so a run trained ahead of time (in the background, on another machine) is exactl
     reinit_draws(cfg, settings)        # the extra reinitialisations (draws 1, 2, ...) at the paper's densities
     notebook_runs("03", cfg, settings) # every config notebook 03 runs
     init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
+    signs_runs(cfg, settings)          # notebook 08: {name: config} (mask criteria, sign ablations, controls)
     python -m lth_utils train --profile paper --only 02 03 01 05
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from .analysis import one_shot_like
 from .config import ConfigError
-from .imp import ABLATIONS, INIT_ARMS, IMPConfig
+from .imp import ABLATIONS, INIT_ARMS, SIGN_ARMS, IMPConfig
+from .pruning import CRITERIA
 
 # The IMP levels at the paper's plotted densities 51.3, 21.1, 7.0 and 3.6% remaining (20/20/10 rates), where
 # notebooks 03 and 05 compare one-shot with iterative pruning.
@@ -62,6 +64,8 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
         return [cfg] + list(one_shot_matched(cfg).values())
     if notebook == "07":
         return list(init_pruning_runs(cfg, settings).values())
+    if notebook == "08":
+        return list(signs_runs(cfg, settings).values())
     raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: {', '.join(PLANNED)}")
 
 
@@ -112,4 +116,32 @@ def init_pruning_runs(cfg: IMPConfig, settings: dict[str, Any], methods=None, de
     return out
 
 
-PLANNED = ("01", "02", "03", "05", "07")
+def check_criteria(criteria) -> list[str]:
+    criteria = list(criteria)
+    allowed = [c for c in CRITERIA if c != "magnitude"]  # magnitude ("large final") is the IMP ticket itself
+    unknown = [c for c in criteria if c not in allowed]
+    if unknown or not criteria:
+        raise ConfigError("criteria", criteria, f"a non-empty list drawn from {', '.join(allowed)} (magnitude, "
+                                                f"'large final', is the IMP ticket and always included)")
+    return criteria
+
+
+def signs_runs(cfg: IMPConfig, settings: dict[str, Any], criteria=None, densities=None) -> dict[str, IMPConfig]:
+    """Notebook 08 (Zhou et al. 2019): {name: config}: the ticket with its two controls (the runs of notebooks 02-03);
+    an IMP chain per other mask criterion (default: all) to the profile's `criteria_levels` with its
+    `criteria_trials`; and both sign ablations (signs_constant, signs_reinit) of the ticket's masks at the IMP levels
+    nearest the profile's `sign_densities` (or `densities`) with its `sign_trials`."""
+    criteria = check_criteria([c for c in CRITERIA if c != "magnitude"] if criteria is None else criteria)
+    levels = ",".join(map(str, levels_for(cfg, settings["sign_densities"] if densities is None else densities)))
+    out = controls(cfg)
+    for criterion in criteria:
+        out[criterion] = dataclasses.replace(cfg, criterion=criterion, levels=min(settings["criteria_levels"],
+                                             cfg.num_levels), target_density=None,
+                                             trials=min(settings["criteria_trials"], cfg.trials))
+    for arm in SIGN_ARMS:
+        out[arm] = dataclasses.replace(cfg, arm=arm, only_levels=levels, trials=min(settings["sign_trials"],
+                                                                                     cfg.trials))
+    return out
+
+
+PLANNED = ("01", "02", "03", "05", "07", "08")

@@ -4,6 +4,7 @@ initial weights. How accurate is a network whose weights are never trained?
     cfg = SupermaskConfig(iterations=5000, weights="signed_constant")
     row = train_supermask(cfg, trial=0)     # {"test_acc", "density", ...}; stored in the run store, read back next time
     table = supermask_runs(cfg, trials=3)   # one row per trial, trained on parallel workers
+    untrained_accuracy(configs, levels, trials, splits)  # stored IMP masks on never-trained weights
 
 Every prunable weight w has a score s; each forward pass samples its mask bit m ~ Bernoulli(sigmoid(s)) and uses
 w * m, and the gradient reaches s through the straight-through estimator (dm/ds := sigmoid'(s)). The weights never
@@ -21,13 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from . import masks
 from .config import ConfigError, config_hash
 from .data import DATASETS, batch_stream, load_splits
 from .engine import parallel_map
 from .files import atomic_torch_save
-from .imp import derive_seed
+from .imp import IMPConfig, derive_seed, level_inputs
 from .models import MODELS, build_model, glorot_std, prunable_names
-from .store import METRIC_COLUMNS, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
+from .store import METRIC_COLUMNS, level_dir, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
 from .training import evaluate
 
 WEIGHTS = ("init", "signed_constant")
@@ -143,8 +145,38 @@ def train_supermask(cfg: SupermaskConfig, trial: int = 0) -> dict:
         return row
 
 
-def supermask_runs(cfg: SupermaskConfig, trials: int, workers: int = 0, progress: bool = True) -> pd.DataFrame:
-    """One row per trial, each trial's supermask learned on a single-thread worker (or read back)."""
-    rows = parallel_map(train_supermask, [(cfg, t) for t in range(trials)], workers=workers, progress=progress,
-                        desc=f"supermasks ({cfg.weights})")
+def configs_for(cfg: IMPConfig, iterations: int, eval_every: int) -> dict[str, SupermaskConfig]:
+    """{weights: SupermaskConfig} for both kinds of frozen weights, on the IMP config's model, data and seed (so
+    trial t's frozen weights are the IMP ticket's initial weights of trial t)."""
+    shared = dict(model=cfg.model, dataset=cfg.dataset, train_subset=cfg.train_subset, seed=cfg.seed,
+                  batch_size=cfg.batch_size, iterations=iterations, eval_every=min(eval_every, iterations),
+                  data_root=cfg.data_root, out=cfg.out)
+    return {weights: SupermaskConfig(weights=weights, **shared) for weights in WEIGHTS}
+
+
+def supermask_runs(cfgs, trials: int, workers: int = 0, progress: bool = True) -> pd.DataFrame:
+    """One row per config (one SupermaskConfig or several) and trial, each supermask learned on a single-thread
+    worker (or read back)."""
+    cfgs = [cfgs] if isinstance(cfgs, SupermaskConfig) else list(cfgs)
+    rows = parallel_map(train_supermask, [(c, t) for c in cfgs for t in range(trials)], workers=workers,
+                        progress=progress, desc="supermasks")
     return pd.DataFrame(rows).drop(columns=["provenance"])
+
+
+def untrained_accuracy(configs: dict[str, IMPConfig], levels, trials: int, splits) -> pd.DataFrame:
+    """Test accuracy of stored IMP masks on weights that are never trained (Zhou et al.'s "masking is training"),
+    per config name, level and trial: each config's mask at the level on its own start weights, so `ticket` is the
+    ticket's mask on the initial weights, `signs_constant` the same mask on their signed-constant version and
+    `random_prune` a random mask with the ticket's per-layer counts on the initial weights. Needs the levels stored."""
+    rows = []
+    for name, cfg in configs.items():
+        mask_cfg = cfg if cfg.arm in ("ticket", "random_prune") else cfg.ticket()
+        for trial in range(trials):
+            for level in levels:
+                mask = masks.load(level_dir(mask_cfg.root, trial, level) / "mask.pt")
+                model, _, start, _ = level_inputs(cfg, trial, level, splits, known_mask=mask)
+                model.load_state_dict(start)
+                loss, acc = evaluate(masks.apply_mask_(model, mask), *splits.test)
+                rows.append({"name": name, "level": level, "trial": trial, "density": masks.density(mask),
+                             "test_loss": loss, "test_acc": acc})
+    return pd.DataFrame(rows)

@@ -174,3 +174,71 @@ def test_notebook_07_rejects_bad_methods_and_densities_before_any_training(metho
     with pytest.raises(ConfigError) as error:
         plan.init_pruning_runs(cfg, profiles.NOTEBOOK_SETTINGS["standard"], methods=methods, densities=densities)
     assert error.value.parameter == parameter
+
+
+def test_notebook_08_plans_a_chain_per_mask_criterion_sharing_the_dense_level_and_sign_arms_at_its_densities():
+    from lth_utils import plan
+    from lth_utils.imp import dense_source
+    cfg = profiles.imp_config("standard")
+    settings = profiles.NOTEBOOK_SETTINGS["standard"]
+    runs = plan.signs_runs(cfg, settings)
+    assert set(runs) == {"ticket", "reinit", "random_prune", "magnitude_increase", "movement", "signs_constant",
+                         "signs_reinit"}
+    for criterion in ("magnitude_increase", "movement"):
+        chain = runs[criterion]
+        assert chain.arm == "ticket" and chain.criterion == criterion and chain.hash != cfg.hash
+        assert chain.num_levels == settings["criteria_levels"] and chain.trials == settings["criteria_trials"]
+        assert dense_source(chain).hash == cfg.hash  # level 0 is copied from the ticket's, not trained again
+    assert runs["signs_constant"].only_levels == ",".join(map(str, plan.levels_for(cfg, settings["sign_densities"])))
+    assert runs["signs_reinit"].trials == settings["sign_trials"]
+    assert plan.notebook_runs("08", cfg, settings) == list(runs.values())
+
+
+@pytest.mark.parametrize("criteria, densities, parameter", [
+    (["movement", "large_init"], None, "criteria"),
+    (["magnitude"], None, "criteria"),   # that is the ticket itself
+    ([], None, "criteria"),
+    (None, [1.2], "densities"),
+])
+def test_notebook_08_rejects_bad_criteria_and_densities_before_any_training(criteria, densities, parameter):
+    from lth_utils import plan
+    with pytest.raises(ConfigError) as error:
+        plan.signs_runs(profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"], criteria, densities)
+    assert error.value.parameter == parameter
+
+
+def test_untrained_accuracy_evaluates_the_stored_masks_on_never_trained_weights(tiny):
+    from lth_utils import engine, masks, supermask
+    from lth_utils.data import load_splits
+    from lth_utils.imp import level_inputs
+    from lth_utils.training import evaluate
+    runs = {"ticket": tiny, "random_prune": dataclasses.replace(tiny, arm="random_prune"),
+            "signs_constant": dataclasses.replace(tiny, arm="signs_constant")}
+    engine.run([runs["ticket"], runs["random_prune"]], workers=1, progress=False)
+    splits = load_splits(tiny.dataset, tiny.data_root, "cpu", tiny.train_subset)
+    table = supermask.untrained_accuracy(runs, [1, 2], tiny.trials, splits)
+    assert len(table) == 3 * 2 * tiny.trials
+    # by hand: the ticket's level-2 mask times the trial's initial weights, never trained
+    model, _, start, _ = level_inputs(tiny, 1, 0, splits)
+    model.load_state_dict(start)
+    mask = analysis.load_mask(tiny, 1, 2)
+    expected = evaluate(masks.apply_mask_(model, mask), *splits.test)[1]
+    row = table.query("name == 'ticket' and trial == 1 and level == 2").iloc[0]
+    assert row["test_acc"] == expected and row["density"] == masks.density(mask)
+    random_row = table.query("name == 'random_prune' and trial == 1 and level == 2").iloc[0]
+    assert random_row["density"] == row["density"]  # the ticket's per-layer counts
+    signed = table.query("name == 'signs_constant' and trial == 1 and level == 2").iloc[0]
+    assert signed["density"] == row["density"] and signed["test_acc"] != row["test_acc"]
+
+
+def test_supermask_configs_follow_the_imp_config_so_trial_t_freezes_the_tickets_initial_weights():
+    from lth_utils import supermask
+    cfg = profiles.imp_config("smoke", seed=3)
+    made = supermask.configs_for(cfg, iterations=40, eval_every=100)
+    assert set(made) == set(supermask.WEIGHTS)
+    for weights, c in made.items():
+        assert (c.weights, c.seed, c.model, c.train_subset, c.out) == (weights, 3, cfg.model, cfg.train_subset, cfg.out)
+        assert c.eval_every == 40   # never beyond the last iteration
+    with pytest.raises(ConfigError) as error:
+        supermask.configs_for(cfg, iterations=0, eval_every=100)
+    assert error.value.parameter == "iterations"
