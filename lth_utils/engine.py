@@ -134,6 +134,8 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
         else:
             stored = {_key(t) for t in tasks if t not in pending}
             _run_pool(pending, stored, n_workers, bar)
+        bar.total = bar.n  # the total is the budget; levels stopped by patience leave the rest of it unused
+        bar.refresh()
     return {cfg: write_summary(cfg) for cfg in configs}
 
 

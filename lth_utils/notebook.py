@@ -92,6 +92,36 @@ def notebook_paths(selection: list[str] | None = None) -> list:
     return paths
 
 
+def final_progress(text: str) -> str:
+    """The last state of each progress bar in a stderr transcript (tqdm redraws a bar with '\r'): one line per bar,
+    in order of first appearance, keyed by the description before its first ':'."""
+    last: dict[str, str] = {}
+    for line in text.replace("\r", "\n").split("\n"):
+        line = line.strip()
+        if line:
+            last[line.split(":")[0]] = line
+    return "".join(f"{line}\n" for line in last.values())
+
+
+def tidy_progress(path) -> None:
+    """Rewrite an executed notebook so each cell's progress-bar stderr (hundreds of redraws, shown on a red
+    background) becomes one plain output line per bar with its final state; other outputs are kept as they are."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        stderr = [o for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        if not stderr:
+            continue
+        summary = final_progress("".join(o["text"] for o in stderr))
+        kept = [o for o in outputs if o not in stderr]
+        at = outputs.index(stderr[0])
+        cell["outputs"] = kept[:at] + ([nbformat.v4.new_output("stream", name="stdout", text=summary)]
+                                       if summary else []) + kept[at:]
+    nbformat.write(nb, str(path))
+
+
 def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = None,
             selection: list[str] | None = None, progress: bool = True) -> list[tuple[str, float]]:
     """Run the notebooks headlessly with papermill; returns (name, minutes) per notebook.
@@ -114,6 +144,7 @@ def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = N
         papermill.execute_notebook(str(path), str(partial), parameters=params, kernel_name="python3",
                                    cwd=str(NOTEBOOK_DIR), progress_bar=False,
                                    stderr_file=sys.stderr if progress else None)
+        tidy_progress(partial)
         os.replace(partial, target)
         timings.append((path.name, (time.time() - started) / 60))
         print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)

@@ -242,3 +242,23 @@ def test_supermask_configs_follow_the_imp_config_so_trial_t_freezes_the_tickets_
     with pytest.raises(ConfigError) as error:
         supermask.configs_for(cfg, iterations=0, eval_every=100)
     assert error.value.parameter == "iterations"
+
+
+def test_executed_notebooks_keep_one_plain_line_per_progress_bar(tmp_path):
+    import nbformat
+    bar = "".join(f"\rIMP 3 level(s): {p}%|##| {p}/100" for p in (0, 50, 100)) + "\n"
+    other = "supermasks: 100%|##| 6/6\n"
+    cell = nbformat.v4.new_code_cell("run()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="before\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text=bar[:30]),
+                    nbformat.v4.new_output("stream", name="stderr", text=bar[30:]),
+                    nbformat.v4.new_output("stream", name="stderr", text=other),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    notebook.tidy_progress(path)
+    outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert [o.get("name") for o in outputs] == ["stdout", "stdout", None]
+    assert outputs[1]["text"] == "IMP 3 level(s): 100%|##| 100/100\nsupermasks: 100%|##| 6/6\n"
+    assert outputs[2]["data"]["text/plain"] == "42"
