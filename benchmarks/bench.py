@@ -9,7 +9,8 @@ Measured in one run, on one machine:
   2. the standard loop: a Dataset/DataLoader with per-sample tensor conversion, one trial at a time, plain Adam,
      the mask applied after each step, evaluation every 100 iterations through the same kind of loader;
   3. this project's engine on the same work: every trial on its own single-thread worker process, the whole split as
-     one tensor, index-gather batches, fused Adam, masked gradients and weights (lth_utils.training.train).
+     one tensor, index-gather batches, fused Adam, masked gradients and weights (lth_utils.training.train);
+     3b. the same trials on an embedded Dask LocalCluster with as many single-thread workers (lth_utils.cluster).
 It prints model-iterations per second for (2) and (3), the ratio (3)/(2), and (3) as a percentage of (1) using the
 model's training FLOPs (6 x batch x weights per iteration; evaluation is counted as overhead, not as work). Then:
   - sparse vs dense at low density, for a training step's first layer, for a whole training step (the measurement
@@ -244,6 +245,15 @@ def main(argv=None) -> int:
           f"({engine_rate * flops / 1e9:.1f} of {gflops:.1f} GFLOP/s)")
     print(f"    steady state inside the {workers} workers: {steady_rate:.1f} model-it/s "
           f"({steady_rate / baseline_rate:.2f}x; {100 * steady_rate * flops / 1e9 / gflops:.0f}% of (1))")
+    # (3b) the same trials on an embedded Dask LocalCluster (one thread per worker), start-up included: can it
+    # replace the engine's own pool without losing speed?
+    from lth_utils import cluster
+    start = time.perf_counter()
+    cluster.local_map(engine_trial, [(t, args.iterations, args.data_root, 0) for t in range(args.trials)], workers)
+    dask_seconds = time.perf_counter() - start
+    dask_rate = args.trials * args.iterations / dask_seconds
+    print(f"(3b) the same on a Dask LocalCluster ({workers} single-thread workers): {dask_rate:.1f} model-it/s "
+          f"({dask_seconds:.1f} s wall, cluster start-up included): {dask_rate / engine_rate:.2f}x the engine's pool")
     sparse = sparse_vs_dense(repeats=20 if args.tiny else 200)
     for row in sparse:
         print(f"    training, first layer at {100 * row['density']:4.1f}% density: dense masked "
@@ -272,6 +282,7 @@ def main(argv=None) -> int:
               "matmul_gflops": gflops, "standard_model_it_per_s": baseline_rate, "engine_model_it_per_s": engine_rate,
               "ratio": engine_rate / baseline_rate, "percent_of_matmul": percent, "engine_eval_share": eval_share,
               "engine_steady_model_it_per_s": steady_rate, "workers": workers,
+              "dask_local_model_it_per_s": dask_rate, "dask_local_vs_engine": dask_rate / engine_rate,
               "step_ms_per_worker": 1e3 * step_seconds, "paper_02_03_estimated_hours": paper_hours,
               "sparse_vs_dense": sparse, "training_step_dense_vs_sparse": steps,
               "evaluation_dense_vs_sparse": evaluation, "date": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -65,9 +65,24 @@ def train_ahead(args) -> int:
     settings = NOTEBOOK_SETTINGS[args.profile]
     configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, settings)))
     from .engine import run
-    run(configs, progress=not args.quiet)
+    run(configs, progress=not args.quiet, scheduler=args.scheduler)
     print(f"{len(configs)} runs of notebooks {' '.join(order)} ({args.profile}) are stored in {cfg.out}/")
     return 0
+
+
+def sweep_command(args) -> int:
+    """`sweep`: every (notebook, grid point), skipping finished ones; prints the points table."""
+    from . import sweep
+    for entry in args.grid:
+        if len(entry) < 2:
+            raise ConfigError("grid", entry[0], f"a name and at least one value, as in --grid {entry[0]} 0 1 2")
+    grid = {entry[0]: [sweep.parse_value(v) for v in entry[1:]] for entry in args.grid}
+    fixed = {name: sweep.parse_value(value) for name, value in args.set}
+    table = sweep.run_sweep(args.notebooks, grid, args.output_dir, fixed, args.scheduler, args.workers)
+    print(table.drop(columns=["target"]).to_string(index=False))
+    failed = int((table["status"] == "failed").sum())
+    print(f"{len(table)} point(s): {failed} failed; tables in {args.output_dir}/points.csv and results.csv")
+    return 1 if failed else 0
 
 
 def compare_command(args) -> int:
@@ -110,6 +125,8 @@ def _main(argv: list[str] | None = None) -> int:
     imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
     add_arguments(imp, IMPConfig)
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "
+                                                       "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
     ahead = commands.add_parser("train", help="train (or resume) every IMP run that notebooks read, without the "
                                               "notebooks: for long profiles, in the background")
     ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
@@ -117,6 +134,8 @@ def _main(argv: list[str] | None = None) -> int:
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")
+    ahead.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "
+                                                         "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
     export = commands.add_parser("export", help="write a run store's compact, committable form")
     export.add_argument("--out", default="runs", help="the run store to export (default: runs)")
     export.add_argument("--to", required=True, help="folder for the compact form, e.g. results/paper/store")
@@ -137,9 +156,22 @@ def _main(argv: list[str] | None = None) -> int:
     books.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="a notebook parameter, e.g. --set out /tmp/runs (repeatable)")
     books.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
+    sweep = commands.add_parser("sweep", help="papermill executions of notebooks over a parameter grid, on a Dask "
+                                              "cluster when one is named, else on local workers")
+    sweep.add_argument("--notebooks", nargs="+", required=True, help="notebook name prefixes, e.g. 02 03")
+    sweep.add_argument("--grid", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a parameter and its values, e.g. --grid seed 0 1 2 (repeatable: the grid is the product)")
+    sweep.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a parameter for every point, e.g. --set profile smoke (repeatable)")
+    sweep.add_argument("--output-dir", required=True, help="where the points' notebooks, figures, runs and tables go")
+    sweep.add_argument("--scheduler", default=None, help="a Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; "
+                                                         "neither: local workers)")
+    sweep.add_argument("--workers", type=int, default=0, help="local points run at once (0: one per core)")
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "sweep":
+            return sweep_command(args)
         if args.command == "notebooks":
             from .notebook import execute
             timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
@@ -157,8 +189,8 @@ def _main(argv: list[str] | None = None) -> int:
             return 0
         cfg = from_namespace(IMPConfig, args)
         data.fetch(cfg.dataset, cfg.data_root)
-        from .engine import run_imp  # imported late: pandas/tqdm are not needed for fetch-data or --help
-        summary = run_imp(cfg, progress=not args.quiet)
+        from .engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
+        summary = run([cfg], progress=not args.quiet, scheduler=args.scheduler)[cfg]
     except (ConfigError, data.DataError, ProvenanceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -106,8 +106,9 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
 
 
 def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: int | None = None,
-        ) -> dict[IMPConfig, pd.DataFrame]:
-    """Run (or read back) every config; returns {config: its summary DataFrame}, also written to summary.csv."""
+        scheduler: str | None = None) -> dict[IMPConfig, pd.DataFrame]:
+    """Run (or read back) every config; returns {config: its summary DataFrame}, also written to summary.csv.
+    `scheduler` (or $DASK_SCHEDULER_ADDRESS): run the tasks on that Dask cluster instead of local workers."""
     configs = [configs] if isinstance(configs, IMPConfig) else list(configs)
     for out in {cfg.out for cfg in configs}:
         check_writable(out)
@@ -123,11 +124,19 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
         else:  # a stored level is read as this run's own only if it was computed like one
             check_provenance(row, directory, cfg.device, cfg.foreign_ok)
     n_workers = workers or default_workers(configs, pending)
-    total = sum(t[0].iterations - start_iteration(t[0], t[2]) for t in pending)
+    total = sum(_budget(t) for t in pending)
+    remote = _cluster_address(scheduler) if pending else None
+    client = None
+    if remote:
+        from . import cluster
+        client = cluster.connect(remote)  # fails within seconds, naming the address, before any work
     desc = f"IMP {len(pending)} level(s) to train, {len(tasks) - len(pending)} stored"
     with tqdm(total=total, desc=desc, unit="it", disable=not progress or not pending, smoothing=0.05,
               mininterval=2.0) as bar:
-        if n_workers <= 1:
+        if client is not None:
+            with client:
+                cluster.run_tasks(client, pending, _key, dependencies, bar, _budget)
+        elif n_workers <= 1:
             with single_thread():
                 for task in pending:
                     run_level(*task, on_progress=bar.update)
@@ -137,6 +146,17 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
         bar.total = bar.n  # the total is the budget; levels stopped by patience leave the rest of it unused
         bar.refresh()
     return {cfg: write_summary(cfg) for cfg in configs}
+
+
+def _budget(task: Task) -> int:
+    cfg, _, level = task
+    return cfg.iterations - start_iteration(cfg, level)
+
+
+def _cluster_address(scheduler: str | None) -> str | None:
+    if scheduler:
+        return scheduler
+    return os.environ.get("DASK_SCHEDULER_ADDRESS") or None  # Dask's own convention (cluster.ENV)
 
 
 def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:

@@ -122,6 +122,21 @@ def tidy_progress(path) -> None:
     nbformat.write(nb, str(path))
 
 
+def execute_one(path: Path, target: Path, parameters: dict[str, Any], progress: bool = True) -> None:
+    """One notebook executed with papermill into `target` (written only when it has finished, with its progress bars
+    tidied); the kernel runs in notebooks/, so relative paths (../runs, ../data) mean what they do in JupyterLab."""
+    import papermill
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".partial.{target.name}")
+    # The kernel's stderr (the training progress bars) goes to this terminal too, not only into the notebook.
+    papermill.execute_notebook(str(path), str(partial), parameters=parameters, kernel_name="python3",
+                               cwd=str(NOTEBOOK_DIR), progress_bar=False,
+                               stderr_file=sys.stderr if progress else None)
+    tidy_progress(partial)
+    os.replace(partial, target)
+
+
 def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = None,
             selection: list[str] | None = None, progress: bool = True) -> list[tuple[str, float]]:
     """Run the notebooks headlessly with papermill; returns (name, minutes) per notebook.
@@ -129,23 +144,14 @@ def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = N
     output_dir None writes the executed notebooks over the ones in notebooks/ (the handouts); the kernel always runs
     in notebooks/, so the notebooks' relative paths (../runs, ../data, ../figures) mean the same as in JupyterLab.
     """
-    import papermill
-
     check_profile(profile)
     params = {**({"profile": profile} if profile != "standard" else {}), **(parameters or {})}
     timings = []
     for path in notebook_paths(selection):
         target = (Path(output_dir) if output_dir else NOTEBOOK_DIR) / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".partial.{target.name}")
         started = time.time()
         print(f"== {path.name} ({profile})", flush=True)
-        # The kernel's stderr (the training progress bars) goes to this terminal too, not only into the notebook.
-        papermill.execute_notebook(str(path), str(partial), parameters=params, kernel_name="python3",
-                                   cwd=str(NOTEBOOK_DIR), progress_bar=False,
-                                   stderr_file=sys.stderr if progress else None)
-        tidy_progress(partial)
-        os.replace(partial, target)
+        execute_one(path, target, params, progress)
         timings.append((path.name, (time.time() - started) / 60))
         print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)
     return timings
