@@ -3,17 +3,19 @@
     python -m lth_utils fetch-data mnist
     python -m lth_utils imp --iterations 2000 --levels 5 --trials 2
     python -m lth_utils imp --help          # every IMPConfig field is a flag
+    python -m lth_utils imp --target-sparsity 0.9 --rounds 5   # the rate that reaches 90% sparsity in 5 rounds
 
 The `imp` flags are generated from `IMPConfig`, the same object notebooks build, so the two can never disagree.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from . import data
-from .config import ConfigError, add_arguments, from_namespace
+from .config import ConfigError, add_arguments, coerce, from_namespace
 from .files import atomic_write_text
 from .imp import IMPConfig
 from .store import ProvenanceError
@@ -50,6 +52,32 @@ def portable_command(args) -> int:
         print(f"{len(rows)} runs imported into {args.out}: {sum(r['levels_written'] for r in rows)} levels written, "
               f"the rest were already stored")
     return 0
+
+
+def apply_target(args) -> None:
+    """`imp --target-sparsity S --rounds N` as IMPConfig fields: levels = N, rate = output_rate = 1 - (1 - S)^(1/N)."""
+    from .pruning import rate_for_density
+    defaults = {f.name: f.default for f in dataclasses.fields(IMPConfig)}
+    if args.rounds is not None:
+        rounds = coerce(IMPConfig, "levels", args.rounds)
+        if str(args.levels) != str(defaults["levels"]) and coerce(IMPConfig, "levels", args.levels) != rounds:
+            raise ConfigError("rounds", args.rounds, f"the same as --levels {args.levels}, or only one of them")
+        args.levels = rounds
+    if args.target_sparsity is None:
+        return
+    try:
+        sparsity = float(args.target_sparsity)
+    except ValueError:
+        raise ConfigError("target_sparsity", args.target_sparsity, "a fraction of weights removed, in (0, 1)") from None
+    if not 0 < sparsity < 1:
+        raise ConfigError("target_sparsity", args.target_sparsity, "a fraction of weights removed, in (0, 1)")
+    if args.rounds is None:
+        raise ConfigError("rounds", None, "a number of pruning rounds N, which --target-sparsity needs")
+    if str(args.rate) != str(defaults["rate"]):
+        raise ConfigError("rate", args.rate, "left out when --target-sparsity sets the rate")
+    args.rate = rate_for_density(1.0 - sparsity, args.levels)
+    if args.output_rate is None:
+        args.output_rate = args.rate
 
 
 def train_ahead(args) -> int:
@@ -124,6 +152,9 @@ def _main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--data-root", default="data")
     imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
     add_arguments(imp, IMPConfig)
+    imp.add_argument("--target-sparsity", default=None, metavar="S", help="with --rounds N: prune every layer, the "
+                     "output layer included, at p = 1 - (1 - S)^(1/N) per level for N levels (overrides --rate)")
+    imp.add_argument("--rounds", default=None, metavar="N", help="pruning rounds (the same as --levels)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "
                                                        "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
@@ -187,6 +218,7 @@ def _main(argv: list[str] | None = None) -> int:
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")
             return 0
+        apply_target(args)
         cfg = from_namespace(IMPConfig, args)
         data.fetch(cfg.dataset, cfg.data_root)
         from .engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
