@@ -12,7 +12,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv bench clean-runs import train export compare
+.PHONY: run test data venv browser bench clean-runs import train export compare
 
 venv: $(VENV)/.installed
 
@@ -57,8 +57,19 @@ export: venv
 compare: venv
 	$(PY) -m lth_utils compare --profile paper --store results/paper/store --readme README.md
 
-test: data
-	$(PY) -m pytest -q tests
+# The browser test's Chromium: Debian's package (needs root and apt-get, as CI has). Where it cannot be installed the
+# reason goes to build/browser-unavailable, and tests/test_browser.py is skipped with it (pytest -rs prints it).
+browser:
+	@mkdir -p build; rm -f build/browser-unavailable
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" != 0 ]; then echo "installing it needs root (apt-get install chromium)" > build/browser-unavailable; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "this system has no apt-get to install it" > build/browser-unavailable; \
+	else echo "installing Debian's chromium for the browser test (apt-get, once)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "apt-get install chromium failed (its messages are above)" > build/browser-unavailable; fi
+
+test: data browser
+	$(PY) -m pytest -q -rs tests
 	rm -rf $(SMOKE)
 	$(PY) -m lth_utils notebooks --profile smoke --output-dir $(SMOKE) --set out $(SMOKE)/runs \
 		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
