@@ -2,6 +2,7 @@
 # make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
 # make bench               the performance benchmark (benchmarks/)
+# make handouts            the executed notebooks as HTML pages in handouts/ (make run refreshes them)
 # make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
 #                           results to commit under results/paper/store; make compare: the README's table from them
 # Each target sets everything up first (.venv with the pinned packages, verified MNIST) and skips what is done.
@@ -12,7 +13,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv browser bench clean-runs import train export compare
+.PHONY: run test data venv browser handouts bench clean-runs import train export compare
 
 venv: $(VENV)/.installed
 
@@ -40,6 +41,11 @@ COMPACT := results/$(PROFILE)/store
 run: data import
 	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE)
 	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
+	@if [ "$(PROFILE)" = standard ]; then $(MAKE) --no-print-directory handouts; fi
+
+# The executed notebooks as self-contained HTML pages (figures inline), what an instructor uploads to a course page.
+handouts: venv
+	$(PY) -m jupyter nbconvert --to html --log-level WARN --output-dir handouts notebooks/[0-9][0-9]_*.ipynb
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first.
 import: data

@@ -262,3 +262,21 @@ def test_executed_notebooks_keep_one_plain_line_per_progress_bar(tmp_path):
     assert [o.get("name") for o in outputs] == ["stdout", "stdout", None]
     assert outputs[1]["text"] == "IMP 3 level(s): 100%|##| 100/100\nsupermasks: 100%|##| 6/6\n"
     assert outputs[2]["data"]["text/plain"] == "42"
+
+
+def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_outputs():
+    """`make handouts` (run by `make run`) renders notebooks/ into handouts/: a notebook executed again without
+    rendering its handout leaves the handout's provenance line (wall time, date-dependent) behind, and this fails."""
+    import json
+    import re
+    from lth_utils.notebook import notebook_paths
+
+    for path in notebook_paths():
+        handout = path.parents[1] / "handouts" / f"{path.stem}.html"
+        assert handout.exists(), f"{handout} is missing: run make handouts"
+        outputs = [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])
+                   if "text/markdown" in o.get("data", {})]
+        provenance = "".join(outputs[-1]["data"]["text/markdown"])
+        ran = re.search(r"This notebook ran in [0-9.]+ minutes", provenance)
+        assert ran, f"{path.name}: its last markdown output is not the provenance paragraph"
+        assert ran.group(0) in handout.read_text(), f"{handout.name} is older than {path.name}: run make handouts"
