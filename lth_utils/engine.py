@@ -20,11 +20,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 
 import pandas as pd
-from tqdm import tqdm
 
 from .children import die_with_parent, ignore_interrupts
 from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
+from .progress import tqdm
 from .store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result, stored_levels,
                     write_csv)
 

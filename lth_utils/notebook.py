@@ -21,6 +21,7 @@ from .children import die_with_parent
 from .config import ConfigError
 from .imp import IMPConfig
 from .profiles import NOTEBOOK_SETTINGS, check_profile, imp_config
+from .progress import text_bars
 from .store import cpu_name
 
 _STARTED = {"at": time.time()}
@@ -130,9 +131,10 @@ def execute_one(path: Path, target: Path, parameters: dict[str, Any], progress: 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".partial.{target.name}")
     # The kernel's stderr (the training progress bars) goes to this terminal too, not only into the notebook.
-    papermill.execute_notebook(str(path), str(partial), parameters=parameters, kernel_name="python3",
-                               cwd=str(NOTEBOOK_DIR), progress_bar=False,
-                               stderr_file=sys.stderr if progress else None)
+    with text_bars():  # the kernel's bars stay text, which tidy_progress reduces to their final states
+        papermill.execute_notebook(str(path), str(partial), parameters=parameters, kernel_name="python3",
+                                   cwd=str(NOTEBOOK_DIR), progress_bar=False,
+                                   stderr_file=sys.stderr if progress else None)
     tidy_progress(partial)
     os.replace(partial, target)
 

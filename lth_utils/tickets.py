@@ -41,13 +41,13 @@ from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from . import masks, pruning
 from .config import ConfigError
 from .files import atomic_torch_save, torch_load
 from .masks import Mask
 from .models import prunable_names
+from .progress import tqdm
 
 REWIND_WORDS = ("init", "lr", "none")
 CONTROL_ARMS = ("ticket", "reinit", "random_prune")
@@ -406,4 +406,4 @@ def controls(model: nn.Module, ticket: Ticket, train_fn: Callable[[nn.Module], A
 
 
 def _progress(total: int, enabled: bool, desc: str) -> tqdm:
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+    return tqdm(total=total, desc=desc, disable=not enabled)

@@ -1,6 +1,7 @@
 """JupyterLab in a real browser, as a student uses it: start JupyterLab on localhost, open the quickstart notebook in
 headless Chromium (Debian's, driven by Playwright), switch its parameters cell to the smoke profile, run all cells,
-and check that no cell ended in an error, that a figure rendered and that the conclusion appeared. A screenshot goes
+and check that no cell ended in an error, that the progress bars are widgets (no red stderr text), that a figure
+rendered and that the conclusion appeared. A screenshot goes
 to build/browser/. `make test` installs Chromium first where it can (root with apt-get); where it cannot, the reason
 is written to build/browser-unavailable and this test is skipped with it."""
 from __future__ import annotations
@@ -131,6 +132,9 @@ def test_a_student_runs_the_quickstart_in_jupyterlab_and_sees_figures_and_the_co
             figure.scroll_into_view_if_needed()
             assert page.evaluate("img => img.naturalWidth", figure.element_handle()) > 100  # the PNG decoded
             page.screenshot(path=str(SHOTS / "00_quickstart_figure.png"))
+            bars = page.locator(".jp-OutputArea-output .widget-hprogress")  # tqdm bars as ipywidgets, not text
+            assert bars.count() >= 2 and "IMP" in page.locator(".jp-OutputArea-output .widget-hbox").first.inner_text()
+            assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
             conclusion = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown", has_text="the ticket keeps").first
             conclusion.scroll_into_view_if_needed()
             assert "After 2 rounds the ticket keeps 10.0% of the prunable weights" in conclusion.inner_text()

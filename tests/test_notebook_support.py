@@ -280,3 +280,16 @@ def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_
         ran = re.search(r"This notebook ran in [0-9.]+ minutes", provenance)
         assert ran, f"{path.name}: its last markdown output is not the provenance paragraph"
         assert ran.group(0) in handout.read_text(), f"{handout.name} is older than {path.name}: run make handouts"
+
+
+def test_headless_executions_keep_text_progress_bars_and_restore_the_environment(monkeypatch):
+    import os
+    from tqdm import tqdm as text_tqdm
+    from lth_utils import progress
+
+    monkeypatch.delenv(progress.TEXT_ENV, raising=False)
+    with progress.text_bars():
+        assert os.environ[progress.TEXT_ENV] == "1"
+        bar = progress.tqdm(total=1, disable=True)
+        assert type(bar) is text_tqdm  # papermill's kernels inherit this: their bars are tidied text, not widgets
+    assert progress.TEXT_ENV not in os.environ
