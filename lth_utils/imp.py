@@ -26,6 +26,7 @@ per-layer counts (each level a random subset of the previous level's) from the t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from . import masks, pruning, scorers
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
-from .models import MODELS, build_model, glorot_std, prunable_names
+from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, provenance, read_result, run_dir,
                     task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
@@ -76,6 +77,9 @@ class IMPConfig(TrainConfig):
     rate: float = field(default=0.2, metadata={"help": "fraction of surviving weights pruned per level (paper: 0.2)"})
     output_rate: float | None = field(default=None, metadata={
         "help": "rate for the output layer (default: rate / 2, as in the paper)"})
+    conv_rate: float | None = field(default=None, metadata={
+        "help": "rate for the convolutional layers (default: rate; the paper: 0.1 for Conv-2/4, 0.15 for Conv-6, with "
+                "rate 0.2 for the fully connected layers and output_rate 0.1)", "hash": "if_changed"})
     scope: str = field(default="layerwise", metadata={"help": "layerwise or global magnitude ranking"})
     pool_output: bool = field(default=False, metadata={
         "help": "with scope=global: rank the output layer together with the others at `rate` (True), or prune it on "
@@ -133,10 +137,12 @@ class IMPConfig(TrainConfig):
         return sizes, self.layer_rates(names)
 
     def layer_rates(self, names: list[str]) -> dict[str, float]:
-        """The rate of each prunable layer: `rate`, the output layer at `output_rate` unless it is pooled."""
+        """The rate of each prunable layer: `rate`, conv layers at `conv_rate` if set, the output layer at
+        `output_rate` unless it is pooled."""
         if self.scope == "global" and self.pool_output:
             return {n: self.rate for n in names}
-        return pruning.layer_rates(names, self.rate, self.output_rate)
+        convs = _conv_names(self.model, self.dataset) if self.conv_rate is not None else ()
+        return pruning.layer_rates(names, self.rate, self.output_rate, self.conv_rate, convs)
 
     def excluded_from_pool(self, names: list[str]) -> tuple[str, ...]:
         """With global scope, the layers ranked on their own rather than in the pool."""
@@ -184,6 +190,11 @@ def _input_shape(dataset: str) -> tuple[int, int, int]:
     return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
 
 
+@functools.lru_cache(maxsize=None)
+def _conv_names(model: str, dataset: str) -> tuple[str, ...]:
+    return tuple(conv_names(build_model(model, _input_shape(dataset), 10)))
+
+
 def _require(ok: bool, parameter: str, value, allowed: str) -> None:
     if not ok:
         raise ConfigError(parameter, value, allowed)
@@ -212,6 +223,12 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.output_rate is None or 0 <= cfg.output_rate < 1, "output_rate", cfg.output_rate,
              "a fraction in [0, 1), or None for rate / 2")
     _require(cfg.scope in pruning.SCOPES, "scope", cfg.scope, f"one of {', '.join(pruning.SCOPES)}")
+    if cfg.conv_rate is not None:
+        _require(0 < cfg.conv_rate < 1, "conv_rate", cfg.conv_rate, "a fraction in (0, 1), or None for rate")
+        _require(cfg.scope == "layerwise", "conv_rate", cfg.conv_rate,
+                 "None with scope=global (the pool is ranked at one rate)")
+        _require(cfg.model not in MODELS or bool(_conv_names(cfg.model, cfg.dataset)), "conv_rate", cfg.conv_rate,
+                 f"None for {cfg.model}, which has no convolutional layers")
     _require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
              "init, none, lr, or an iteration k (a whole number)")
     if cfg.rewind_iteration is not None:
@@ -268,7 +285,7 @@ def derive_seed(*parts) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-PRUNING_FIELDS = ("rate", "output_rate", "scope", "pool_output", "criterion")
+PRUNING_FIELDS = ("rate", "output_rate", "conv_rate", "scope", "pool_output", "criterion")
 
 
 def dense_source(cfg: IMPConfig) -> IMPConfig | None:

@@ -121,6 +121,11 @@ def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, seed:
     return glorot_init_(model, torch.Generator().manual_seed(seed))
 
 
+def conv_names(model: nn.Module) -> list[str]:
+    """Names of the weights of Conv layers, in model order (their own pruning rate in the paper's conv networks)."""
+    return [f"{name}.weight" for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
 def prunable_names(model: nn.Module) -> list[str]:
     """Names of the weights of Linear and Conv layers, in model order; the last one is the output layer."""
     return [f"{name}.weight" for name, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]

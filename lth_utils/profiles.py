@@ -73,6 +73,26 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# The paper's per-model settings (shared/docs/paper.md): `imp_config(profile, model=...)` applies them under the
+# notebook's own overrides. Every profile takes the dataset, learning rate and per-layer-type rates; `paper` also the
+# iterations (the other profiles keep their shorter training). The output layer is at rate / 2 = 10% by default.
+# Conv-2/4/6 need CIFAR-10 from the user (data.py).
+PAPER_MODELS: dict[str, dict[str, Any]] = {
+    "lenet_300_100": dict(dataset="mnist", lr=1.2e-3, iterations=50_000, rate=0.2),
+    "conv2": dict(dataset="cifar10", lr=2e-4, iterations=20_000, rate=0.2, conv_rate=0.1),
+    "conv4": dict(dataset="cifar10", lr=3e-4, iterations=25_000, rate=0.2, conv_rate=0.1),
+    "conv6": dict(dataset="cifar10", lr=3e-4, iterations=30_000, rate=0.2, conv_rate=0.15),
+}
+
+
+def model_settings(profile: str, model: str | None) -> dict[str, Any]:
+    """The paper's settings for `model` that apply in `profile` (none for a model the paper did not train)."""
+    settings = dict(PAPER_MODELS.get(model, {}))
+    if profile != "paper":
+        settings.pop("iterations", None)
+    return settings
+
+
 def check_profile(profile: str) -> None:
     if profile not in PROFILES:
         raise ConfigError("profile", profile, f"one of {', '.join(PROFILES)}")
@@ -81,7 +101,8 @@ def check_profile(profile: str) -> None:
 def imp_config(profile: str = "standard", **overrides) -> IMPConfig:
     """The profile's IMPConfig; an override of None keeps the profile's value."""
     check_profile(profile)
-    values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values = {**PROFILES[profile], **model_settings(profile, given.get("model")), **given}
     fields = {f.name for f in dataclasses.fields(IMPConfig)}
     for name in values:
         if name not in fields:

@@ -20,9 +20,11 @@ from .masks import Mask
 SCOPES = ("layerwise", "global")
 
 
-def layer_rates(names: list[str], rate: float, output_rate: float | None = None) -> dict[str, float]:
-    """The paper's rates: `rate` for every layer, the output layer (last) at `output_rate` (default: rate / 2)."""
-    rates = {n: rate for n in names}
+def layer_rates(names: list[str], rate: float, output_rate: float | None = None, conv_rate: float | None = None,
+                conv_names: tuple[str, ...] | list[str] = ()) -> dict[str, float]:
+    """The paper's rates: `rate` for every layer, the output layer (last) at `output_rate` (default: rate / 2), and
+    the layers in `conv_names` at `conv_rate` when it is given (Conv-2/4: 10%, Conv-6: 15%, fully connected 20%)."""
+    rates = {n: conv_rate if conv_rate is not None and n in conv_names else rate for n in names}
     rates[names[-1]] = rate / 2 if output_rate is None else output_rate
     return rates
 
