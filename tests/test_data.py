@@ -130,8 +130,29 @@ def test_fashion_mnist_is_read_from_debian_gzip_files_and_verified(tmp_path, mon
 
 
 def test_missing_fashion_mnist_says_how_to_install_it(tmp_path):
-    with pytest.raises(data.DataError, match="apt-get install -y dataset-fashion-mnist"):
-        data.fetch_fashion_mnist(tmp_path, source=tmp_path / "nowhere")
+    with pytest.raises(data.DataError, match="apt-get install -y dataset-fashion-mnist") as error:
+        data.fetch_fashion_mnist(tmp_path, source=tmp_path / "nowhere", url="http://127.0.0.1:9/")
+    assert "could not be downloaded from http://127.0.0.1:9/train-images-idx3-ubyte.gz" in str(error.value)
+
+
+@pytest.mark.skipif(not data.FASHION_MNIST_SOURCE.is_dir(), reason="Debian's dataset-fashion-mnist is not installed "
+                    "(make data installs it when run as root)")
+def test_fashion_mnist_downloads_and_verifies_the_official_files_without_the_package(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    shutil.copytree(data.FASHION_MNIST_SOURCE, served)  # stands in for the official server's files
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        folder = data.fetch_fashion_mnist(tmp_path / "data", source=tmp_path / "nowhere",
+                                          url=f"http://127.0.0.1:{server.server_address[1]}/")
+    finally:
+        server.shutdown()
+    assert data.files_ok(folder, data.FASHION_MNIST_MD5)
 
 
 def _cifar_batch(path, labels, seed):
