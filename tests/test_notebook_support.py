@@ -288,7 +288,12 @@ def test_headless_executions_keep_text_progress_bars_and_restore_the_environment
     from lth_utils import progress
 
     monkeypatch.delenv(progress.TEXT_ENV, raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert not progress.widgets()  # no notebook session (papermill, nbval, a terminal): text
+    monkeypatch.setenv("JPY_SESSION_NAME", "/lab/notebooks/00_quickstart.ipynb")
+    assert progress.widgets()  # a JupyterLab kernel
     with progress.text_bars():
+        assert not progress.widgets()
         assert os.environ[progress.TEXT_ENV] == "1"
         bar = progress.tqdm(total=1, disable=True)
         assert type(bar) is text_tqdm  # papermill's kernels inherit this: their bars are tidied text, not widgets
