@@ -50,7 +50,9 @@ INIT_ARMS = {"magnitude_init": "magnitude", "snip": "snip", "grasp": "grasp", "s
 # Zhou et al. 2019's sign ablations of the ticket's mask (controls like reinit, level for level): the rewind
 # weights' signs kept with a constant magnitude (the layer's initialisation std), or with fresh random magnitudes.
 SIGN_ARMS = ("signs_constant", "signs_reinit")
-ARMS = ("ticket", "reinit", "random_prune", *SIGN_ARMS, *INIT_ARMS)
+# `transfer` (Morcos et al. 2019): the ticket found on `transfer_from` (its masks and rewind weights, level for
+# level) trained on `dataset`, paired by seed with that dataset's own ticket and controls.
+ARMS = ("ticket", "reinit", "random_prune", "transfer", *SIGN_ARMS, *INIT_ARMS)
 # Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
 # reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
 ABLATIONS = ("none", "shuffle", "reinit", "invert")
@@ -87,6 +89,9 @@ class IMPConfig(TrainConfig):
     rewind: str = field(default="init", metadata={
         "help": "init (iteration 0), an iteration k (late rewinding), none (fine-tune), lr (learning-rate rewinding)"})
     arm: str = field(default="ticket", metadata={"help": f"one of {', '.join(ARMS)}"})
+    transfer_from: str = field(default="", metadata={
+        "help": "transfer arm only: the dataset whose ticket (masks and rewind weights) is trained on `dataset`",
+        "hash": "if_changed"})
     draw: int = field(default=0, metadata={
         "help": "reinit arm only: which random reinitialisation of the ticket's mask (the paper draws 3 per trial)"})
     ablation: str = field(default="none", metadata={
@@ -160,8 +165,10 @@ class IMPConfig(TrainConfig):
         return level in _level_list(self.test_curve_levels)
 
     def ticket(self) -> "IMPConfig":
-        """The ticket run whose masks a control arm reuses."""
-        return dataclasses.replace(self, arm="ticket", draw=0, ablation="none", only_levels="")
+        """The ticket run whose masks a control arm reuses (for `transfer`: the ticket found on `transfer_from`)."""
+        dataset = self.transfer_from or self.dataset
+        return dataclasses.replace(self, arm="ticket", draw=0, ablation="none", only_levels="", dataset=dataset,
+                                   transfer_from="")
 
     @property
     def prefix(self) -> str:
@@ -237,10 +244,22 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    independent = cfg.arm in ("reinit", *SIGN_ARMS, *INIT_ARMS)
+    independent = cfg.arm in ("reinit", "transfer", *SIGN_ARMS, *INIT_ARMS)
+    if cfg.arm == "transfer":
+        _require(cfg.transfer_from in DATASETS and cfg.transfer_from != cfg.dataset, "transfer_from",
+                 cfg.transfer_from, f"a dataset other than {cfg.dataset}: one of "
+                                    f"{', '.join(d for d in DATASETS if d != cfg.dataset)}")
+        same_shape = [d for d in DATASETS if d != cfg.dataset and _input_shape(d) == _input_shape(cfg.dataset)]
+        _require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
+                 f"a dataset of {cfg.dataset}'s input shape {_input_shape(cfg.dataset)} (the same architecture "
+                 f"must take both): {', '.join(same_shape) or 'none'}")
+    else:
+        _require(cfg.transfer_from == "", "transfer_from", cfg.transfer_from, f"empty for the {cfg.arm} arm (only "
+                                                                               f"the transfer arm trains another "
+                                                                               f"dataset's ticket)")
     _require(cfg.only_levels == "" or (independent and _is_level_list(cfg.only_levels)), "only_levels",
-             cfg.only_levels, "empty, or (reinit, sign and pruning-at-initialisation arms only) levels separated by "
-                              "commas such as 3,7,12")
+             cfg.only_levels, "empty, or (reinit, transfer, sign and pruning-at-initialisation arms only) levels "
+                              "separated by commas such as 3,7,12")
     _require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
     _require(cfg.ablation == "none" or cfg.arm in INIT_ARMS, "ablation", cfg.ablation,
              f"none for the {cfg.arm} arm (ablations are the pruning-at-initialisation arms': {', '.join(INIT_ARMS)})")
@@ -378,6 +397,8 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_m
     if cfg.arm in SIGN_ARMS:
         return model, ticket_mask, signed_start(cfg, trial, level, splits, _rewind_weights(
             ticket_root, trial, cfg.rewind_iteration), ticket_mask), override
+    if cfg.arm == "transfer":  # the source ticket's mask and rewind weights, trained on this dataset
+        return model, ticket_mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
     if cfg.arm == "reinit":
         draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 keeps the seed it had before draws existed
         fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
