@@ -136,10 +136,8 @@ class IMPConfig(TrainConfig):
         return pruning.rounds_to_reach(self.target_density, *self._layer_sizes_and_rates(), max_rounds=MAX_LEVELS)
 
     def _layer_sizes_and_rates(self):
-        model = build_model(self.model, _input_shape(self.dataset), 10)
-        names = prunable_names(model)
-        sizes = {n: model.get_parameter(n).numel() for n in names}
-        return sizes, self.layer_rates(names)
+        sizes = dict(_layer_sizes(self.model, self.dataset))
+        return sizes, self.layer_rates(list(sizes))
 
     def layer_rates(self, names: list[str]) -> dict[str, float]:
         """The rate of each prunable layer: `rate`, conv layers at `conv_rate` if set, the output layer at
@@ -195,6 +193,13 @@ def _is_level_list(text: str) -> bool:
 
 def _input_shape(dataset: str) -> tuple[int, int, int]:
     return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
+
+
+@functools.lru_cache(maxsize=None)
+def _layer_sizes(model: str, dataset: str) -> tuple[tuple[str, int], ...]:
+    """(name, number of weights) of each prunable layer, in model order (built once per model and dataset)."""
+    net = build_model(model, _input_shape(dataset), 10)
+    return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net))
 
 
 @functools.lru_cache(maxsize=None)
