@@ -118,6 +118,9 @@ def export_run(root: Path, dest: Path) -> dict:
     copied = set()  # trials whose level 0 (and rewind point, replayed on import) come from `source`
     arrays: dict[str, np.ndarray] = {}
     levels, last = [], {}
+    previous_export = dest / root.name / "levels.json"  # a run imported from `dest` may lack weights it left out
+    exported = ({(r["trial"], r["level"]): r for r in json.loads(previous_export.read_text())}
+                if previous_export.is_file() else {})
     for trial, level in stored_levels(root):
         directory = level_dir(root, trial, level)
         key = f"t{trial}/l{level}"
@@ -136,8 +139,14 @@ def export_run(root: Path, dest: Path) -> dict:
             for name, m in mask.items():
                 arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
         if arm == "ticket":
-            final = torch_load(directory / "weights_final.pt")
-            record["weights_final"] = state_digest(final)
+            if (directory / "weights_final.pt").is_file():
+                final = torch_load(directory / "weights_final.pt")
+                record["weights_final"] = state_digest(final)
+            elif (trial, level) in exported and not keeps_weights(cfg, trial, level):
+                # imported from this compact store, which kept only these weights' digest: the record stands
+                final, record["weights_final"] = None, exported[(trial, level)]["weights_final"]
+            else:
+                raise FileNotFoundError(f"{directory}/weights_final.pt is missing and {dest} has no record of it")
             if level == 0 and source is not None and read_result(level_dir(source.root, trial, 0)) is not None:
                 record["copied_from"] = source.root.name
                 rewind = root / f"trial_{trial}" / "rewind.pt"
@@ -158,6 +167,9 @@ def export_run(root: Path, dest: Path) -> dict:
     planned = max([cfg.levels] + [level for level, _, _ in last.values()])
     for trial, (level, final, mask) in last.items():
         if level < planned and not keeps_weights(cfg, trial, level):
+            if final is None:
+                raise FileNotFoundError(f"{root}/trial_{trial}/level_{level}/weights_final.pt: the next level prunes "
+                                        f"these weights, and the store has neither them nor a newer level")
             arrays[f"last/{trial}/level"] = np.array(level, dtype=np.int64)
             arrays.update({f"last/{trial}/{k}": v for k, v in _weights_arrays(final, mask).items()})
     for rewind in sorted(p for p in root.glob("trial_*/rewind.pt") if int(p.parent.name[6:]) not in copied):

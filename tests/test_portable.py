@@ -161,6 +161,25 @@ def test_exporting_again_rewrites_no_byte_of_a_level_already_exported(tiny, tmp_
     assert len(after) == len(first) + 1
 
 
+def test_a_store_imported_resumed_and_exported_again_keeps_its_records_and_level_files(tiny, tmp_path):
+    """The paper run's cycle: import the committed compact store, train more levels, export back into it. Levels
+    whose trained weights the compact store left out are exported from its own records, byte for byte."""
+    cfg = replace(tiny, levels=2, trials=2)
+    engine.run_imp(cfg, progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    first = {p: p.read_bytes() for p in (tmp_path / "compact").rglob("*.npz") if "last" not in p.name}
+    records = json.loads(next((tmp_path / "compact").glob("*/levels.json")).read_text())
+    moved = replace(cfg, trials=3, out=str(tmp_path / "elsewhere"))  # a new trial: trials 0-1 stay as imported
+    portable.import_store(tmp_path / "compact", moved.out)
+    assert not (level_dir(moved.root, 1, 1) / "weights_final.pt").exists()  # left out by the export
+    engine.run_imp(moved, progress=False)
+    portable.export_store(moved.out, tmp_path / "compact")
+    after = json.loads(next((tmp_path / "compact").glob("*/levels.json")).read_text())
+    assert [r for r in after if r["trial"] < 2] == records
+    assert all((p.read_bytes() == data) for p, data in first.items())
+    assert {(r["trial"], r["level"]) for r in after} == {(t, l) for t in range(3) for l in range(3)}
+
+
 def test_extending_a_trial_exported_complete_names_the_weights_it_lacks(tiny, tmp_path):
     cfg = replace(tiny, levels=1, trials=2)
     engine.run_imp(cfg, progress=False)
