@@ -89,9 +89,10 @@ def train_ahead(args) -> int:
         if name not in plan.PLANNED:
             raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
     cfg = imp_config(args.profile, **dict(args.set))
-    data.fetch(cfg.dataset, cfg.data_root)
     settings = NOTEBOOK_SETTINGS[args.profile]
     configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, settings)))
+    for dataset in dict.fromkeys(c.dataset for c in configs):
+        data.fetch(dataset, cfg.data_root)
     from .engine import run
     run(configs, progress=not args.quiet, scheduler=args.scheduler)
     print(f"{len(configs)} runs of notebooks {' '.join(order)} ({args.profile}) are stored in {cfg.out}/")
@@ -161,7 +162,8 @@ def _main(argv: list[str] | None = None) -> int:
     ahead = commands.add_parser("train", help="train (or resume) every IMP run that notebooks read, without the "
                                               "notebooks: for long profiles, in the background")
     ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
-    ahead.add_argument("--only", nargs="*", default=None, help="notebooks in priority order (default: 02 03 01 05 07 08)")
+    ahead.add_argument("--only", nargs="*", default=None,
+                       help="notebooks in priority order (default: 02 03 01 05 07 08)")
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")

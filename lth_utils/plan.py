@@ -7,6 +7,8 @@ so a run trained ahead of time (in the background, on another machine) is exactl
     notebook_runs("03", cfg, settings) # every config notebook 03 runs
     init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
     signs_runs(cfg, settings)          # notebook 08: {name: config} (mask criteria, sign ablations, controls)
+    transfer_runs(cfg, settings)       # notebook 10: {(target dataset, arm): config} for MNIST <-> Fashion-MNIST
+    landscape_runs(cfg, settings)      # notebook 11: the ticket and its controls to the deepest landscape level
     python -m lth_utils train --profile paper --only 02 03 01 05
 """
 from __future__ import annotations
@@ -66,6 +68,10 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
         return list(init_pruning_runs(cfg, settings).values())
     if notebook == "08":
         return list(signs_runs(cfg, settings).values())
+    if notebook == "10":
+        return list(transfer_runs(cfg, settings).values())
+    if notebook == "11":
+        return list(landscape_runs(cfg, settings)[0].values())
     raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: {', '.join(PLANNED)}")
 
 
@@ -144,4 +150,39 @@ def signs_runs(cfg: IMPConfig, settings: dict[str, Any], criteria=None, densitie
     return out
 
 
+# Notebook 10's datasets: a ticket found on the first of a pair is trained on the second (same input shape).
+TRANSFER_PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
+
+
+def transfer_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> dict[tuple[str, str], IMPConfig]:
+    """Notebook 10 (Morcos et al. 2019): {(target dataset, arm): config} for both directions of TRANSFER_PAIRS. On
+    each target: its own ticket and random pruning (IMP chains to the deepest compared level), its reinitialisation,
+    and the other dataset's ticket (`transfer` arm) at the IMP levels nearest the profile's `transfer_densities`
+    (or `densities`); all with the profile's `transfer_trials`, paired by seed. On MNIST these are notebook 02-03's
+    runs (levels and trials do not change a run's identity, so the stored runs are read)."""
+    levels = levels_for(cfg, settings["transfer_densities"] if densities is None else densities)
+    only = ",".join(map(str, levels))
+    out = {}
+    for source, target in TRANSFER_PAIRS:
+        chain = dataclasses.replace(cfg, dataset=target, levels=max(levels), target_density=None,
+                                    trials=min(settings["transfer_trials"], cfg.trials))
+        out[(target, "ticket")] = chain
+        out[(target, "random_prune")] = dataclasses.replace(chain, arm="random_prune")
+        out[(target, "reinit")] = dataclasses.replace(chain, arm="reinit", only_levels=only)
+        out[(target, "transfer")] = dataclasses.replace(chain, arm="transfer", transfer_from=source, only_levels=only)
+    return out
+
+
+def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> tuple[dict[str, IMPConfig], list[int]]:
+    """Notebook 11: ({arm: config} for the ticket and its controls (notebooks 02-03's runs) to the deepest of the IMP
+    levels nearest the profile's `landscape_densities` (or `densities`), with its `landscape_trials`; those levels)."""
+    levels = levels_for(cfg, settings["landscape_densities"] if densities is None else densities)
+    base = dataclasses.replace(cfg, levels=max(levels), target_density=None,
+                               trials=min(settings["landscape_trials"], cfg.trials))
+    runs = controls(base)
+    runs["reinit"] = dataclasses.replace(runs["reinit"], only_levels=",".join(map(str, levels)))
+    return runs, levels
+
+
+# Notebooks 10 and 11 are planned here (transfer_runs, landscape_runs) but join PLANNED with their handouts.
 PLANNED = ("01", "02", "03", "05", "07", "08")

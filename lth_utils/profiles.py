@@ -50,7 +50,10 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                   init_densities=[0.8, 0.513], init_trials=2, ablation_densities=[0.513], ablation_trials=2,
                   criteria_levels=3, criteria_trials=2, sign_densities=[0.8, 0.513], sign_trials=2,
                   supermask_iterations=40, supermask_eval_every=20, supermask_trials=2,
-                  quickstart_steps=20, quickstart_rounds=2, quickstart_trials=2, quickstart_subset=1000),
+                  quickstart_steps=20, quickstart_rounds=2, quickstart_trials=2, quickstart_subset=1000,
+                  transfer_densities=[0.8, 0.513], transfer_trials=2,
+                  landscape_densities=[0.513], landscape_trials=2, landscape_points=5, landscape_examples=500,
+                  sharpness_directions=3),
     "standard": dict(reinit_draws=1, reinit_draw_levels=[], one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98],
                      one_shot_trials=3, late_rewind_fractions=[0.01, 0.05, 0.1], late_rewind_levels=7,
                      late_rewind_trials=2,
@@ -59,7 +62,10 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                      init_densities=PAPER_DENSITIES, init_trials=5, ablation_densities=[0.036],
                      ablation_trials=3, criteria_levels=15, criteria_trials=3, sign_densities=[0.211, 0.07, 0.036],
                      sign_trials=3, supermask_iterations=5000, supermask_eval_every=500, supermask_trials=3,
-                     quickstart_steps=800, quickstart_rounds=5, quickstart_trials=3, quickstart_subset=0),
+                     quickstart_steps=800, quickstart_rounds=5, quickstart_trials=3, quickstart_subset=0,
+                     transfer_densities=[0.513, 0.211, 0.07, 0.036], transfer_trials=3,
+                     landscape_densities=[0.211, 0.07], landscape_trials=3, landscape_points=21,
+                     landscape_examples=5000, sharpness_directions=10),
     # the paper draws 3 reinitialisations per trial; extra draws at the densities it plots (51.3-1.9%)
     "paper": dict(reinit_draws=3, reinit_draw_levels=[3, 7, 12, 15, 18],
                   one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98], one_shot_trials=5,
@@ -69,7 +75,10 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                   init_densities=PAPER_DENSITIES, init_trials=5, ablation_densities=PAPER_DENSITIES, ablation_trials=5,
                   criteria_levels=18, criteria_trials=5, sign_densities=PAPER_DENSITIES, sign_trials=5,
                   supermask_iterations=20_000, supermask_eval_every=1000, supermask_trials=5,
-                  quickstart_steps=3000, quickstart_rounds=8, quickstart_trials=5, quickstart_subset=0),
+                  quickstart_steps=3000, quickstart_rounds=8, quickstart_trials=5, quickstart_subset=0,
+                  transfer_densities=PAPER_DENSITIES, transfer_trials=5,
+                  landscape_densities=[0.211, 0.07, 0.019], landscape_trials=5, landscape_points=41,
+                  landscape_examples=55_000, sharpness_directions=20),
 }
 
 

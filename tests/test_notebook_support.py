@@ -298,3 +298,25 @@ def test_headless_executions_keep_text_progress_bars_and_restore_the_environment
         bar = progress.tqdm(total=1, disable=True)
         assert type(bar) is text_tqdm  # papermill's kernels inherit this: their bars are tidied text, not widgets
     assert progress.TEXT_ENV not in os.environ
+
+
+def test_notebooks_10_and_11_read_the_mnist_runs_of_notebooks_02_03_and_pair_every_arm_by_seed():
+    from lth_utils import plan
+    cfg = profiles.imp_config("standard")
+    settings = profiles.NOTEBOOK_SETTINGS["standard"]
+    stored = {c.hash for c in plan.notebook_runs("02", cfg, settings) + plan.notebook_runs("03", cfg, settings)}
+    transfer = plan.transfer_runs(cfg, settings)
+    assert {k[1] for k in transfer} == {"ticket", "random_prune", "reinit", "transfer"}
+    for arm in ("ticket", "random_prune", "reinit"):
+        assert transfer[("mnist", arm)].hash in stored  # trials and levels do not enter a run's identity
+    levels = plan.levels_for(cfg, settings["transfer_densities"])
+    for source, target in plan.TRANSFER_PAIRS:
+        t = transfer[(target, "transfer")]
+        assert t.transfer_from == source and t.ticket().dataset == source and t.seed == cfg.seed
+        assert t.only_levels == ",".join(map(str, levels)) and t.trials == settings["transfer_trials"]
+    runs, landscape_levels = plan.landscape_runs(cfg, settings)
+    assert all(c.hash in stored for c in runs.values())
+    assert landscape_levels == plan.levels_for(cfg, settings["landscape_densities"])
+    with pytest.raises(ConfigError, match="densities"):
+        plan.transfer_runs(cfg, settings, densities=[0.0001])
+    assert plan.notebook_runs("10", cfg, settings) == list(transfer.values())

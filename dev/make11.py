@@ -1,0 +1,320 @@
+"""Writes notebooks/11_loss_landscapes.ipynb (unexecuted); papermill then executes it."""
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+cells = []
+md = lambda s: cells.append(new_markdown_cell(s.strip()))  # noqa: E731
+code = lambda s, tags=None: cells.append(new_code_cell(s.strip(), metadata={"tags": tags or []}))  # noqa: E731
+
+md("""
+# 11. Loss landscapes: what does a winning ticket's minimum look like?
+
+**You will learn** to draw a network's loss landscape along 1D paths and 2D slices (with the filter normalisation
+of Li et al. 2018 that makes networks of different scale comparable), to measure a simple sharpness, and to read
+the linear path between a ticket and its dense parent. Prerequisites: notebooks 02-04 (IMP, the controls,
+instability and linear mode connectivity).
+
+**Question.** At the same density, the winning ticket trains to a better network than the same mask reinitialised
+or a random mask (notebook 03). Is its minimum also shaped differently: flatter, or lower along the way from its
+initialisation? And is the ticket linearly connected to the dense network it was pruned from?
+
+**What is computed**, at the densities below, for the ticket, the random reinitialisation and random pruning (the
+runs of notebooks 02-03, paired by trial):
+
+1. **Init -> trained.** The training loss along the straight line from each network's start weights to its trained
+   weights (alpha 0 = start, 1 = trained; beyond 1 extrapolates).
+2. **Ticket -> dense parent.** The test error along the line from the trained dense network (level 0) to the
+   trained ticket (pruned weights at 0), and its barrier: the highest error minus the mean of the two ends
+   (notebook 04's measure). Random pruning's line to the same dense network is the reference.
+3. **2D slices** of the training loss around each trained network along two random directions, filter-normalised and
+   restricted to the network's surviving weights (`lth_utils.landscape`).
+4. **Sharpness**: the rise of the training loss at a fixed filter-normalised distance along random directions.
+""")
+
+code("""
+profile = "standard"   # "smoke" (seconds, for CI), "standard" or "paper"
+seed = 0               # base seed: initialisations, data orders, masks and the random directions derive from it
+trials = None          # None: the profile's landscape trials (standard 3)
+densities = None       # None: the profile's (standard: 0.211 and 0.07 of weights remaining)
+points = None          # None: the profile's 2D grid size per axis (standard 21)
+examples = None        # None: the profile's number of training images the landscapes are evaluated on (5,000)
+span = 1.0             # the 2D slices and 1D extrapolation reach +/- span filter-normalised units
+radius = 0.5           # the sharpness distance, in filter-normalised units
+workers = 0            # parallel single-thread CPU workers (0: one per core)
+out = "../runs"        # the run store shared by all notebooks
+data_root = "../data"  # datasets, fetched and checksum-verified on first use
+figures = "../figures" # where the PNG figures go
+""", ["parameters"])
+
+md("""
+The next cell checks the parameters (before any training: a density no level reaches, a grid of fewer than 3
+points, a non-positive span or radius) and lists the runs.
+""")
+
+code("""
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import Markdown
+from lth_utils import analysis, engine, instability, landscape, notebook, plan, plots
+from lth_utils.config import ConfigError
+from lth_utils.data import load_splits
+from lth_utils.imp import derive_seed
+from lth_utils.models import build_model
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "points", "examples", "span",
+                                           "radius", "workers", "out", "data_root", "figures"])
+points = settings["landscape_points"] if points is None else points
+examples = settings["landscape_examples"] if examples is None else examples
+for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(name, value, f"a whole number >= {least}")
+for name, value in [("span", span), ("radius", radius)]:
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(name, value, "a positive number of filter-normalised units")
+configs, levels = plan.landscape_runs(cfg, settings, densities)
+ARMS = ["ticket", "reinit", "random_prune"]
+pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials,
+               "run": f"{c.prefix}-{c.hash}"} for a, c in configs.items()])
+""")
+
+md("""
+## Train (or read) the networks
+""")
+
+code("""
+results = engine.run(list(configs.values()), workers=workers or None)
+trials = configs["ticket"].trials
+splits = load_splits(cfg.dataset, cfg.data_root, train_subset=cfg.train_subset)
+x_train, y_train = splits.train[0][:examples], splits.train[1][:examples]
+x_test, y_test = splits.test
+model = build_model(cfg.model, splits.input_shape, splits.num_classes)
+torch.set_num_threads(1)  # the same bits on every run of this machine
+density = {l: analysis.at_levels(results[configs["ticket"]], [l])["density"].mean() for l in levels}
+print(f"{trials} trial(s) at levels {levels} ({', '.join(f'{100 * density[l]:.1f}%' for l in levels)} remaining); "
+      f"landscapes on the first {len(x_train):,} training images")
+""")
+
+md("""
+## 1. From initialisation to the trained network
+
+The training loss along the straight line from each network's start weights (alpha 0) to its trained weights
+(alpha 1), mean over trials; beyond alpha = 1 the line is extrapolated.
+""")
+
+code("""
+alphas = np.round(np.linspace(-span / 2, 1 + span / 2, 2 * points - 1), 4)
+paths = []
+for level in levels:
+    for arm in ARMS:
+        for trial in range(trials):
+            start = analysis.load_weights(configs[arm], trial, level, "start")
+            final = analysis.load_weights(configs[arm], trial, level, "final")
+            mask = analysis.load_mask(configs[arm], trial, level)
+            start = {k: v * mask[k] if k in mask else v for k, v in start.items()}
+            p = landscape.line(model, start, final, alphas, x_train, y_train)
+            paths.append(p.assign(level=level, arm=arm, trial=trial))
+paths = pd.concat(paths, ignore_index=True)
+fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4), squeeze=False)
+for ax, level in zip(axes[0], levels):
+    for arm in ARMS:
+        t = paths[(paths["level"] == level) & (paths["arm"] == arm)].groupby("alpha")["loss"]
+        ax.plot(t.mean().index, t.mean(), color=plots.COLORS[arm], label=plots.LABELS[arm])
+        ax.fill_between(t.mean().index, t.min(), t.max(), color=plots.COLORS[arm], alpha=0.15)
+    ax.axvline(0, color="grey", lw=0.8, ls=":")
+    ax.axvline(1, color="grey", lw=0.8, ls=":")
+    ax.set(yscale="log", xlabel="alpha (0: start weights, 1: trained)", ylabel="training loss (log scale)",
+           title=f"{100 * density[level]:.1f}% remaining")
+axes[0][0].legend(fontsize=8)
+plots.save(fig, "11_init_to_trained", settings["figures"]);
+""")
+
+md("""
+## 2. The ticket and its dense parent
+
+The test error along the line from the trained dense network (level 0 of the same trial) to the trained sparse
+network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected.
+""")
+
+code("""
+parent_alphas = np.linspace(0, 1, 31)
+parent_paths, barriers = [], []
+for level in levels:
+    for arm in ["ticket", "random_prune"]:
+        for trial in range(trials):
+            dense = analysis.load_weights(configs["ticket"], trial, 0, "final")
+            sparse = analysis.load_weights(configs[arm], trial, level, "final")
+            p = landscape.line(model, dense, sparse, parent_alphas, x_test, y_test)
+            parent_paths.append(p.assign(level=level, arm=arm, trial=trial))
+            barriers.append({"level": level, "arm": arm, "trial": trial, "barrier": instability.barrier(p["error"]),
+                             "dense_error": p["error"].iloc[0], "sparse_error": p["error"].iloc[-1]})
+parent_paths, barriers = pd.concat(parent_paths, ignore_index=True), pd.DataFrame(barriers)
+fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4), squeeze=False)
+for ax, level in zip(axes[0], levels):
+    for arm in ["ticket", "random_prune"]:
+        t = parent_paths[(parent_paths["level"] == level) & (parent_paths["arm"] == arm)].groupby("alpha")["error"]
+        ax.plot(t.mean().index, 100 * t.mean(), color=plots.COLORS[arm], label=plots.LABELS[arm])
+        ax.fill_between(t.mean().index, 100 * t.min(), 100 * t.max(), color=plots.COLORS[arm], alpha=0.15)
+    ax.set(xlabel="alpha (0: trained dense parent, 1: trained sparse network)", ylabel="test error (%)",
+           title=f"{100 * density[level]:.1f}% remaining")
+axes[0][0].legend(fontsize=8)
+plots.save(fig, "11_ticket_to_dense_parent", settings["figures"])
+barrier_table = barriers.groupby(["level", "arm"]).agg(
+    barrier_pp=("barrier", lambda b: 100 * b.mean()), barrier_min=("barrier", lambda b: 100 * b.min()),
+    barrier_max=("barrier", lambda b: 100 * b.max()), trials=("barrier", "count")).round(2)
+barrier_table
+""")
+
+md("""
+## 3. Two-dimensional slices
+
+The training loss around each trained network (trial 0) on the plane spanned by two random filter-normalised
+directions that move only its surviving weights; the same contour levels in every panel.
+""")
+
+code("""
+coords = np.round(np.linspace(-span, span, points), 4)
+planes = {}
+for level in levels:
+    for arm in ARMS:
+        center = analysis.load_weights(configs[arm], 0, level, "final")
+        mask = analysis.load_mask(configs[arm], 0, level)
+        g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0, level, "landscape"))
+        d1, d2 = landscape.direction(center, mask, g), landscape.direction(center, mask, g)
+        planes[(level, arm)] = landscape.plane(model, center, d1, d2, coords, x_train, y_train)
+all_losses = np.concatenate([p["loss"].to_numpy() for p in planes.values()])
+contour_levels = np.geomspace(max(all_losses.min(), 1e-4), all_losses.max(), 15)
+fig, axes = plt.subplots(len(levels), len(ARMS), figsize=(4.2 * len(ARMS), 3.8 * len(levels)), squeeze=False)
+for row, level in enumerate(levels):
+    for col, arm in enumerate(ARMS):
+        s, t, z = landscape.grid(planes[(level, arm)])
+        ax = axes[row][col]
+        c = ax.contourf(s, t, z, levels=contour_levels, norm=plt.matplotlib.colors.LogNorm(), cmap="viridis")
+        ax.plot(0, 0, "w*", ms=9)
+        ax.set(title=f"{plots.LABELS[arm]}, {100 * density[level]:.1f}%", xlabel="direction 1", ylabel="direction 2")
+fig.colorbar(c, ax=axes, shrink=0.8, label="training loss (log scale)")
+plots.save(fig, "11_loss_slices", settings["figures"]);
+""")
+
+md("""
+## 4. Sharpness
+
+The rise of the training loss at distance `radius` along random filter-normalised directions (the larger of the
+two sides), per network; then the ticket minus each control, paired by trial (the mean rise over the directions of
+one trial is one pair), with 95% t-intervals.
+""")
+
+code("""
+rises = []
+for level in levels:
+    for arm in ARMS:
+        for trial in range(trials):
+            center = analysis.load_weights(configs[arm], trial, level, "final")
+            mask = analysis.load_mask(configs[arm], trial, level)
+            g = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "sharpness"))
+            directions = [landscape.direction(center, mask, g) for _ in range(settings["sharpness_directions"])]
+            r = landscape.sharpness(model, center, directions, radius, x_train, y_train)
+            rises.append(r.assign(level=level, arm=arm, trial=trial))
+rises = pd.concat(rises, ignore_index=True)
+per_trial = rises.groupby(["level", "arm", "trial"], as_index=False).agg(rise=("rise", "mean"),
+                                                                         base_loss=("base_loss", "first"))
+per_trial["density"] = per_trial["level"].map(density)
+fig, ax = plt.subplots(figsize=(7, 4))
+for offset, arm in zip([-0.06, 0.0, 0.06], ARMS):
+    t = analysis.by_level(per_trial[per_trial["arm"] == arm], "rise")
+    ax.errorbar(t["percent_remaining"] * (1 + offset), t["mean"], yerr=[t["mean"] - t["min"], t["max"] - t["mean"]],
+                marker="o", ms=5, capsize=3, ls="none", color=plots.COLORS[arm], label=plots.LABELS[arm])
+plots.density_axis(ax, [100 * density[l] for l in levels])
+ax.set(yscale="log", ylabel=f"loss rise at radius {radius:g}", title="Sharpness (mean over directions, min-max over trials)")
+ax.legend(fontsize=8)
+plots.save(fig, "11_sharpness", settings["figures"])
+frames = {arm: per_trial[per_trial["arm"] == arm] for arm in ARMS}
+sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "rise")
+                          .assign(comparison=f"ticket - {plots.LABELS[other]}") for other in ("reinit", "random_prune")],
+                         ignore_index=True)
+sharp_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
+                           for lo, hi in zip(sharp_paired["ci_low"], sharp_paired["ci_high"])]
+sharp_paired.round(4)
+""")
+
+code("""
+# NBVAL_CHECK_OUTPUT
+print(sharp_paired[["comparison", "level", "trials", "verdict"]].to_string(index=False))
+print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a), b in
+                                        barriers.groupby(["level", "arm"])["barrier"].mean().items()})
+""")
+
+md("## What the data say")
+
+code("""
+def interval(r, scale=1.0, unit=""):
+    if pd.isna(r["ci_low"]):
+        return f"{scale * r['mean_diff']:+.3g}{unit} (one trial: no interval)"
+    return (f"{scale * r['mean_diff']:+.3g}{unit} [95% CI {scale * r['ci_low']:+.3g}, "
+            f"{scale * r['ci_high']:+.3g}]")
+
+lines = []
+end = paths[paths["alpha"] == 1.0].groupby(["level", "arm"])["loss"].mean()
+for level in levels:
+    pct = f"{100 * density[level]:.1f}%"
+    lines.append(f"**{pct} remaining.**")
+    lines.append(f"- Trained training loss (mean over trials): " + ", ".join(
+        f"{plots.LABELS[a]} {end[(level, a)]:.4f}" for a in ARMS) + ".")
+    b = barriers[barriers["level"] == level].groupby("arm")["barrier"]
+    lines.append(f"- Test-error barrier to the dense parent: ticket {100 * b.mean()['ticket']:.2f} pp "
+                 f"(min-max {100 * b.min()['ticket']:.2f} to {100 * b.max()['ticket']:.2f}), random pruning "
+                 f"{100 * b.mean()['random_prune']:.2f} pp (min-max {100 * b.min()['random_prune']:.2f} to "
+                 f"{100 * b.max()['random_prune']:.2f}), over {trials} trial(s).")
+    for _, r in sharp_paired[sharp_paired["level"] == level].iterrows():
+        lines.append(f"- Sharpness, {r['comparison']}: {interval(r)} (loss rise at radius {radius:g}): {r['verdict']}.")
+    lines.append("")
+lines.append("**What these pictures do and do not show.** Each slice is a 1D or 2D cut through a space of "
+             f"{sum(m.numel() for m in analysis.load_mask(configs['ticket'], 0, levels[0]).values()):,} weights, "
+             "along random directions; flatness along random directions need not hold along the directions training "
+             "moves in, and a sharpness measured in filter-normalised units compares networks of different scale "
+             "without making their geometries identical (Dinh et al. 2017 show that sharpness can be changed by "
+             "reparametrisation without changing the function). The sparse networks are sliced only within their "
+             "own surviving weights, so the ticket and the random pruning are explored in different subspaces of the "
+             "same size. A difference called 'sharper' or 'flatter' above is a difference in this measure, resolved "
+             "by these trials; whether it explains the ticket's accuracy is not tested here.")
+Markdown("\\n".join(lines))
+""")
+
+md("""
+## Exercises
+
+1. Rerun with `radius=0.1` and `radius=1.0`: does the ranking of the three networks by sharpness depend on the
+   distance?
+2. The 1D path from the dense parent to the ticket ends at a network with most weights at exactly zero. Where on the
+   path does the error start to rise, and what does that say about the pruned weights of the trained dense network?
+3. Replace the random directions of the 2D slice by the direction from the start weights to the trained weights and
+   one random direction. What does the training trajectory look like in that plane?
+4. Evaluate the slices on the test set instead of the training images (`x_test`, `y_test`). Where do the flattest
+   regions of the training loss sit in test error?
+
+## References
+
+- Li, Xu, Taylor, Studer & Goldstein 2018, Visualizing the loss landscape of neural nets,
+  [arXiv:1712.09913](https://arxiv.org/abs/1712.09913) (filter normalisation).
+- Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis,
+  [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
+- Keskar et al. 2017, On large-batch training for deep learning: generalization gap and sharp minima,
+  [arXiv:1609.04836](https://arxiv.org/abs/1609.04836).
+- Dinh, Pascanu, Bengio & Bengio 2017, Sharp minima can generalize for deep nets,
+  [arXiv:1703.04933](https://arxiv.org/abs/1703.04933).
+
+## Provenance
+""")
+
+code("""
+Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
+    f"LeNet-300-100 on MNIST at levels {', '.join(map(str, levels))}, {trials} trial(s); {points}x{points} slices "
+    f"over +/-{span:g}, sharpness at radius {radius:g} along {settings['sharpness_directions']} directions, on "
+    f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`")))
+""")
+
+nb = new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                        "name": "python3"},
+                                         "language_info": {"name": "python"}})
+nbformat.write(nb, "notebooks/11_loss_landscapes.ipynb")
