@@ -184,5 +184,4 @@ def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> 
     return runs, levels
 
 
-# Notebooks 10 and 11 are planned here (transfer_runs, landscape_runs) but join PLANNED with their handouts.
-PLANNED = ("01", "02", "03", "05", "07", "08")
+PLANNED = ("01", "02", "03", "05", "07", "08", "10", "11")
