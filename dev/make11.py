@@ -185,15 +185,19 @@ for level in levels:
         planes[(level, arm)] = landscape.plane(model, center, d1, d2, coords, x_train, y_train)
 all_losses = np.concatenate([p["loss"].to_numpy() for p in planes.values()])
 contour_levels = np.geomspace(max(all_losses.min(), 1e-4), all_losses.max(), 15)
-fig, axes = plt.subplots(len(levels), len(ARMS), figsize=(4.2 * len(ARMS), 3.8 * len(levels)), squeeze=False)
+SHORT = {"ticket": "ticket", "reinit": "reinitialised", "random_prune": "random pruning"}
+fig, axes = plt.subplots(len(levels), len(ARMS), figsize=(4.2 * len(ARMS), 3.8 * len(levels)), squeeze=False,
+                         sharex=True, sharey=True, constrained_layout=True)
 for row, level in enumerate(levels):
     for col, arm in enumerate(ARMS):
         s, t, z = landscape.grid(planes[(level, arm)])
         ax = axes[row][col]
         c = ax.contourf(s, t, z, levels=contour_levels, norm=plt.matplotlib.colors.LogNorm(), cmap="viridis")
         ax.plot(0, 0, "w*", ms=9)
-        ax.set(title=f"{plots.LABELS[arm]}, {100 * density[level]:.1f}%", xlabel="direction 1", ylabel="direction 2")
-fig.colorbar(c, ax=axes, shrink=0.8, label="training loss (log scale)")
+        ax.set_title(f"{SHORT[arm]}, {100 * density[level]:.1f}% remaining", fontsize=10)
+        ax.set(xlabel="direction 1" if row == len(levels) - 1 else "", ylabel="direction 2" if col == 0 else "")
+bar = fig.colorbar(c, ax=axes, shrink=0.8, label="training loss (log scale)", ticks=contour_levels[::2])
+bar.ax.set_yticklabels([f"{v:.2g}" for v in contour_levels[::2]])
 plots.save(fig, "11_loss_slices", settings["figures"]);
 """)
 
