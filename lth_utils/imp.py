@@ -196,15 +196,19 @@ def _input_shape(dataset: str) -> tuple[int, int, int]:
 
 
 @functools.lru_cache(maxsize=None)
-def _layer_sizes(model: str, dataset: str) -> tuple[tuple[str, int], ...]:
-    """(name, number of weights) of each prunable layer, in model order (built once per model and dataset)."""
+def _layers(model: str, dataset: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
+    """((name, number of weights) of each prunable layer in model order, names of the conv layers' weights): the
+    model is built once per model and dataset."""
     net = build_model(model, _input_shape(dataset), 10)
-    return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net))
+    return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net)), tuple(conv_names(net))
 
 
-@functools.lru_cache(maxsize=None)
+def _layer_sizes(model: str, dataset: str) -> tuple[tuple[str, int], ...]:
+    return _layers(model, dataset)[0]
+
+
 def _conv_names(model: str, dataset: str) -> tuple[str, ...]:
-    return tuple(conv_names(build_model(model, _input_shape(dataset), 10)))
+    return _layers(model, dataset)[1]
 
 
 def _require(ok: bool, parameter: str, value, allowed: str) -> None:
@@ -250,14 +254,11 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
     independent = cfg.arm in ("reinit", "transfer", *SIGN_ARMS, *INIT_ARMS)
-    if cfg.arm == "transfer":
-        _require(cfg.transfer_from in DATASETS and cfg.transfer_from != cfg.dataset, "transfer_from",
-                 cfg.transfer_from, f"a dataset other than {cfg.dataset}: one of "
-                                    f"{', '.join(d for d in DATASETS if d != cfg.dataset)}")
+    if cfg.arm == "transfer":  # another dataset, of this one's input shape (the list names what is allowed)
         same_shape = [d for d in DATASETS if d != cfg.dataset and _input_shape(d) == _input_shape(cfg.dataset)]
         _require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
-                 f"a dataset of {cfg.dataset}'s input shape {_input_shape(cfg.dataset)} (the same architecture "
-                 f"must take both): {', '.join(same_shape) or 'none'}")
+                 f"a dataset other than {cfg.dataset} with its input shape {_input_shape(cfg.dataset)} (the same "
+                 f"architecture must take both): {', '.join(same_shape) or 'none'}")
     else:
         _require(cfg.transfer_from == "", "transfer_from", cfg.transfer_from, f"empty for the {cfg.arm} arm (only "
                                                                                f"the transfer arm trains another "

@@ -24,16 +24,12 @@ from .data import load_splits
 from .engine import parallel_map, run
 from .files import atomic_torch_save, atomic_write_text, torch_load
 from .imp import IMPConfig, derive_seed
+from .landscape import line
 from .models import build_model
 from .store import level_dir
-from .training import evaluate, train
+from .training import train
 
 ALPHAS = np.linspace(0.0, 1.0, 11)
-
-
-def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
-    """(1 - alpha) * a + alpha * b, tensor by tensor."""
-    return {k: (1 - alpha) * a[k] + alpha * b[k] for k in a}
 
 
 def barrier(errors) -> float:
@@ -80,10 +76,7 @@ def error_path(cfg: IMPConfig, trial: int, level: int) -> list[float]:
     splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
     a, b = (torch_load(_folder(cfg, trial, level) / f"copy_{c}.pt") for c in (0, 1))
     model = build_model(cfg.model, splits.input_shape, splits.num_classes)
-    errors = []
-    for alpha in ALPHAS:
-        model.load_state_dict(interpolate(a, b, float(alpha)))
-        errors.append(1.0 - evaluate(model, *splits.test)[1])
+    errors = line(model, a, b, ALPHAS, *splits.test)["error"].tolist()
     atomic_write_text(stored, json.dumps({"alpha": ALPHAS.tolist(), "test_error": errors}) + "\n")
     return errors
 

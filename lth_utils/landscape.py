@@ -45,6 +45,11 @@ def direction(weights: State, mask: Mask, generator: torch.Generator) -> State:
     return d
 
 
+def interpolate(a: State, b: State, alpha: float) -> State:
+    """(1 - alpha) * a + alpha * b, tensor by tensor."""
+    return {k: (1 - alpha) * a[k] + alpha * b[k] for k in a}
+
+
 def shifted(center: State, steps: list[tuple[float, State]]) -> State:
     """center + sum of coefficient x direction."""
     out = {k: v.clone() for k, v in center.items()}
@@ -58,8 +63,7 @@ def loss_and_error(model: nn.Module, state: State, x: torch.Tensor, y: torch.Ten
     """Mean cross-entropy and error (1 - accuracy) of `model` at `state` on (x, y)."""
     model.load_state_dict(state)
     model.eval()
-    with torch.no_grad():
-        loss, accuracy = evaluate(model, x, y)
+    loss, accuracy = evaluate(model, x, y)  # under torch.inference_mode
     return loss, 1.0 - accuracy
 
 
@@ -67,8 +71,7 @@ def line(model: nn.Module, a: State, b: State, alphas, x: torch.Tensor, y: torch
     """Loss and error at (1 - t) a + t b for each t in `alphas` (0: a, 1: b; values outside [0, 1] extrapolate)."""
     rows = []
     for t in alphas:
-        state = {k: (1 - t) * a[k] + t * b[k] for k in a}
-        loss, error = loss_and_error(model, state, x, y)
+        loss, error = loss_and_error(model, interpolate(a, b, float(t)), x, y)
         rows.append({"alpha": float(t), "loss": loss, "error": error})
     return pd.DataFrame(rows)
 

@@ -48,6 +48,7 @@ from .files import atomic_torch_save, torch_load
 from .masks import Mask
 from .models import prunable_names
 from .progress import tqdm
+from .training import _state_copy
 
 REWIND_WORDS = ("init", "lr", "none")
 CONTROL_ARMS = ("ticket", "reinit", "random_prune")
@@ -186,24 +187,14 @@ class _StepCounter:
     def _hook(self, module, _inputs):
         if module.training:
             if self.steps == self.k:
-                self.saved = _cpu_state(module)
+                self.saved = _state_copy(module)
             self.steps += 1
 
     def close(self) -> dict[str, torch.Tensor] | None:
         self.handle.remove()
         if self.saved is None and self.steps == self.k:  # k = every step: the trained weights
-            self.saved = _cpu_state(self.model)
+            self.saved = _state_copy(self.model)
         return self.saved
-
-
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _load_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    with torch.no_grad():
-        for k, v in model.state_dict().items():
-            v.copy_(state[k].to(v.device, v.dtype))
 
 
 def _check_zero(model: nn.Module, mask: Mask, where: str) -> None:
@@ -288,7 +279,7 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
     else:
         exclude = ()
     mask = masks.ones_like(model)
-    start = _cpu_state(model)           # what the current round starts from
+    start = _state_copy(model)          # what the current round starts from
     rewind_state = start                # what the survivors rewind to (init, or after k steps)
     history: list[dict[str, Any]] = []
     bar = _progress(config.rounds + 1, progress, "IMP rounds")
@@ -318,10 +309,10 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
                                   f"a rate that leaves weights: round {round_ + 1} would prune every weight")
             mask = new
             if config.rewind in ("lr", "none"):
-                start = _cpu_state(model)
+                start = _state_copy(model)
             else:
                 start = rewind_state
-                _load_state(model, start)
+                model.load_state_dict(start)
             masks.apply_mask_(model, mask)
     finally:
         bar.close()
@@ -340,7 +331,7 @@ def apply_ticket(model: nn.Module, ticket: Ticket) -> nn.Module:
     if sorted(theirs) != sorted(ours) or any(tuple(theirs[k].shape) != tuple(v.shape) for k, v in ours.items()):
         raise ConfigError("ticket", "rewind_weights", "a ticket found on this architecture (its state dict's names "
                                                       "and shapes differ from the model's)")
-    _load_state(model, theirs)
+    model.load_state_dict(theirs)
     return masks.apply_mask_(model, ticket.mask)
 
 
@@ -395,7 +386,7 @@ def controls(model: nn.Module, ticket: Ticket, train_fn: Callable[[nn.Module], A
             elif arm == "random_prune":
                 generator = torch.Generator().manual_seed(derived_seed(seed, "random_prune"))
                 mask = pruning.random_prune_like(masks.ones_like(net), masks.layer_counts(ticket.mask), generator)
-                _load_state(net, ticket.rewind_weights)
+                net.load_state_dict(ticket.rewind_weights)
             bar.set_postfix_str(arm)
             rows.append({"arm": arm, "remaining": masks.remaining(mask), "sparsity": masks.sparsity(mask),
                          "result": _train(net, mask, train_fn)})

@@ -36,5 +36,14 @@ def tiny(data_root, tmp_path) -> IMPConfig:
                      out=str(tmp_path / "runs"), workers=1)
 
 
+def cifar_batch(path, labels, seed):
+    """A CIFAR-10 binary batch file: one label byte and 3,072 random pixel bytes per image; returns the pixels."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+    path.write_bytes(np.concatenate([np.array(labels, dtype=np.uint8)[:, None], pixels], axis=1).tobytes())
+    return pixels
+
+
 def replace(cfg, **changes):
     return dataclasses.replace(cfg, **changes)

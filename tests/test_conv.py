@@ -12,7 +12,7 @@ from lth_utils.models import build_model, conv_names, prunable_names
 from lth_utils.profiles import imp_config
 from lth_utils.store import level_dir
 
-from conftest import replace
+from conftest import cifar_batch, replace
 
 
 def test_layer_rates_put_conv_layers_at_their_own_rate():
@@ -73,10 +73,8 @@ def _cifar_folder(root):
     folder = root / "cifar-10-batches-bin"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    for name, n in [(f, 1200) for f in data.CIFAR10_TRAIN_FILES] + [("test_batch.bin", 200)]:
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        (folder / name).write_bytes(np.concatenate([labels[:, None], pixels], axis=1).tobytes())
+    for seed, (name, n) in enumerate([(f, 1200) for f in data.CIFAR10_TRAIN_FILES] + [("test_batch.bin", 200)]):
+        cifar_batch(folder / name, rng.integers(0, 10, n), seed)
 
 
 def test_smoke_conv2_runs_imp_on_cifar_format_files_with_the_papers_rates(tmp_path):

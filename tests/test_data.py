@@ -15,6 +15,8 @@ import torch
 from lth_utils import data
 from lth_utils.files import file_digest
 
+from conftest import cifar_batch
+
 
 def test_mnist_files_match_the_canonical_md5s(data_root):
     folder = data_root / "MNIST" / "raw"
@@ -155,19 +157,12 @@ def test_fashion_mnist_downloads_and_verifies_the_official_files_without_the_pac
     assert data.files_ok(folder, data.FASHION_MNIST_MD5)
 
 
-def _cifar_batch(path, labels, seed):
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
-    path.write_bytes(np.concatenate([np.array(labels, dtype=np.uint8)[:, None], pixels], axis=1).tobytes())
-    return pixels
-
-
 def test_cifar10_binary_reader_on_generated_files(tmp_path):
     folder = tmp_path / "cifar-10-batches-bin"
     folder.mkdir()
     for i, name in enumerate(data.CIFAR10_TRAIN_FILES):
-        _cifar_batch(folder / name, [i, (i + 1) % 10] * 600, seed=i)
-    pixels = _cifar_batch(folder / "test_batch.bin", [3, 4, 5], seed=9)
+        cifar_batch(folder / name, [i, (i + 1) % 10] * 600, seed=i)
+    pixels = cifar_batch(folder / "test_batch.bin", [3, 4, 5], seed=9)
     train_x, train_y, test_x, test_y = data.load_arrays("cifar10", tmp_path)
     assert train_x.shape == (6000, 3, 32, 32) and test_y.tolist() == [3, 4, 5]
     assert np.array_equal(test_x[1].reshape(-1), pixels[1])  # channel planes kept in file order (R, G, B)
@@ -207,7 +202,7 @@ def _cifar_folder(root):
     folder = root / "cifar-10-batches-bin"
     folder.mkdir(parents=True)
     for i, name in enumerate(data.CIFAR10_TRAIN_FILES + data.CIFAR10_TEST_FILES):
-        _cifar_batch(folder / name, [i % 10] * 20, seed=i)
+        cifar_batch(folder / name, [i % 10] * 20, seed=i)
     return folder
 
 

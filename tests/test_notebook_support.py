@@ -98,8 +98,9 @@ def test_error_barrier_is_the_rise_above_the_mean_of_the_ends():
 
 def test_interpolation_hits_both_ends_exactly():
     a, b = {"w": torch.randn(3, 3)}, {"w": torch.randn(3, 3)}
-    assert torch.equal(instability.interpolate(a, b, 0.0)["w"], a["w"])
-    assert torch.equal(instability.interpolate(a, b, 1.0)["w"], b["w"])
+    from lth_utils import landscape
+    assert torch.equal(landscape.interpolate(a, b, 0.0)["w"], a["w"])
+    assert torch.equal(landscape.interpolate(a, b, 1.0)["w"], b["w"])
 
 
 def test_describe_curve_finds_the_double_descent_peak_after_the_classical_minimum():
