@@ -345,7 +345,8 @@ class Splits:
 def make_splits(train_x, train_y, test_x, test_y, train_subset: int = 0, device: str = "cpu") -> Splits:
     """Validation = the last 5,000 training images; train = the rest (or its first `train_subset` when > 0).
 
-    Pixels are scaled to [0, 1] and standardised per channel with the training split's mean and std.
+    Pixels are scaled to [0, 1] and standardised per channel with the training split's mean and std (computed on
+    one thread, so the splits have the same bits in every process).
     """
     n_train = len(train_x) - VALIDATION_SIZE
     if n_train <= 0:
@@ -353,8 +354,13 @@ def make_splits(train_x, train_y, test_x, test_y, train_subset: int = 0, device:
     keep = n_train if train_subset <= 0 else min(train_subset, n_train)
     as_float = lambda x: torch.from_numpy(np.asarray(x, dtype=np.float32) / 255.0)  # noqa: E731
     xs = [as_float(train_x[:keep]), as_float(train_x[n_train:]), as_float(test_x)]
-    mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
-    std = xs[0].std(dim=(0, 2, 3), keepdim=True)
+    threads = torch.get_num_threads()  # a reduction's bits depend on the thread count: always one, as in the workers
+    torch.set_num_threads(1)
+    try:
+        mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
+        std = xs[0].std(dim=(0, 2, 3), keepdim=True)
+    finally:
+        torch.set_num_threads(threads)
     ys = [torch.from_numpy(np.asarray(y, dtype=np.int64)) for y in (train_y[:keep], train_y[n_train:], test_y)]
     pairs = [(((x - mean) / std).contiguous().to(device), y.to(device)) for x, y in zip(xs, ys)]
     return Splits(*pairs)

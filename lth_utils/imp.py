@@ -21,7 +21,8 @@ and copy it (`dense_source`); a late-rewinding run replays the first k iteration
 
 Control arms use the ticket's masks and the same seeds and data order, level for level (from level 1 on):
 `reinit` trains the ticket's mask from a fresh initialisation; `random_prune` trains a random mask with the ticket's
-per-layer counts (each level a random subset of the previous level's) from the ticket's rewind weights.
+per-layer counts (each level a random subset of the previous level's, replayed from the ticket's masks, so any
+level trains on its own) from the ticket's rewind weights.
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class IMPConfig(TrainConfig):
     test_curve_levels: str = _no_hash("all", "levels whose test accuracy is recorded at every evaluation, for learning "
                                              "curves: all, none or a list such as 0,3,7 (other levels record it at "
                                              "each new validation minimum and at the end: same results, cheaper)")
-    only_levels: str = _no_hash("", "reinit and pruning-at-initialisation arms only (their levels are independent): "
+    only_levels: str = _no_hash("", "all arms but the ticket (their levels are independent of each other): "
                                     "run just these levels, as a list such as 3,7,12; empty: all levels")
     foreign_ok: bool = _no_hash(False, "read stored levels recorded under another torch version (never extend them)")
     workers: int = _no_hash(0, "parallel single-thread CPU workers (0: as many as cores and ready tasks allow)")
@@ -253,7 +254,7 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    independent = cfg.arm in ("reinit", "transfer", *SIGN_ARMS, *INIT_ARMS)
+    independent = cfg.arm in ("reinit", "random_prune", "transfer", *SIGN_ARMS, *INIT_ARMS)
     if cfg.arm == "transfer":  # another dataset, of this one's input shape (the list names what is allowed)
         same_shape = [d for d in DATASETS if d != cfg.dataset and _input_shape(d) == _input_shape(cfg.dataset)]
         _require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
@@ -264,7 +265,7 @@ def validate(cfg: IMPConfig) -> None:
                                                                                f"the transfer arm trains another "
                                                                                f"dataset's ticket)")
     _require(cfg.only_levels == "" or (independent and _is_level_list(cfg.only_levels)), "only_levels",
-             cfg.only_levels, "empty, or (reinit, transfer, sign and pruning-at-initialisation arms only) levels "
+             cfg.only_levels, "empty, or (control, transfer, sign and pruning-at-initialisation arms only) levels "
                               "separated by commas such as 3,7,12")
     _require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
     _require(cfg.ablation == "none" or cfg.arm in INIT_ARMS, "ablation", cfg.ablation,
@@ -410,11 +411,21 @@ def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_m
         fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
                             seed=derive_seed(cfg.seed, trial, level, "reinit", *draw))
         return model, ticket_mask, fresh.state_dict(), override
-    # random_prune: a random subset of the previous random mask with the ticket's per-layer counts
-    previous = masks.ones_like(model) if level == 1 else masks.load(level_dir(root, trial, level - 1) / "mask.pt")
-    generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "random_prune"))
-    mask = pruning.random_prune_like(previous, masks.layer_counts(ticket_mask), generator)
+    mask = random_chain(cfg, trial, level, masks.ones_like(model), ticket_mask)
     return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
+
+
+def random_chain(cfg: IMPConfig, trial: int, level: int, dense: masks.Mask, ticket_mask: masks.Mask) -> masks.Mask:
+    """The random_prune arm's mask at `level`: level j's mask is a random subset of level j-1's with the ticket's
+    per-layer counts at j (seeded by trial and j). Masks need no training, so the chain is replayed from the ticket's
+    masks alone and a level can be trained without the random levels before it (the same bits as training them)."""
+    mask = dense
+    for j in range(1, level + 1):
+        counts = masks.layer_counts(ticket_mask if j == level else
+                                    masks.load(level_dir(cfg.ticket().root, trial, j) / "mask.pt"))
+        generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, j, "random_prune"))
+        mask = pruning.random_prune_like(mask, counts, generator)
+    return mask
 
 
 def signed_start(cfg: IMPConfig, trial: int, level: int, splits: Splits, rewind: dict, mask: masks.Mask) -> dict:
@@ -551,7 +562,7 @@ def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig
     source = dense_source(cfg) if level == 0 else None
     if source is not None:
         deps.append((source, trial, 0))
-    if level > 0 and (cfg.arm == "ticket" or (cfg.arm == "random_prune" and level > 1)):
+    if level > 0 and cfg.arm == "ticket":
         deps.append((cfg, trial, level - 1))
     if cfg.arm not in ("ticket", *INIT_ARMS):
         deps.append((cfg.ticket(), trial, level))

@@ -2,7 +2,7 @@
 so a run trained ahead of time (in the background, on another machine) is exactly the run a notebook then reads.
 
     cfg, settings = imp_config("paper"), NOTEBOOK_SETTINGS["paper"]
-    controls(cfg)                      # {"ticket": cfg, "reinit": ..., "random_prune": ...}
+    controls(cfg, settings)            # {"ticket": cfg, "reinit": ..., "random_prune": ...} at the control levels
     reinit_draws(cfg, settings)        # the extra reinitialisations (draws 1, 2, ...) at the paper's densities
     notebook_runs("03", cfg, settings) # every config notebook 03 runs
     init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
@@ -26,9 +26,13 @@ from .pruning import CRITERIA
 MATCHED_LEVELS = (3, 7, 12, 15)
 
 
-def controls(cfg: IMPConfig) -> dict[str, IMPConfig]:
-    """The ticket run and its two controls on the same masks, seeds and data order."""
-    return {arm: dataclasses.replace(cfg, arm=arm) for arm in ("ticket", "reinit", "random_prune")}
+def controls(cfg: IMPConfig, settings: dict[str, Any] | None = None) -> dict[str, IMPConfig]:
+    """The ticket run and its two controls on the same masks, seeds and data order; the controls at the profile's
+    `control_levels` that the config reaches (empty or no settings: every level)."""
+    levels = [l for l in (settings or {}).get("control_levels", []) if 1 <= l <= cfg.num_levels]
+    only = ",".join(map(str, levels))
+    return {"ticket": cfg, **{arm: dataclasses.replace(cfg, arm=arm, only_levels=only)
+                              for arm in ("reinit", "random_prune")}}
 
 
 def reinit_draws(cfg: IMPConfig, settings: dict[str, Any]) -> list[IMPConfig]:
@@ -61,7 +65,7 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
     if notebook == "02":
         return [cfg]
     if notebook == "03":
-        return list(controls(cfg).values()) + reinit_draws(cfg, settings) + list(one_shot_matched(cfg).values())
+        return [*controls(cfg, settings).values(), *reinit_draws(cfg, settings), *one_shot_matched(cfg).values()]
     if notebook == "05":
         return [cfg] + list(one_shot_matched(cfg).values())
     if notebook == "07":
@@ -104,14 +108,15 @@ def levels_for(cfg: IMPConfig, densities) -> list[int]:
 
 def init_pruning_runs(cfg: IMPConfig, settings: dict[str, Any], methods=None, densities=None,
                       ) -> dict[tuple[str, str], IMPConfig]:
-    """Notebook 07: {(arm, ablation): config}: the ticket and random pruning (the runs of notebooks 02-03), each
+    """Notebook 07: {(arm, ablation): config}: the ticket (notebooks 02-03's run), random pruning and each
     pruning-at-initialisation method (default: all) at the IMP levels nearest the profile's densities (or
     `densities`), and each method's sanity checks (shuffle, reinit, invert) at the profile's ablation densities with
     its ablation trials (fewer, to fit the profile's budget)."""
     methods = check_methods(list(INIT_ARMS) if methods is None else methods)
     levels = ",".join(map(str, levels_for(cfg, settings["init_densities"] if densities is None else densities)))
     ablation_levels = ",".join(map(str, levels_for(cfg, settings["ablation_densities"])))
-    out = {("ticket", "none"): cfg, ("random_prune", "none"): dataclasses.replace(cfg, arm="random_prune")}
+    out = {("ticket", "none"): cfg, ("random_prune", "none"): dataclasses.replace(cfg, arm="random_prune",
+                                                                                  only_levels=levels)}
     for method in methods:
         out[(method, "none")] = dataclasses.replace(cfg, arm=method, only_levels=levels,
                                                     trials=min(settings["init_trials"], cfg.trials))
@@ -139,7 +144,7 @@ def signs_runs(cfg: IMPConfig, settings: dict[str, Any], criteria=None, densitie
     nearest the profile's `sign_densities` (or `densities`) with its `sign_trials`."""
     criteria = check_criteria([c for c in CRITERIA if c != "magnitude"] if criteria is None else criteria)
     levels = ",".join(map(str, levels_for(cfg, settings["sign_densities"] if densities is None else densities)))
-    out = controls(cfg)
+    out = controls(cfg, settings)
     for criterion in criteria:
         out[criterion] = dataclasses.replace(cfg, criterion=criterion, levels=min(settings["criteria_levels"],
                                              cfg.num_levels), target_density=None,
@@ -156,8 +161,8 @@ TRANSFER_PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
 
 def transfer_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> dict[tuple[str, str], IMPConfig]:
     """Notebook 10 (Morcos et al. 2019): {(target dataset, arm): config} for both directions of TRANSFER_PAIRS. On
-    each target: its own ticket and random pruning (IMP chains to the deepest compared level), its reinitialisation,
-    and the other dataset's ticket (`transfer` arm) at the IMP levels nearest the profile's `transfer_densities`
+    each target: its own ticket (an IMP chain to the deepest compared level), random pruning, reinitialisation and
+    the other dataset's ticket (`transfer` arm) at the IMP levels nearest the profile's `transfer_densities`
     (or `densities`); all with the profile's `transfer_trials`, paired by seed. On MNIST these are notebook 02-03's
     runs (levels and trials do not change a run's identity, so the stored runs are read)."""
     levels = levels_for(cfg, settings["transfer_densities"] if densities is None else densities)
@@ -167,20 +172,22 @@ def transfer_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> d
         chain = dataclasses.replace(cfg, dataset=target, levels=max(levels), target_density=None,
                                     trials=min(settings["transfer_trials"], cfg.trials))
         out[(target, "ticket")] = chain
-        out[(target, "random_prune")] = dataclasses.replace(chain, arm="random_prune")
+        out[(target, "random_prune")] = dataclasses.replace(chain, arm="random_prune", only_levels=only)
         out[(target, "reinit")] = dataclasses.replace(chain, arm="reinit", only_levels=only)
         out[(target, "transfer")] = dataclasses.replace(chain, arm="transfer", transfer_from=source, only_levels=only)
     return out
 
 
 def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> tuple[dict[str, IMPConfig], list[int]]:
-    """Notebook 11: ({arm: config} for the ticket and its controls (notebooks 02-03's runs) to the deepest of the IMP
-    levels nearest the profile's `landscape_densities` (or `densities`), with its `landscape_trials`; those levels)."""
+    """Notebook 11: ({arm: config} for the ticket (notebooks 02-03's run) to the deepest, and its controls at each, of
+    the IMP levels nearest the profile's `landscape_densities` (or `densities`), with its `landscape_trials`;
+    those levels)."""
     levels = levels_for(cfg, settings["landscape_densities"] if densities is None else densities)
     base = dataclasses.replace(cfg, levels=max(levels), target_density=None,
                                trials=min(settings["landscape_trials"], cfg.trials))
-    runs = controls(base)
-    runs["reinit"] = dataclasses.replace(runs["reinit"], only_levels=",".join(map(str, levels)))
+    only = ",".join(map(str, levels))
+    runs = {arm: c if arm == "ticket" else dataclasses.replace(c, only_levels=only)
+            for arm, c in controls(base).items()}
     return runs, levels
 
 

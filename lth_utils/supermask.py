@@ -167,14 +167,14 @@ def untrained_accuracy(configs: dict[str, IMPConfig], levels, trials: int, split
     """Test accuracy of stored IMP masks on weights that are never trained (Zhou et al.'s "masking is training"),
     per config name, level and trial: each config's mask at the level on its own start weights, so `ticket` is the
     ticket's mask on the initial weights, `signs_constant` the same mask on their signed-constant version and
-    `random_prune` a random mask with the ticket's per-layer counts on the initial weights. Needs the levels stored."""
+    `random_prune` a random mask with the ticket's per-layer counts on the initial weights. Needs the ticket's masks
+    stored at the levels (every other mask is derived from them, whether or not its arm trained the level)."""
     rows = []
     for name, cfg in configs.items():
-        mask_cfg = cfg if cfg.arm in ("ticket", "random_prune") else cfg.ticket()
         for trial in range(trials):
             for level in levels:
-                mask = masks.load(level_dir(mask_cfg.root, trial, level) / "mask.pt")
-                model, _, start, _ = level_inputs(cfg, trial, level, splits, known_mask=mask)
+                known = masks.load(level_dir(cfg.root, trial, level) / "mask.pt") if cfg.arm == "ticket" else None
+                model, mask, start, _ = level_inputs(cfg, trial, level, splits, known_mask=known)
                 model.load_state_dict(start)
                 loss, acc = evaluate(masks.apply_mask_(model, mask), *splits.test)
                 rows.append({"name": name, "level": level, "trial": trial, "density": masks.density(mask),

@@ -42,6 +42,22 @@ def test_train_subset_keeps_the_first_images_and_the_whole_validation_set(data_r
     assert len(splits.train[1]) == 600 and len(splits.val[1]) == 5000
 
 
+def test_splits_have_the_same_bits_whatever_the_thread_count(data_root):
+    # the standardisation's mean and std are reductions, whose bits depend on the thread count; pool workers load on
+    # one thread, a notebook on all cores: both must see the same pixels
+    raw = data.load_arrays("mnist", data_root)
+    before = torch.get_num_threads()
+    try:
+        loaded = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            loaded.append(data.make_splits(*raw))
+            assert torch.get_num_threads() == threads  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(getattr(loaded[0], s)[0], getattr(loaded[1], s)[0]) for s in ("train", "val", "test"))
+
+
 class _Exploit:
     def __reduce__(self):
         return (shutil.rmtree, ("/definitely/not/here",))

@@ -89,6 +89,17 @@ def test_control_arms_share_the_tickets_masks_counts_and_seeds(tiny):
     assert masks.is_subset(random_chain[1], random_chain[0])
 
 
+def test_random_pruning_at_one_level_alone_gives_the_bits_of_its_whole_chain(tiny, tmp_path):
+    chain = replace(tiny, arm="random_prune", trials=1, levels=3)
+    alone = replace(chain, only_levels="3", out=str(tmp_path / "alone"))
+    engine.run([chain, alone], progress=False)
+    assert not level_dir(_root(alone), 0, 2).exists()  # levels 1-2 were not trained
+    assert imp.dependencies(alone, 0, 3) == [(alone.ticket(), 0, 3)]
+    for name in ("mask.pt", "weights_start.pt", "weights_final.pt"):
+        a, b = _load(chain, 0, 3, name), _load(alone, 0, 3, name)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+
+
 def test_a_second_run_reads_the_store_instead_of_training(tiny, monkeypatch):
     first = engine.run_imp(tiny, progress=False)
     monkeypatch.setattr(imp, "train", lambda *a, **k: pytest.fail("a stored level was retrained"))
@@ -278,7 +289,8 @@ def test_pruning_at_init_ablations_shuffle_reinit_and_invert(tiny):
     (dict(arm="ticket", ablation="shuffle"), "ablation"),
     (dict(arm="snip", ablation="flip"), "ablation"),
     (dict(arm="grasp", rewind="100"), "rewind"),
-    (dict(arm="random_prune", only_levels="3"), "only_levels"),
+    (dict(arm="ticket", only_levels="3"), "only_levels"),
+    (dict(arm="random_prune", only_levels="3,x"), "only_levels"),
 ])
 def test_bad_pruning_at_init_settings_fail_before_any_work(values, parameter):
     with pytest.raises(ConfigError) as error:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lth_utils import analysis, double_descent, instability, notebook, profiles
+from lth_utils import analysis, double_descent, imp, instability, notebook, profiles
 from lth_utils.config import ConfigError
 from lth_utils.imp import IMPConfig
 
@@ -213,9 +213,9 @@ def test_untrained_accuracy_evaluates_the_stored_masks_on_never_trained_weights(
     from lth_utils.data import load_splits
     from lth_utils.imp import level_inputs
     from lth_utils.training import evaluate
-    runs = {"ticket": tiny, "random_prune": dataclasses.replace(tiny, arm="random_prune"),
+    runs = {"ticket": tiny, "random_prune": dataclasses.replace(tiny, arm="random_prune", only_levels="2"),
             "signs_constant": dataclasses.replace(tiny, arm="signs_constant")}
-    engine.run([runs["ticket"], runs["random_prune"]], workers=1, progress=False)
+    engine.run([runs["ticket"], runs["random_prune"]], workers=1, progress=False)  # random pruning: level 2 only
     splits = load_splits(tiny.dataset, tiny.data_root, "cpu", tiny.train_subset)
     table = supermask.untrained_accuracy(runs, [1, 2], tiny.trials, splits)
     assert len(table) == 3 * 2 * tiny.trials
@@ -228,6 +228,11 @@ def test_untrained_accuracy_evaluates_the_stored_masks_on_never_trained_weights(
     assert row["test_acc"] == expected and row["density"] == masks.density(mask)
     random_row = table.query("name == 'random_prune' and trial == 1 and level == 2").iloc[0]
     assert random_row["density"] == row["density"]  # the ticket's per-layer counts
+    assert set(table.query("name == 'random_prune'")["level"]) == {1, 2}  # level 1 derived, never trained
+    model, _, start, _ = level_inputs(tiny, 1, 0, splits)  # the initial weights again, under random pruning's mask
+    model.load_state_dict(start)
+    trained = analysis.load_mask(runs["random_prune"], 1, 2)
+    assert random_row["test_acc"] == evaluate(masks.apply_mask_(model, trained), *splits.test)[1]
     signed = table.query("name == 'signs_constant' and trial == 1 and level == 2").iloc[0]
     assert signed["density"] == row["density"] and signed["test_acc"] != row["test_acc"]
 
@@ -321,3 +326,21 @@ def test_notebooks_10_and_11_read_the_mnist_runs_of_notebooks_02_03_and_pair_eve
     with pytest.raises(ConfigError, match="densities"):
         plan.transfer_runs(cfg, settings, densities=[0.0001])
     assert plan.notebook_runs("10", cfg, settings) == list(transfer.values())
+
+
+@pytest.mark.parametrize("profile", ["standard", "paper"])
+def test_controls_train_at_the_profiles_control_levels_and_the_other_notebooks_read_only_those(profile):
+    from lth_utils import plan
+    cfg, settings = profiles.imp_config(profile), profiles.NOTEBOOK_SETTINGS[profile]
+    arms = plan.controls(cfg, settings)
+    levels = settings["control_levels"] or list(range(1, cfg.num_levels + 1))
+    assert arms["ticket"] == cfg and arms["ticket"].only_levels == ""
+    for arm in ("reinit", "random_prune"):
+        assert imp._levels_of(arms[arm]) == levels and arms[arm].hash == dataclasses.replace(cfg, arm=arm).hash
+    assert {3, 7, 12, 15, 18} <= set(levels)  # every density the paper plots
+    # notebooks 07, 08, 10 and 11 read the MNIST controls of notebook 03 and train no other level of them
+    wanted = {(c.hash, l) for c in plan.notebook_runs("03", cfg, settings) for l in imp._levels_of(c)}
+    for number in ("07", "08", "10", "11"):
+        for c in plan.notebook_runs(number, cfg, settings):
+            if c.arm in ("reinit", "random_prune") and c.dataset == "mnist" and c.draw == 0:
+                assert {(c.hash, l) for l in imp._levels_of(c)} <= wanted, (number, c.arm)
