@@ -67,7 +67,8 @@ from lth_utils.config import ConfigError
 from lth_utils.data import load_splits
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "target_sparsity", "rounds", "rewind", "scope",
-                                           "steps", "out", "data_root", "figures"])
+                                           "steps", "out", "data_root", "figures"],
+                               defaults=dict(target_sparsity=0.9, rewind="init", scope="global"))
 trials = settings["quickstart_trials"] if trials is None else trials
 steps = settings["quickstart_steps"] if steps is None else steps
 for name, value in [("trials", trials), ("steps", steps)]:

@@ -64,7 +64,8 @@ from lth_utils.imp import derive_seed
 from lth_utils.models import build_model
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "points", "examples", "span",
-                                           "radius", "workers", "out", "data_root", "figures"])
+                                           "radius", "workers", "out", "data_root", "figures"],
+                               defaults=dict(span=1.0, radius=0.5))
 points = settings["landscape_points"] if points is None else points
 examples = settings["landscape_examples"] if examples is None else examples
 for name, value, least in [("points", points, 3), ("examples", examples, 100)]:

@@ -105,6 +105,28 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
     return max(1, min(os.cpu_count() or 1, chains))
 
 
+# Every level this process's runs asked for: (run folder, trial, level) -> (trained here rather than read, seconds its
+# training took by its record). Notebooks report it in their provenance (levels trained vs read, cost from scratch).
+LEDGER: dict[tuple[str, int, int], tuple[bool, float]] = {}
+
+
+def _record(tasks: list[Task], pending: list[Task]) -> None:
+    trained = {(str(c.root), t, l) for c, t, l in pending}
+    for cfg, trial, level in tasks:
+        key = (str(cfg.root), trial, level)
+        row = read_result(level_dir(cfg.root, trial, level)) or {}
+        LEDGER[key] = (key in trained or LEDGER.get(key, (False, 0.0))[0], float(row.get("seconds") or 0.0))
+
+
+def ledger_summary() -> dict:
+    """{"levels", "trained", "read", "core_minutes", "trials"} over LEDGER (core_minutes: the training time of all
+    those levels as recorded, whether trained now or earlier)."""
+    trained = sum(t for t, _ in LEDGER.values())
+    return {"levels": len(LEDGER), "trained": trained, "read": len(LEDGER) - trained,
+            "core_minutes": sum(s for _, s in LEDGER.values()) / 60,
+            "trials": 1 + max((t for _, t, _ in LEDGER), default=-1)}
+
+
 def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: int | None = None,
         scheduler: str | None = None) -> dict[IMPConfig, pd.DataFrame]:
     """Run (or read back) every config; returns {config: its summary DataFrame}, also written to summary.csv.
@@ -145,6 +167,7 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
             _run_pool(pending, stored, n_workers, bar)
         bar.total = bar.n  # the total is the budget; levels stopped by patience leave the rest of it unused
         bar.refresh()
+    _record(tasks, pending)
     return {cfg: write_summary(cfg) for cfg in configs}
 
 

@@ -4,8 +4,9 @@ From a network's rewind point (iteration k, under the level's mask), train two c
 then evaluate the test error along the straight line between the two trained copies. The error barrier is the
 largest rise of that error above the mean of the two ends; a network is stable when the barrier is ~0.
 
-    table = run_instability(cfg, levels=[0, 3, 7])   # one row per (trial, level): barrier and the error path
+    table = run_instability(cfg, levels=[0, 3, 7])   # one row per (trial, level): barriers and the error paths
     barrier(errors)                                  # max(errors) - (errors[0] + errors[-1]) / 2
+    midpoint_excess(alphas, errors)                  # errors at 0.5 - (errors[0] + errors[-1]) / 2
 
 Copies are stored beside the level they start from (`trial_t/level_l/instability/copy_{0,1}.pt`, `path.json`), so
 the analysis resumes and a second call reads them back.
@@ -29,13 +30,23 @@ from .models import build_model
 from .store import level_dir
 from .training import train
 
-ALPHAS = np.linspace(0.0, 1.0, 11)
+# 31 points (30 steps) along the path, as Frankle et al. (2020) evaluate it; the training error on the first
+# TRAIN_EXAMPLES training images (the whole 55K would cost 31 passes per path).
+ALPHAS = np.linspace(0.0, 1.0, 31)
+TRAIN_EXAMPLES = 10_000
 
 
 def barrier(errors) -> float:
     """Error barrier along an interpolation path: max error minus the mean error of the two ends."""
     errors = np.asarray(errors, dtype=float)
     return float(errors.max() - (errors[0] + errors[-1]) / 2)
+
+
+def midpoint_excess(alphas, errors) -> float:
+    """Error at alpha = 0.5 minus the mean error of the two ends: negative when the average of the two copies'
+    weights is better than either copy on average (no barrier, and more than that)."""
+    errors = np.asarray(errors, dtype=float)
+    return float(np.interp(0.5, alphas, errors) - (errors[0] + errors[-1]) / 2)
 
 
 def _folder(cfg: IMPConfig, trial: int, level: int):
@@ -68,17 +79,25 @@ def train_copy(cfg: IMPConfig, trial: int, level: int, copy: int) -> str:
     return str(path)
 
 
-def error_path(cfg: IMPConfig, trial: int, level: int) -> list[float]:
-    """Test error at each of ALPHAS between the two trained copies (stored as path.json)."""
+def error_path(cfg: IMPConfig, trial: int, level: int) -> dict[str, list[float]]:
+    """{"alpha", "test_error", "train_error"} at each of ALPHAS between the two trained copies (stored as
+    path.json). A stored path of another alpha grid (or without the training error) is evaluated again from the
+    copies when they are here, and read as it is when they are not (a store imported from its compact form)."""
     stored = _folder(cfg, trial, level) / "path.json"
+    copies = [_folder(cfg, trial, level) / f"copy_{c}.pt" for c in (0, 1)]
     if stored.is_file():
-        return json.loads(stored.read_text())["test_error"]
+        path = json.loads(stored.read_text())
+        current = "train_error" in path and np.allclose(path["alpha"], ALPHAS) and len(path["alpha"]) == len(ALPHAS)
+        if current or not all(c.is_file() for c in copies):
+            return path
     splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
-    a, b = (torch_load(_folder(cfg, trial, level) / f"copy_{c}.pt") for c in (0, 1))
+    a, b = (torch_load(c) for c in copies)
     model = build_model(cfg.model, splits.input_shape, splits.num_classes)
-    errors = line(model, a, b, ALPHAS, *splits.test)["error"].tolist()
-    atomic_write_text(stored, json.dumps({"alpha": ALPHAS.tolist(), "test_error": errors}) + "\n")
-    return errors
+    x_train, y_train = (t[:TRAIN_EXAMPLES] for t in splits.train)
+    path = {"alpha": ALPHAS.tolist(), "test_error": line(model, a, b, ALPHAS, *splits.test)["error"].tolist(),
+            "train_error": line(model, a, b, ALPHAS, x_train, y_train)["error"].tolist()}
+    atomic_write_text(stored, json.dumps(path) + "\n")
+    return path
 
 
 def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) -> pd.DataFrame:
@@ -87,14 +106,17 @@ def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) ->
         raise ValueError(f"rewind={cfg.rewind!r}: instability needs a rewind point (init or an iteration k)")
     run([cfg], progress=progress)
     jobs = [(cfg, t, l, c) for t in range(cfg.trials) for l in levels for c in (0, 1)
-            if not (_folder(cfg, t, l) / "path.json").is_file()]  # a stored path is read, not recomputed
+            if not (_folder(cfg, t, l) / "path.json").is_file()]  # a stored path is read, not retrained
     parallel_map(train_copy, jobs, workers=cfg.workers, progress=progress, desc="instability copies")
     rows = []
     for trial in range(cfg.trials):
         for level in levels:
-            errors = error_path(cfg, trial, level)
+            path = error_path(cfg, trial, level)
+            errors, train_errors = path["test_error"], path.get("train_error")
             density = masks.density(load_mask(cfg, trial, level))
             rows.append({"rewind": cfg.rewind, "trial": trial, "level": level, "percent_remaining": 100 * density,
-                         "barrier": barrier(errors), "error_start": errors[0], "error_end": errors[-1],
-                         "errors": errors})
+                         "barrier": barrier(errors), "midpoint_excess": midpoint_excess(path["alpha"], errors),
+                         "train_barrier": barrier(train_errors) if train_errors else float("nan"),
+                         "error_start": errors[0], "error_end": errors[-1], "alphas": path["alpha"],
+                         "errors": errors, "train_errors": train_errors})
     return pd.DataFrame(rows)

@@ -55,8 +55,10 @@ def parameters(namespace: dict[str, Any], names: list[str]) -> dict[str, Any]:
 IMP_PARAMETERS = ("seed", "trials", "workers", "out", "data_root")
 
 
-def setup(namespace: dict[str, Any], names: list[str]) -> tuple[IMPConfig, dict[str, Any]]:
-    """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings)."""
+def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] | None = None,
+          ) -> tuple[IMPConfig, dict[str, Any]]:
+    """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings). `defaults`: the
+    parameters cell's values other than None (and seed 0), so that changing one sends the figures elsewhere."""
     values = parameters(namespace, names)
     # The kernel exits with whatever started it (papermill, the Jupyter server), so a killed papermill leaves no
     # kernel training on, and the kernel's workers exit with it (children.py).
@@ -66,18 +68,63 @@ def setup(namespace: dict[str, Any], names: list[str]) -> tuple[IMPConfig, dict[
     plots.set_style()
     _STARTED["at"] = time.time()
     return cfg, {**NOTEBOOK_SETTINGS[values["profile"]], "profile": values["profile"],
-                 "figures": values.get("figures", "../figures")}
+                 "figures": figures_folder(values, defaults or {})}
+
+
+COMMITTED_FIGURES = "../figures"
+_NOT_EXPERIMENT = ("profile", "workers", "out", "data_root", "figures", "scheduler")
+
+
+def figures_folder(values: dict[str, Any], defaults: dict[str, Any]) -> str:
+    """Where the notebook saves its figures: the committed ../figures only for the handouts' own settings (profile
+    standard, seed 0, every other knob at its default: None or `defaults`); any other setting writes to
+    ../build/figures/<profile>-<the changed settings>, so trying a parameter never overwrites the committed figures.
+    An explicit `figures` other than ../figures is used as given."""
+    folder = values.get("figures", COMMITTED_FIGURES)
+    defaults = {"seed": 0, **defaults}
+    changed = {k: v for k, v in values.items() if k not in _NOT_EXPERIMENT and v != defaults.get(k)}
+    if folder != COMMITTED_FIGURES or (values["profile"] == "standard" and not changed):
+        return folder
+    tag = "-".join([values["profile"]] + [f"{k}={v}" for k, v in sorted(changed.items())])
+    folder = f"../build/figures/{''.join(c if c.isalnum() or c in '=-._' else '_' for c in tag)[:120]}"
+    print(f"Figures go to {folder}, not the committed {COMMITTED_FIGURES}: these are not the handouts' settings.")
+    return folder
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    found = []
+    for name in ("numpy", "pandas", "matplotlib", "papermill"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join([f"Python {platform.python_version()}", f"torch {torch.__version__}", *found])
 
 
 def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> str:
-    """One paragraph: profile, what was run (default: the IMP config), hardware, versions and the wall time."""
+    """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
+    commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
+    training all of them from an empty store costs (from the levels' records)."""
+    from .engine import ledger_summary
+    from .store import code_version
+
     minutes = (time.time() - _STARTED["at"]) / 60
-    device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{cpu_name()}, {os.cpu_count()} cores"
-    experiment = experiment or (f"{cfg.iterations:,} iterations per level, {cfg.trials} trial(s), evaluation every "
-                                f"{cfg.eval_every}; ticket config hash `{cfg.hash}`")
-    return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`. Hardware: {device}. "
-            f"Python {platform.python_version()}, torch {torch.__version__}. This notebook ran in {minutes:.1f} "
-            f"minutes (stored runs are read, not retrained).")
+    cores = os.cpu_count() or 1
+    device = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else f"{cpu_name()}, {cores} cores"
+    levels = ledger_summary()
+    trials = levels["trials"] or cfg.trials
+    experiment = experiment or (f"{cfg.iterations:,} iterations per level at most, {trials} trial(s), evaluation "
+                                f"every {cfg.eval_every}; ticket config hash `{cfg.hash}`")
+    code = code_version()
+    commit = f"commit `{code['commit'][:10]}`{' with local changes' if code['dirty'] else ''}" if code["commit"] \
+        else "no git commit (not a checkout)"
+    work = (f"It asked for {levels['levels']} IMP levels: {levels['trained']} trained in this execution, "
+            f"{levels['read']} read from the store. Training all {levels['levels']} from an empty store took "
+            f"{levels['core_minutes']:.1f} core-minutes by their records (about {levels['core_minutes'] / cores:.1f} "
+            f"minutes on these {cores} cores in parallel)." if levels["levels"] else "It trained no IMP levels.")
+    return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`; code {commit}. Hardware: {device}. "
+            f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}")
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"

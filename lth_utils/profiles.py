@@ -67,7 +67,7 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                      late_rewind_trials=2,
                      instability_levels=[0, 3, 7], widths=[1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512],
                      width_seeds=[0, 1, 2], width_steps=2000, regression_rounds=10,
-                     init_densities=PAPER_DENSITIES, init_trials=5, ablation_densities=[0.036],
+                     init_densities=PAPER_DENSITIES, init_trials=3, ablation_densities=[0.036],
                      ablation_trials=3, criteria_levels=15, criteria_trials=3, sign_densities=[0.211, 0.07, 0.036],
                      sign_trials=3, supermask_iterations=5000, supermask_eval_every=500, supermask_trials=3,
                      quickstart_steps=800, quickstart_rounds=5, quickstart_trials=3, quickstart_subset=0,

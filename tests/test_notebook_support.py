@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,7 @@ def test_one_shot_like_matches_the_per_layer_densities_of_an_imp_level():
 def test_error_barrier_is_the_rise_above_the_mean_of_the_ends():
     assert instability.barrier([0.02, 0.05, 0.04]) == pytest.approx(0.05 - 0.03)
     assert instability.barrier([0.02, 0.02, 0.02]) == 0.0
+    assert instability.midpoint_excess([0, 0.5, 1], [0.04, 0.01, 0.02]) == pytest.approx(0.01 - 0.03)
 
 
 def test_interpolation_hits_both_ends_exactly():
@@ -140,7 +142,11 @@ def test_late_rewound_levels_train_the_remaining_iterations(tiny):
 def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path(tiny, monkeypatch):
     cfg = dataclasses.replace(tiny, trials=1, levels=1)
     table = instability.run_instability(cfg, levels=[0, 1], progress=False)
-    assert table["level"].tolist() == [0, 1] and (table["errors"].map(len) == len(instability.ALPHAS)).all()
+    assert len(instability.ALPHAS) == 31 and table["level"].tolist() == [0, 1]
+    assert (table["errors"].map(len) == 31).all()
+    assert (table["train_errors"].map(len) == 31).all() and table["train_barrier"].notna().all()
+    row = table.iloc[1]
+    assert row["midpoint_excess"] == pytest.approx(row["errors"][15] - (row["errors"][0] + row["errors"][-1]) / 2)
     a = torch.load(instability._folder(cfg, 0, 1) / "copy_0.pt", weights_only=True)
     b = torch.load(instability._folder(cfg, 0, 1) / "copy_1.pt", weights_only=True)
     assert not torch.equal(a["fc1.weight"], b["fc1.weight"])  # different data orders
@@ -149,6 +155,10 @@ def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path
     monkeypatch.setattr(instability, "train", lambda *a, **k: pytest.fail("stored copies were retrained"))
     again = instability.run_instability(cfg, levels=[0, 1], progress=False)
     assert again["barrier"].tolist() == table["barrier"].tolist()
+    # a path stored on another grid (an older store) is evaluated again from the copies, without training
+    path = instability._folder(cfg, 0, 1) / "path.json"
+    path.write_text(json.dumps({"alpha": [0.0, 1.0], "test_error": [0.5, 0.5]}))
+    assert instability.run_instability(cfg, levels=[1], progress=False)["errors"].iloc[0] == table["errors"].iloc[1]
 
 
 def test_notebook_07_maps_the_papers_densities_to_the_imp_levels_that_reach_them():
@@ -283,7 +293,7 @@ def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_
         outputs = [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])
                    if "text/markdown" in o.get("data", {})]
         provenance = "".join(outputs[-1]["data"]["text/markdown"])
-        ran = re.search(r"This notebook ran in [0-9.]+ minutes", provenance)
+        ran = re.search(r"This (?:notebook ran in|execution took) [0-9.]+ minutes", provenance)
         assert ran, f"{path.name}: its last markdown output is not the provenance paragraph"
         assert ran.group(0) in handout.read_text(), f"{handout.name} is older than {path.name}: run make handouts"
 
@@ -344,3 +354,30 @@ def test_controls_train_at_the_profiles_control_levels_and_the_other_notebooks_r
         for c in plan.notebook_runs(number, cfg, settings):
             if c.arm in ("reinit", "random_prune") and c.dataset == "mnist" and c.draw == 0:
                 assert {(c.hash, l) for l in imp._levels_of(c)} <= wanted, (number, c.arm)
+
+
+def test_provenance_counts_the_levels_trained_and_read_and_their_cost_from_the_records(tiny):
+    from lth_utils import engine
+    engine.LEDGER.clear()
+    engine.run_imp(tiny, progress=False)
+    first = engine.ledger_summary()
+    levels = tiny.trials * (tiny.levels + 1)
+    assert first["levels"] == first["trained"] == levels and first["read"] == 0 and first["trials"] == tiny.trials
+    engine.LEDGER.clear()
+    engine.run_imp(tiny, progress=False)  # everything stored now
+    second = engine.ledger_summary()
+    assert second["trained"] == 0 and second["read"] == levels
+    assert second["core_minutes"] == first["core_minutes"] > 0  # the recorded training time, not this call's
+    text = notebook.provenance(tiny, "smoke")
+    assert f"It asked for {levels} IMP levels: 0 trained in this execution, {levels} read from the store" in text
+    assert "commit" in text and "numpy" in text and f"{tiny.trials} trial(s)" in text
+
+
+def test_figures_go_to_the_committed_folder_only_with_the_handouts_settings(capsys):
+    base = dict(profile="standard", seed=0, trials=None, densities=None, span=1.0, workers=0, out="../runs")
+    assert notebook.figures_folder(base, {"span": 1.0}) == "../figures"
+    assert notebook.figures_folder({**base, "workers": 2, "out": "/tmp/x"}, {"span": 1.0}) == "../figures"
+    for changed in (dict(seed=1), dict(trials=5), dict(span=2.0), dict(profile="paper"), dict(densities=[0.2])):
+        folder = notebook.figures_folder({**base, **changed}, {"span": 1.0})
+        assert folder.startswith("../build/figures/") and "not the committed" in capsys.readouterr().out, changed
+    assert notebook.figures_folder({**base, "seed": 1, "figures": "/tmp/mine"}, {}) == "/tmp/mine"
