@@ -137,6 +137,25 @@ def compare_command(args) -> int:
     return 0
 
 
+def costs_command(args) -> int:
+    """`costs`: the executed notebooks' costs as a markdown table, optionally written into the README."""
+    import os
+    from . import comparison
+    from .notebook import COSTS_END, COSTS_START, costs, costs_markdown
+    paths = sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
+    block = (f"{costs_markdown(costs(paths), os.cpu_count() or 1)}\n\nComputed by `python -m lth_utils costs` from "
+             f"the provenance cells of the notebooks in `{args.dir}`.")
+    if args.readme:
+        readme = Path(args.readme)
+        atomic_write_text(readme, comparison.splice(readme.read_text(), block, COSTS_START, COSTS_END))
+        print(f"notebook costs written into {readme}")
+    else:
+        print(block)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -182,6 +201,9 @@ def _main(argv: list[str] | None = None) -> int:
     compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
     compare.add_argument("--store", default="results/paper/store", help="the compact store to read")
     compare.add_argument("--readme", default=None, help="write the table into this README's side-by-side block")
+    cost = commands.add_parser("costs", help="what each executed notebook took, from its provenance paragraph")
+    cost.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks, the handouts)")
+    cost.add_argument("--readme", default=None, help="write the table into this README's notebook-costs block")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
     books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     books.add_argument("--output-dir", default=None,
@@ -216,6 +238,8 @@ def _main(argv: list[str] | None = None) -> int:
             return train_ahead(args)
         if args.command == "compare":
             return compare_command(args)
+        if args.command == "costs":
+            return costs_command(args)
         if args.command == "fetch-data":
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")

@@ -33,17 +33,24 @@ def by_level(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     return table.reset_index()
 
 
+def mean_interval(values, confidence: float = 0.95) -> dict:
+    """{"mean", "ci_low", "ci_high", "n"}: the mean of independent values (one per trial) with its t-interval;
+    NaN bounds for a single value."""
+    values = pd.Series(values, dtype=float)
+    n, mean = len(values), float(values.mean())
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n) if n > 1 else float("nan")
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+
+
 def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
     """Per level, a[metric] - b[metric] paired by trial: mean, t-interval bounds, trials. NaN bounds for 1 trial."""
     merged = a.merge(b, on=["trial", "level"], suffixes=("_a", "_b"))
     merged["diff"] = merged[f"{metric}_a"] - merged[f"{metric}_b"]
     rows = []
     for level, group in merged.groupby("level"):
-        n, mean = len(group), group["diff"].mean()
-        half = (stats.t.ppf(0.5 + confidence / 2, n - 1) * group["diff"].std(ddof=1) / math.sqrt(n)
-                if n > 1 else float("nan"))
-        rows.append({"level": level, "percent_remaining": 100 * group["density_a"].mean(), "mean_diff": mean,
-                     "ci_low": mean - half, "ci_high": mean + half, "trials": n})
+        m = mean_interval(group["diff"], confidence)
+        rows.append({"level": level, "percent_remaining": 100 * group["density_a"].mean(), "mean_diff": m["mean"],
+                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": m["n"]})
     return pd.DataFrame(rows)
 
 

@@ -234,9 +234,9 @@ def gather(cfg, settings: dict, read) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
 START, END = "<!-- side-by-side: start -->", "<!-- side-by-side: end -->"
 
 
-def splice(text: str, block: str) -> str:
-    """`text` with what lies between the START and END markers replaced by `block`."""
-    if START not in text or END not in text:
-        raise ValueError(f"the README has no {START} ... {END} block to fill")
-    head, rest = text.split(START, 1)
-    return f"{head}{START}\n{block}\n{END}{rest.split(END, 1)[1]}"
+def splice(text: str, block: str, start: str = START, end: str = END) -> str:
+    """`text` with what lies between the `start` and `end` markers replaced by `block`."""
+    if start not in text or end not in text:
+        raise ValueError(f"the README has no {start} ... {end} block to fill")
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{block}\n{end}{rest.split(end, 1)[1]}"

@@ -181,3 +181,21 @@ def describe_curve(test_loss: pd.Series, margin: float = 0.05) -> dict:
             "second_descent": bool(not beyond.empty and beyond.min() < test_loss[peak_width] - margin),
             "descent_width": low, "descent_loss": float(test_loss[low]),
             "best_width": test_loss.idxmin(), "best_loss": float(test_loss.min())}
+
+
+def curve_verdict(per_seed: pd.DataFrame, noise_floor: float) -> dict:
+    """The shape of one test-loss-against-width curve judged against its seeds' spread. `per_seed`: rows with
+    width, seed and test_loss. A classical U needs a minimum after the smallest width that is lower than the
+    smallest width's loss beyond the seeds' range; a second descent needs the lowest point after the peak to lie
+    below the peak's range (its worst seed better than the peak's best seed). Returns describe_curve's keys plus
+    "u_shape", "separated" (the second descent beyond the seeds' spread), "smallest_loss", "noise_floor"."""
+    grouped = per_seed.groupby("width")["test_loss"]
+    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
+    shape = describe_curve(mean, margin=0.0)
+    first, classical, peak, descent = mean.index[0], shape["classical_width"], shape["peak_width"], shape["descent_width"]
+    u_shape = bool(classical != first and high[classical] < low[first])
+    separated = bool(shape["second_descent"] and high[descent] < low[peak])
+    return {**shape, "u_shape": u_shape, "separated": separated, "smallest_loss": float(mean[first]),
+            "peak_range": (float(low[peak]), float(high[peak])), "descent_range": (float(low[descent]),
+                                                                                   float(high[descent])),
+            "noise_floor": noise_floor}

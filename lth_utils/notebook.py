@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from . import data, plots
@@ -52,7 +54,7 @@ def parameters(namespace: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return {name: namespace[name] for name in names}
 
 
-IMP_PARAMETERS = ("seed", "trials", "workers", "out", "data_root")
+IMP_PARAMETERS = ("seed", "trials", "rate", "levels", "iterations", "workers", "out", "data_root")
 
 
 def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] | None = None,
@@ -128,6 +130,41 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> s
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+COSTS_START, COSTS_END = "<!-- notebook costs: start -->", "<!-- notebook costs: end -->"
+_RAN = re.compile(r"This execution took ([0-9.]+) minutes")
+_LEVELS = re.compile(r"It asked for (\d+) IMP levels: (\d+) trained in this execution, (\d+) read from the store\. "
+                     r"Training all \d+ from an empty store took ([0-9.]+) core-minutes")
+
+
+def costs(paths) -> pd.DataFrame:
+    """One row per executed notebook, read from its provenance paragraph: the minutes the execution took, the IMP
+    levels it trained and read, and the core-minutes that training all of them from an empty store took."""
+    import json
+
+    rows = []
+    for path in paths:
+        outputs = [o for c in json.loads(Path(path).read_text())["cells"] for o in c.get("outputs", [])
+                   if "text/markdown" in o.get("data", {})]
+        text = "".join(outputs[-1]["data"]["text/markdown"]) if outputs else ""
+        ran, levels = _RAN.search(text), _LEVELS.search(text)
+        if not ran:
+            raise ValueError(f"{path}: its last markdown output is not a provenance paragraph with its wall time")
+        n, trained, read, core = levels.groups() if levels else (0, 0, 0, 0.0)
+        rows.append({"notebook": Path(path).stem, "minutes": float(ran.group(1)), "levels": int(n),
+                     "trained": int(trained), "read": int(read), "core_minutes": float(core)})
+    return pd.DataFrame(rows)
+
+
+def costs_markdown(table: pd.DataFrame, cores: int) -> str:
+    """The README's notebook table: what each committed execution took, and the cost of its IMP levels from an
+    empty store (each level counted by every notebook that reads it)."""
+    lines = ["| notebook | this execution (min) | IMP levels trained / read | training them from an empty store "
+             f"(core-min; / {cores} cores) |", "|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
+                     + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f} |" if r.levels else "none |"))
+    lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | |")
+    return "\n".join(lines)
 
 
 def notebook_paths(selection: list[str] | None = None) -> list:

@@ -381,3 +381,32 @@ def test_figures_go_to_the_committed_folder_only_with_the_handouts_settings(caps
         folder = notebook.figures_folder({**base, **changed}, {"span": 1.0})
         assert folder.startswith("../build/figures/") and "not the committed" in capsys.readouterr().out, changed
     assert notebook.figures_folder({**base, "seed": 1, "figures": "/tmp/mine"}, {}) == "/tmp/mine"
+
+
+def test_a_second_descent_counts_only_beyond_the_seeds_spread():
+    widths = [1, 2, 4, 8, 16]
+    def table(curves):
+        return pd.DataFrame([{"width": w, "seed": s, "test_loss": v} for s, c in enumerate(curves)
+                             for w, v in zip(widths, c)])
+    clear = double_descent.curve_verdict(table([[0.5, 0.4, 0.9, 0.5, 0.45], [0.52, 0.42, 0.95, 0.55, 0.5]]), 0.25)
+    assert clear["u_shape"] and clear["peak_width"] == 4 and clear["separated"]
+    noisy = double_descent.curve_verdict(table([[0.3, 0.5, 1.4, 0.9, 1.0], [0.32, 0.6, 0.9, 1.1, 1.05]]), 0.25)
+    assert not noisy["u_shape"] and noisy["second_descent"] and not noisy["separated"]
+
+
+def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
+    import nbformat
+    for name, text in [("01_a", "This execution took 2.5 minutes after the set-up cell. It asked for 10 IMP levels: 4 "
+                                "trained in this execution, 6 read from the store. Training all 10 from an empty store "
+                                "took 12.0 core-minutes by their records"),
+                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels.")]:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("x")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
+        nb.cells = [cell]
+        nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
+    table = notebook.costs(sorted(tmp_path.glob("*.ipynb")))
+    assert table.to_dict("list") == {"notebook": ["01_a", "06_b"], "minutes": [2.5, 1.0], "levels": [10, 0],
+                                     "trained": [4, 0], "read": [6, 0], "core_minutes": [12.0, 0.0]}
+    text = notebook.costs_markdown(table, cores=2)
+    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 |" in text and "| all | 3.5 | 4 / 6 | |" in text
