@@ -35,7 +35,10 @@ def _pool_context():
     """Workers are forked from a server process that imported torch and this package once: a spawned worker spends
     ~1.5 s importing them and ~1 s more in its first `use_deterministic_algorithms` (which imports torch._dynamo); a
     forked one starts at once. The server never runs torch ops, so forking it is safe where forking a process that
-    has started torch's threads is not."""
+    has started torch's threads is not. Windows has no forkserver: workers are spawned there (slower to start, the
+    same results)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["lth_utils.forkserver_guard", "lth_utils.engine", "torch._dynamo"])
     return context

@@ -9,7 +9,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 import torch
 
 from lth_utils.files import torch_load
@@ -110,3 +109,11 @@ def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp
     process.kill()
     process.wait()
     _assert_gone_within(marker, 10)
+
+
+def test_workers_are_spawned_where_there_is_no_forkserver(monkeypatch):
+    import multiprocessing
+    from lth_utils import engine
+    assert engine._pool_context().get_start_method() == "forkserver"  # Linux, macOS
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
+    assert engine._pool_context().get_start_method() == "spawn"
