@@ -154,6 +154,7 @@ COURSE = {
 def _cell(kind: str, source: str):
     cell = nbformat.v4.new_markdown_cell(source.strip())
     cell.metadata["course"] = kind
+    cell.id = f"course-{kind}"  # stable, so rerunning this script changes nothing
     return cell
 
 

@@ -90,8 +90,8 @@ md("""
 ## Accuracy on each target dataset
 
 Test accuracy at early stop (mean, min-max over trials) against the % of weights remaining: the target's own
-ticket and random pruning at every level, the transferred ticket and the reinitialisation at the compared levels;
-the dashed line is the dense network on that dataset.
+ticket at every level, random pruning, the transferred ticket and the reinitialisation at the compared levels; the
+dashed line is the dense network on that dataset.
 """)
 
 code("""
@@ -99,8 +99,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 for ax, target in zip(axes, ["fashion_mnist", "mnist"]):
     deepest = max(levels)
     for offset, arm in zip([1.0, 1.0, 0.97, 1.03], ["ticket", "random_prune", "reinit", "transfer"]):
-        part = analysis.at_levels(summaries[(target, arm)], range(1, deepest + 1) if arm in ("ticket", "random_prune")
-                                  else levels)
+        part = analysis.at_levels(summaries[(target, arm)], range(1, deepest + 1) if arm == "ticket" else levels)
         t = analysis.by_level(part, "test_acc_at_early_stop")
         ax.errorbar(t["percent_remaining"] * offset, 100 * t["mean"],
                     yerr=[100 * (t["mean"] - t["min"]), 100 * (t["max"] - t["mean"])], marker="o", ms=3.5, capsize=2,
