@@ -136,6 +136,11 @@ COURSE = {
            "Notebooks 02 and 03 and the " + GLOSSARY + ".",
            "Notebook 02's ticket and notebook 03's controls; it trains the other criteria, the sign ablations and "
            "the supermasks if they are not stored.", None, None),
+    "09": (["run IMP with rewinding on a convolutional network (LeNet-5) with the paper's rates for conv layers",
+            "compare its tickets with random reinitialisation, random pruning, late rewinding and LeNet-300-100",
+            "read how convolutional and fully connected layers are pruned, and which first-layer weights survive"],
+           "Notebooks 02-04 and the " + GLOSSARY + ".",
+           "LeNet-300-100's ticket from notebook 02; it trains the LeNet-5 runs if they are not stored.", None, None),
     "10": (["retrain a ticket found on one dataset on another (MNIST and Fashion-MNIST, both directions)",
             "compare it, paired by seed, with the target's own ticket, random pruning and reinitialisation"],
            "Notebooks 02 and 03 and the " + GLOSSARY + ".",

@@ -84,7 +84,7 @@ def train_ahead(args) -> int:
     """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
     from . import plan
     from .profiles import NOTEBOOK_SETTINGS, imp_config
-    order = args.only or ["02", "03", "01", "05", "07", "08", "10", "11"]
+    order = args.only or ["02", "03", "01", "05", "07", "08", "10", "11", "09"]
     for name in order:
         if name not in plan.PLANNED:
             raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
@@ -182,7 +182,7 @@ def _main(argv: list[str] | None = None) -> int:
                                               "notebooks: for long profiles, in the background")
     ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     ahead.add_argument("--only", nargs="*", default=None,
-                       help="notebooks in priority order (default: 02 03 01 05 07 08 10 11)")
+                       help="notebooks in priority order (default: 02 03 01 05 07 08 10 11 09)")
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,6 +8,7 @@ so a run trained ahead of time (in the background, on another machine) is exactl
     init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
     signs_runs(cfg, settings)          # notebook 08: {name: config} (mask criteria, sign ablations, controls)
     transfer_runs(cfg, settings)       # notebook 10: {(target dataset, arm): config} for MNIST <-> Fashion-MNIST
+    conv_runs(cfg, settings)           # notebook 09: LeNet-5's ticket, controls and late rewinding, and LeNet-300-100's
     landscape_runs(cfg, settings)      # notebook 11: the ticket and its controls to the deepest landscape level
     python -m lth_utils train --profile paper --only 02 03 01 05
 """
@@ -72,6 +73,8 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
         return list(init_pruning_runs(cfg, settings).values())
     if notebook == "08":
         return list(signs_runs(cfg, settings).values())
+    if notebook == "09":
+        return list(conv_runs(cfg, settings).values())
     if notebook == "10":
         return list(transfer_runs(cfg, settings).values())
     if notebook == "11":
@@ -191,4 +194,22 @@ def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> 
     return runs, levels
 
 
-PLANNED = ("01", "02", "03", "05", "07", "08", "10", "11")
+# Notebook 09: LeNet-5 with the paper's rates for convolutional networks (conv layers 10% per level, fully connected
+# 20%, output 10%), trained like LeNet-300-100 (Adam 1.2e-3, batch 60, the profile's stopping rule).
+CONV_MODEL = dict(model="lenet5", conv_rate=0.1, rate=0.2)
+
+
+def conv_runs(cfg: IMPConfig, settings: dict[str, Any]) -> dict[str, IMPConfig]:
+    """Notebook 09: {name: config}: the LeNet-5 ticket chain to the profile's `conv_levels` with `conv_trials`, its
+    reinitialisation and random pruning at `conv_control_levels` (empty: every level), a late-rewinding chain
+    (k = `conv_rewind_fraction` of the iterations) to `conv_rewind_levels`, and `mlp`: LeNet-300-100's ticket
+    (notebook 02's run) to compare with."""
+    base = dataclasses.replace(cfg, **CONV_MODEL, levels=settings["conv_levels"], target_density=None,
+                               trials=min(settings["conv_trials"], cfg.trials))
+    runs = {**controls(base, {"control_levels": settings["conv_control_levels"]}),
+            "late": dataclasses.replace(base, rewind=str(max(1, round(settings["conv_rewind_fraction"] * cfg.iterations))),
+                                        levels=min(settings["conv_rewind_levels"], base.levels))}
+    return {**runs, "mlp": cfg}
+
+
+PLANNED = ("01", "02", "03", "05", "07", "08", "09", "10", "11")

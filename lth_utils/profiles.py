@@ -60,7 +60,8 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                   quickstart_steps=20, quickstart_rounds=2, quickstart_trials=2, quickstart_subset=1000,
                   transfer_densities=[0.8, 0.513], transfer_trials=2,
                   landscape_densities=[0.513], landscape_trials=2, landscape_points=5, landscape_examples=500,
-                  sharpness_directions=3),
+                  sharpness_directions=3, conv_trials=2, conv_levels=2, conv_control_levels=[2],
+                  conv_rewind_fraction=0.25, conv_rewind_levels=1),
     "standard": dict(control_levels=CONTROL_LEVELS, reinit_draws=1, reinit_draw_levels=[],
                      one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98],
                      one_shot_trials=3, late_rewind_fractions=[0.01, 0.05, 0.1], late_rewind_levels=7,
@@ -73,7 +74,8 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                      quickstart_steps=800, quickstart_rounds=5, quickstart_trials=3, quickstart_subset=0,
                      transfer_densities=[0.513, 0.211, 0.07, 0.036], transfer_trials=3,
                      landscape_densities=[0.211, 0.07], landscape_trials=3, landscape_points=21,
-                     landscape_examples=5000, sharpness_directions=10),
+                     landscape_examples=5000, sharpness_directions=10, conv_trials=3, conv_levels=8,
+                     conv_control_levels=[4, 8], conv_rewind_fraction=0.01, conv_rewind_levels=4),
     # the paper draws 3 reinitialisations per trial; extra draws at the densities it plots (51.3-1.9%)
     "paper": dict(control_levels=[], reinit_draws=3, reinit_draw_levels=[3, 7, 12, 15, 18],
                   one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98], one_shot_trials=5,
@@ -86,7 +88,8 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                   quickstart_steps=3000, quickstart_rounds=8, quickstart_trials=5, quickstart_subset=0,
                   transfer_densities=PAPER_DENSITIES, transfer_trials=5,
                   landscape_densities=[0.211, 0.07, 0.019], landscape_trials=5, landscape_points=41,
-                  landscape_examples=55_000, sharpness_directions=20),
+                  landscape_examples=55_000, sharpness_directions=20, conv_trials=5, conv_levels=15,
+                  conv_control_levels=[], conv_rewind_fraction=0.01, conv_rewind_levels=15),
 }
 
 

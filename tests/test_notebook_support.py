@@ -410,3 +410,17 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
                                      "trained": [4, 0], "read": [6, 0], "core_minutes": [12.0, 0.0]}
     text = notebook.costs_markdown(table, cores=2)
     assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 |" in text and "| all | 3.5 | 4 / 6 | |" in text
+
+
+def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_late_rewinding():
+    from lth_utils import plan
+    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
+    runs = plan.conv_runs(cfg, settings)
+    ticket = runs["ticket"]
+    assert (ticket.model, ticket.conv_rate, ticket.rate, ticket.trials) == ("lenet5", 0.1, 0.2, 3)
+    assert ticket.layer_rates(["conv1.weight", "conv2.weight", "fc1.weight", "fc3.weight"]) == {
+        "conv1.weight": 0.1, "conv2.weight": 0.1, "fc1.weight": 0.2, "fc3.weight": 0.1}
+    assert runs["reinit"].only_levels == runs["random_prune"].only_levels == "4,8"
+    assert runs["late"].rewind == str(round(0.01 * cfg.iterations)) and runs["late"].num_levels == 4
+    assert runs["mlp"] == cfg  # LeNet-300-100's ticket: notebook 02's run, read
+    assert "09" in plan.PLANNED and plan.notebook_runs("09", cfg, settings) == list(runs.values())

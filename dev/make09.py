@@ -1,0 +1,262 @@
+"""Writes notebooks/09_convolutional_tickets.ipynb (unexecuted); dev/course.py then adds its course cells and papermill
+executes it."""
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+cells = []
+md = lambda s: cells.append(new_markdown_cell(s.strip()))  # noqa: E731
+code = lambda s, tags=None: cells.append(new_code_cell(s.strip(), metadata={"tags": tags or []}))  # noqa: E731
+
+md("""
+# 9. Convolutional tickets: LeNet-5 on MNIST
+
+**Question.** The paper finds winning tickets in fully connected LeNet-300-100 and in convolutional networks on
+CIFAR-10 (Conv-2/4/6), pruning convolutional layers more gently than fully connected ones. Does IMP with rewinding
+find tickets in LeNet-5, a small convolutional network on MNIST, and do they behave like LeNet-300-100's: better than
+dense at moderate sparsity, better than random reinitialisation and random pruning, learning faster? How are the
+convolutional and the fully connected layers pruned, and which first-layer filter weights survive?
+
+**Design.** LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, fully connected 120-84-10; 61.5K weights) with the
+paper's rates for convolutional networks: 10% of each convolutional layer per level, 20% of each hidden fully
+connected layer, 10% of the output layer, all layerwise by magnitude. Training as for LeNet-300-100 (Adam 1.2e-3,
+batch 60, evaluation every 100 iterations, the profile's stopping rule), so the two architectures are compared
+under one protocol. Arms, paired by trial (same initialisation and data order):
+
+| arm | mask | start weights |
+|---|---|---|
+| ticket | IMP, rewound to iteration 0 | the initialisation |
+| random reinitialisation | the ticket's | a fresh initialisation |
+| random pruning | random, the ticket's per-layer counts | the initialisation |
+| late rewinding | IMP, rewound to iteration k (1% of training) | the weights at iteration k |
+
+LeNet-300-100's ticket (notebook 02's run) is read from the store for comparison.
+""")
+
+code("""
+profile = "standard"   # "smoke" (seconds, for CI), "standard" or "paper"
+seed = 0               # base seed: initialisations, data orders and random masks derive from it
+trials = None          # None: the profile's LeNet-5 trials (standard: 3 of its 5, to fit its budget; paper: 5)
+workers = 0            # parallel single-thread CPU workers (0: one per core)
+out = "../runs"        # the run store shared by all notebooks
+data_root = "../data"  # datasets, fetched and checksum-verified on first use
+figures = "../figures" # where the PNG figures go
+""", ["parameters"])
+
+md("""
+The next cell checks the parameters, fetches MNIST and lists the runs (a level list per arm, trials and the run's
+folder in the store).
+""")
+
+code("""
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+from lth_utils import analysis, engine, masks, notebook, plan, plots
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"])
+configs = plan.conv_runs(cfg, settings)
+ticket = configs["ticket"]
+k = configs["late"].rewind_iteration
+LABELS = {"ticket": "LeNet-5 ticket", "reinit": "LeNet-5 " + plots.LABELS["reinit"],
+          "random_prune": "LeNet-5 " + plots.LABELS["random_prune"], "late": f"LeNet-5 ticket, rewound to k = {k}",
+          "mlp": "LeNet-300-100 ticket (notebook 02)"}
+COLORS = {**plots.COLORS, "late": "#d62728", "mlp": "#7f7f7f"}
+pd.DataFrame([{"run": LABELS[name], "model": c.model, "rates (conv / fc / output)":
+               f"{c.conv_rate if c.conv_rate is not None else c.rate:g} / {c.rate:g} / "
+               f"{c.output_rate if c.output_rate is not None else c.rate / 2:g}", "rewind": c.rewind,
+               "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials, "folder": f"{c.prefix}-{c.hash}"}
+              for name, c in configs.items()])
+""")
+
+md("""
+## Train every run
+
+The LeNet-5 runs train here unless the store has them (`python -m lth_utils train` trains them ahead with the other
+notebooks' runs); LeNet-300-100's ticket is notebook 02's run.
+""")
+
+code("""
+results = engine.run(list(configs.values()), workers=workers or None)
+summaries = {name: results[c] for name, c in configs.items()}
+lenet5_levels = sorted(summaries["ticket"]["level"].unique())
+Markdown(analysis.censoring_note({LABELS[n]: s for n, s in summaries.items() if n != "mlp"}, cfg))
+""")
+
+md("""
+## Accuracy and learning speed against sparsity
+
+Test accuracy at the early-stopping iteration (left) and the early-stopping iteration (right), mean and min-max
+over trials; dashed: each architecture's dense network; dotted: the end of training (a run stopped there is
+censored). LeNet-300-100 is drawn to the same % remaining as LeNet-5 reaches.
+""")
+
+code("""
+deepest = 100 * summaries["ticket"]["density"].min()
+tables = {}
+for name, s in summaries.items():
+    part = s[100 * s["density"] >= deepest * 0.95] if name == "mlp" else s
+    tables[name] = {m: analysis.by_level(part, m) for m in ("test_acc_at_early_stop", "early_stop_iteration")}
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "early_stop_iteration", 1)]:
+    for name in ["ticket", "reinit", "random_prune", "late", "mlp"]:
+        t = tables[name][metric]
+        t = t[t["level"] > 0]
+        ax.errorbar(t["percent_remaining"], scale * t["mean"], yerr=[scale * (t["mean"] - t["min"]),
+                    scale * (t["max"] - t["mean"])], marker="o", ms=3.5, capsize=2, color=COLORS[name],
+                    ls="-" if name in ("ticket", "late", "mlp") else "none", label=LABELS[name])
+    for name, ls in [("ticket", "--"), ("mlp", ":")]:
+        ax.axhline(scale * tables[name][metric]["mean"].iloc[0], color=COLORS["dense"] if name == "ticket" else
+                   COLORS["mlp"], ls=ls, lw=1, label=f"dense {'LeNet-5' if name == 'ticket' else 'LeNet-300-100'}")
+    plots.density_axis(ax, tables["ticket"][metric]["percent_remaining"])
+plots.end_of_training(axes[1], cfg.iterations)
+axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy")
+axes[1].set(ylabel="early-stop iteration", title="Learning speed")
+axes[0].legend(fontsize=7)
+plots.save(fig, "09_conv_accuracy_and_early_stop", settings["figures"]);
+""")
+
+md("""
+## Paired differences
+
+The LeNet-5 ticket minus each other LeNet-5 arm, paired by trial, at the levels both ran: mean and 95% t-interval
+in percentage points (pp). An interval that excludes 0 is a difference these trials resolve.
+""")
+
+code("""
+rows = []
+for other in ["reinit", "random_prune", "late"]:
+    shared = sorted(set(summaries[other]["level"]) & set(summaries["ticket"]["level"]) - {0})
+    d = analysis.versus({"ticket": summaries["ticket"], other: summaries[other]}, other, shared)
+    rows.append(d.assign(comparison=f"ticket - {LABELS[other].replace('LeNet-5 ', '')}"))
+paired = pd.concat(rows, ignore_index=True)
+paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
+show = paired.assign(**{c: 100 * paired[c] for c in ("mean_diff", "ci_low", "ci_high")})
+show[["comparison", "level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials", "verdict"]].round(2)
+""")
+
+code("""
+# NBVAL_CHECK_OUTPUT
+# the paired results, compactly: the sign of each resolved difference
+print(paired.groupby("comparison")["verdict"].agg(lambda v: ", ".join(sorted(set(v)))).to_string())
+""")
+
+md("""
+## How the layers are pruned
+
+Per-layer density at each level (trial 0): the convolutional layers lose 10% per level, the hidden fully connected
+layers 20%, the output layer 10%; the fully connected layers hold 95% of the weights, so they set the overall
+density.
+""")
+
+code("""
+history = analysis.layer_density_history(ticket, trial=0)
+fig, ax = plt.subplots()
+styles = iter([dict(marker=m, ls=l, ms=4) for m, l in zip("os^vD", ["-", "--", "-", "--", ":"])])
+for layer, group in history.groupby("layer", sort=False):
+    ax.plot(group["level"], 100 * group["density"], label=layer, **next(styles))
+ax.set_yscale("log")
+ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}%"))
+ax.set_xticks(sorted(history["level"].unique()))
+ax.set(xlabel="pruning level", ylabel="% of the layer's weights remaining (log scale)",
+       title="LeNet-5: per-layer density by level")
+ax.legend(fontsize=8)
+plots.save(fig, "09_layer_density_by_level", settings["figures"])
+history.pivot(index="level", columns="layer", values="density").mul(100).round(1)
+""")
+
+md("""
+## First-layer filters that survive
+
+The six 5x5 filters of the first convolutional layer of trial 0: their initial weights (which the ticket rewinds
+to) at the deepest level, with the pruned weights blanked (grey), and the filters after training at that level.
+""")
+
+code("""
+level = lenet5_levels[-1]
+mask = analysis.load_mask(ticket, 0, level)["conv1.weight"][:, 0]
+start = analysis.load_weights(ticket, 0, level, "start")["conv1.weight"][:, 0]
+final = analysis.load_weights(ticket, 0, level, "final")["conv1.weight"][:, 0]
+top = float(max(start.abs().max(), final.abs().max()))
+fig, axes = plt.subplots(2, 6, figsize=(11, 4.2))
+cmap = plt.get_cmap("RdBu_r").copy()
+cmap.set_bad("#bbbbbb")
+for row, (weights, name) in enumerate([(start, "initial (rewound)"), (final, "trained")]):
+    for f in range(6):
+        shown = np.ma.masked_where(~mask[f].numpy(), weights[f].numpy())
+        image = axes[row][f].imshow(shown, cmap=cmap, vmin=-top, vmax=top)
+        axes[row][f].set_xticks([]), axes[row][f].set_yticks([])
+        axes[row][f].set_title(f"filter {f + 1}: {int(mask[f].sum())}/25" if row == 0 else "", fontsize=8)
+    axes[row][0].set_ylabel(name)
+fig.colorbar(image, ax=axes, fraction=0.02, pad=0.02, label="weight")
+fig.suptitle(f"conv1 at {100 * masks.density(analysis.load_mask(ticket, 0, level)):.1f}% of all weights remaining "
+             f"(conv1 keeps {100 * mask.float().mean():.0f}%)")
+plots.save(fig, "09_first_layer_filters", settings["figures"]);
+""")
+
+md("""
+## What the data say
+""")
+
+code("""
+acc = tables["ticket"]["test_acc_at_early_stop"]
+stop = tables["ticket"]["early_stop_iteration"]
+dense_acc, dense_stop = acc["mean"].iloc[0], stop["mean"].iloc[0]
+mlp_acc = tables["mlp"]["test_acc_at_early_stop"]
+best = acc.loc[acc["mean"].idxmax()]
+last = acc.iloc[-1]
+speed = summaries["ticket"].merge(summaries["ticket"].query("level == 0")[["trial", "early_stop_iteration"]],
+                                  on="trial", suffixes=("", "_dense")).query("level > 0")
+ratio = analysis.mean_interval(speed.groupby("trial").apply(
+    lambda g: (g["early_stop_iteration"] / g["early_stop_iteration_dense"]).mean(), include_groups=False))
+lines = [
+    f"- Dense LeNet-5 reaches **{100 * dense_acc:.2f}%** (LeNet-300-100: {100 * mlp_acc['mean'].iloc[0]:.2f}%) and "
+    f"stops early at iteration {dense_stop:,.0f}.",
+    f"- The best LeNet-5 ticket keeps {best['percent_remaining']:.1f}% of the weights with {100 * best['mean']:.2f}% "
+    f"({100 * (best['mean'] - dense_acc):+.2f} pp against dense); at the deepest level, {last['percent_remaining']:.1f}% "
+    f"remaining, {100 * last['mean']:.2f}% ({100 * (last['mean'] - dense_acc):+.2f} pp).",
+    f"- Averaged over its pruned levels, a ticket's early-stopping iteration is {ratio['mean']:.2f}x its trial's dense "
+    f"one (95% CI [{ratio['ci_low']:.2f}, {ratio['ci_high']:.2f}], {ratio['n']} trials).",
+]
+for comparison, part in paired.groupby("comparison", sort=False):
+    lines.append(f"- {comparison.capitalize()}: " + "; ".join(
+        f"{r.percent_remaining:.1f}%: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] "
+        f"({r.verdict})" for r in part.itertuples()) + ".")
+conv = history.query("level == @lenet5_levels[-1]").set_index("layer")["density"]
+lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.filter(like='conv').min():.0f}-"
+             f"{100 * conv.filter(like='conv').max():.0f}% of their weights and the fully connected ones "
+             f"{100 * conv.filter(like='fc').min():.0f}-{100 * conv.filter(like='fc').max():.0f}%, by the rates chosen: "
+             f"the overall density follows the fully connected layers.")
+lines.append(f"- With {ticket.trials} trials and {len(lenet5_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
+             f"remaining) this profile is a first look: the `paper` profile runs 5 trials, more levels and the controls "
+             f"at every level.")
+Markdown("\\n".join(lines))
+""")
+
+md("""
+## Exercises
+
+1. Prune the convolutional layers at the fully connected rate: which arm loses most, and at which density?
+   (`python -m lth_utils imp --model lenet5 --conv-rate 0.2`.)
+2. Compare the early-stopping ratio of LeNet-5's tickets with LeNet-300-100's (notebook 02): which architecture's
+   tickets learn faster relative to their dense network?
+3. Look at the surviving first-layer weights: do they keep the large initial values, or those that grew in training?
+   Notebook 05 asks the same of LeNet-300-100.
+
+## References
+
+- Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).
+- LeCun, Bottou, Bengio & Haffner 1998, Gradient-based learning applied to document recognition (LeNet-5).
+- Frankle, Dziugaite, Roy & Carbin 2019, Stabilizing the lottery ticket hypothesis,
+  [arXiv:1903.01611](https://arxiv.org/abs/1903.01611).
+
+## Provenance
+""")
+
+code("""
+Markdown(notebook.provenance(ticket, settings["profile"]))
+""")
+
+nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                        "language": "python"}})
+nbformat.write(nb, "notebooks/09_convolutional_tickets.ipynb")
