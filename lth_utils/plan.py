@@ -206,9 +206,9 @@ def conv_runs(cfg: IMPConfig, settings: dict[str, Any]) -> dict[str, IMPConfig]:
     (notebook 02's run) to compare with."""
     base = dataclasses.replace(cfg, **CONV_MODEL, levels=settings["conv_levels"], target_density=None,
                                trials=min(settings["conv_trials"], cfg.trials))
+    k = max(1, round(settings["conv_rewind_fraction"] * cfg.iterations))
     runs = {**controls(base, {"control_levels": settings["conv_control_levels"]}),
-            "late": dataclasses.replace(base, rewind=str(max(1, round(settings["conv_rewind_fraction"] * cfg.iterations))),
-                                        levels=min(settings["conv_rewind_levels"], base.levels))}
+            "late": dataclasses.replace(base, rewind=str(k), levels=min(settings["conv_rewind_levels"], base.levels))}
     return {**runs, "mlp": cfg}
 
 
