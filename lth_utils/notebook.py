@@ -131,7 +131,7 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> s
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 COSTS_START, COSTS_END = "<!-- notebook costs: start -->", "<!-- notebook costs: end -->"
-_RAN = re.compile(r"This execution took ([0-9.]+) minutes")
+_RAN = re.compile(r"This (?:execution took|notebook ran in) ([0-9.]+) minutes")  # the second: before the ledger
 _LEVELS = re.compile(r"It asked for (\d+) IMP levels: (\d+) trained in this execution, (\d+) read from the store\. "
                      r"Training all \d+ from an empty store took ([0-9.]+) core-minutes")
 
@@ -149,9 +149,10 @@ def costs(paths) -> pd.DataFrame:
         ran, levels = _RAN.search(text), _LEVELS.search(text)
         if not ran:
             raise ValueError(f"{path}: its last markdown output is not a provenance paragraph with its wall time")
+        recorded = levels is not None or "trained no IMP levels" in text
         n, trained, read, core = levels.groups() if levels else (0, 0, 0, 0.0)
         rows.append({"notebook": Path(path).stem, "minutes": float(ran.group(1)), "levels": int(n),
-                     "trained": int(trained), "read": int(read), "core_minutes": float(core)})
+                     "trained": int(trained), "read": int(read), "core_minutes": float(core), "recorded": recorded})
     return pd.DataFrame(rows)
 
 
@@ -161,6 +162,9 @@ def costs_markdown(table: pd.DataFrame, cores: int) -> str:
     lines = ["| notebook | this execution (min) | IMP levels trained / read | training them from an empty store "
              f"(core-min; / {cores} cores) |", "|---|---|---|---|"]
     for r in table.itertuples():
+        if not r.recorded:
+            lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | |")
+            continue
         lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
                      + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f} |" if r.levels else "none |"))
     lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | |")

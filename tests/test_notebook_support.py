@@ -399,17 +399,20 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
     for name, text in [("01_a", "This execution took 2.5 minutes after the set-up cell. It asked for 10 IMP levels: 4 "
                                 "trained in this execution, 6 read from the store. Training all 10 from an empty store "
                                 "took 12.0 core-minutes by their records"),
-                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels.")]:
+                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels."),
+                       ("07_c", "This notebook ran in 3.0 minutes (stored runs are read, not retrained).")]:
         nb = nbformat.v4.new_notebook()
         cell = nbformat.v4.new_code_cell("x")
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
         nb.cells = [cell]
         nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
     table = notebook.costs(sorted(tmp_path.glob("*.ipynb")))
-    assert table.to_dict("list") == {"notebook": ["01_a", "06_b"], "minutes": [2.5, 1.0], "levels": [10, 0],
-                                     "trained": [4, 0], "read": [6, 0], "core_minutes": [12.0, 0.0]}
+    assert table.to_dict("list") == {"notebook": ["01_a", "06_b", "07_c"], "minutes": [2.5, 1.0, 3.0],
+                                     "levels": [10, 0, 0], "trained": [4, 0, 0], "read": [6, 0, 0],
+                                     "core_minutes": [12.0, 0.0, 0.0], "recorded": [True, True, False]}
     text = notebook.costs_markdown(table, cores=2)
-    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 |" in text and "| all | 3.5 | 4 / 6 | |" in text
+    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |" in text
+    assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | |" in text
 
 
 def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_late_rewinding():
