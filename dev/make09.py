@@ -254,7 +254,10 @@ md("""
 """)
 
 code("""
-Markdown(notebook.provenance(ticket, settings["profile"]))
+Markdown(notebook.provenance(ticket, settings["profile"], experiment=(
+    f"LeNet-5: {ticket.trials} trial(s), {ticket.num_levels} levels, at most {ticket.iterations:,} iterations per "
+    f"level, evaluation every {ticket.eval_every}; LeNet-300-100's ticket read with its {cfg.trials} trials; ticket "
+    f"config hash `{ticket.hash}`")))
 """)
 
 nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
