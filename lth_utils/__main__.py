@@ -128,10 +128,15 @@ def compare_command(args) -> int:
     block = (f"{comparison.markdown(comparison.side_by_side(*inputs))}\n\n"
              f"Computed by `python -m lth_utils compare --profile {args.profile}` from `{args.store}` "
              f"({comparison.trials_note(*inputs[:3])}).")
-    if args.readme:
-        readme = Path(args.readme)
-        atomic_write_text(readme, comparison.splice(readme.read_text(), block))
-        print(f"side-by-side table written into {readme}")
+    return _emit(block, args.readme, "side-by-side table", comparison.START, comparison.END)
+
+
+def _emit(block: str, readme: str | None, what: str, start: str, end: str) -> int:
+    """Print `block`, or write it into `readme` between its `start` and `end` markers."""
+    from . import comparison
+    if readme:
+        atomic_write_text(Path(readme), comparison.splice(Path(readme).read_text(), block, start, end))
+        print(f"{what} written into {readme}")
     else:
         print(block)
     return 0
@@ -140,20 +145,13 @@ def compare_command(args) -> int:
 def costs_command(args) -> int:
     """`costs`: the executed notebooks' costs as a markdown table, optionally written into the README."""
     import os
-    from . import comparison
     from .notebook import COSTS_END, COSTS_START, costs, costs_markdown
     paths = sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
     block = (f"{costs_markdown(costs(paths), os.cpu_count() or 1)}\n\nComputed by `python -m lth_utils costs` from "
              f"the provenance cells of the notebooks in `{args.dir}`.")
-    if args.readme:
-        readme = Path(args.readme)
-        atomic_write_text(readme, comparison.splice(readme.read_text(), block, COSTS_START, COSTS_END))
-        print(f"notebook costs written into {readme}")
-    else:
-        print(block)
-    return 0
+    return _emit(block, args.readme, "notebook costs", COSTS_START, COSTS_END)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,9 +174,9 @@ def transfer_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> d
     for source, target in TRANSFER_PAIRS:
         chain = dataclasses.replace(cfg, dataset=target, levels=max(levels), target_density=None,
                                     trials=min(settings["transfer_trials"], cfg.trials))
+        arms = controls(chain, {"control_levels": levels})
         out[(target, "ticket")] = chain
-        out[(target, "random_prune")] = dataclasses.replace(chain, arm="random_prune", only_levels=only)
-        out[(target, "reinit")] = dataclasses.replace(chain, arm="reinit", only_levels=only)
+        out[(target, "random_prune")], out[(target, "reinit")] = arms["random_prune"], arms["reinit"]
         out[(target, "transfer")] = dataclasses.replace(chain, arm="transfer", transfer_from=source, only_levels=only)
     return out
 
@@ -188,10 +188,7 @@ def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> 
     levels = levels_for(cfg, settings["landscape_densities"] if densities is None else densities)
     base = dataclasses.replace(cfg, levels=max(levels), target_density=None,
                                trials=min(settings["landscape_trials"], cfg.trials))
-    only = ",".join(map(str, levels))
-    runs = {arm: c if arm == "ticket" else dataclasses.replace(c, only_levels=only)
-            for arm, c in controls(base).items()}
-    return runs, levels
+    return controls(base, {"control_levels": levels}), levels
 
 
 # Notebook 09: LeNet-5 with the paper's rates for convolutional networks (conv layers 10% per level, fully connected
