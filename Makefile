@@ -1,7 +1,9 @@
 # make run                 the main job: every notebook, headless, in the `standard` profile (the handouts)
 # make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
+# make run IMPORT=no       without importing the committed results first: a fresh clone then retrains everything
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
 # make bench               the performance benchmark (benchmarks/)
+# make verify              retrain a few committed levels from scratch here and compare them with the committed bits
 # make handouts            the executed notebooks as HTML pages in handouts/ (make run refreshes them)
 # make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
 #                           results to commit under results/paper/store; make compare: the README's table from them
@@ -13,7 +15,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv browser handouts bench clean-runs import train export compare
+.PHONY: run test data venv browser handouts bench clean-runs import train export compare verify
 
 venv: $(VENV)/.installed
 
@@ -55,8 +57,17 @@ handouts: venv
 	$(PY) -m jupyter nbconvert --to html --log-level WARN --output-dir handouts notebooks/[0-9][0-9]_*.ipynb
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first.
+# IMPORT=no skips that, so a fresh clone's `make run IMPORT=no` trains every run from scratch.
+IMPORT ?= yes
 import: data
-	@if [ -d $(COMPACT) ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE) --data-root $(DATA_ROOT); fi
+	@if [ -d $(COMPACT) ] && [ "$(IMPORT)" != no ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE) --data-root $(DATA_ROOT); fi
+
+# Does this machine reproduce the committed results? Trains notebook 02's ticket, trial 0, levels 0-2, from scratch
+# into build/verify (a few minutes) and compares it with them: identical bits, or how far last-bit differences carried.
+verify: data
+	rm -rf build/verify
+	$(PY) -m lth_utils train --profile $(PROFILE) --only 02 --set out build/verify --set trials 1 --set levels 2
+	$(PY) -m lth_utils verify --out build/verify --against $(COMPACT)
 
 # Long profiles: train the notebooks' runs without the notebooks (resumable), and write their compact form to commit.
 train: data import

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import nbformat
 
+from lth_utils.plan import PLANNED
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GLOSSARY = "[glossary](glossary.md)"
 
@@ -176,14 +178,18 @@ def objectives(number: str) -> str:
 
 def running(number: str) -> str:
     _, _, reuses, _, _ = COURSE[number]
+    paper = ("and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the "
+             "time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, "
+             "and the README compares their records with it)" if number in PLANNED else
+             "(no projection: this notebook's runs are trained by the notebook itself, and its `paper` settings have not "
+             "been run)")
     return ("### Running this notebook\n\n"
             f"{reuses} Trained levels are saved in the run store (`out`), so a second run reads them. The last cell "
             "(Provenance) reports what this execution cost on its machine: the minutes it took, how many levels "
-            "it trained and how many it read, and what training all of them from an empty store takes by their "
-            "records. The README's notebook table gives those numbers for the committed `standard` handouts; "
-            "`smoke` takes seconds (CI), and the `paper` profile's costs are in the README's paper section. A "
-            "setting other than the handouts' own writes its figures to `../build/figures/`, never over the "
-            "committed ones.")
+            "it trained and how many it read, what training all of them from an empty store takes by their "
+            f"records, {paper}. The README's notebook table gives those numbers for the committed `standard` "
+            "handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to "
+            "`../build/figures/`, never over the committed ones.")
 
 
 def exercises(number: str) -> str:

@@ -205,10 +205,7 @@ dense_acc, dense_stop = acc["mean"].iloc[0], stop["mean"].iloc[0]
 mlp_acc = tables["mlp"]["test_acc_at_early_stop"]
 best = acc.loc[acc["mean"].idxmax()]
 last = acc.iloc[-1]
-speed = summaries["ticket"].merge(summaries["ticket"].query("level == 0")[["trial", "early_stop_iteration"]],
-                                  on="trial", suffixes=("", "_dense")).query("level > 0")
-ratio = analysis.mean_interval(speed.groupby("trial").apply(
-    lambda g: (g["early_stop_iteration"] / g["early_stop_iteration_dense"]).mean(), include_groups=False))
+ratio = analysis.early_stop_ratio(summaries["ticket"])
 lines = [
     f"- Dense LeNet-5 reaches **{100 * dense_acc:.2f}%** (LeNet-300-100: {100 * mlp_acc['mean'].iloc[0]:.2f}%) and "
     f"stops early at iteration {dense_stop:,.0f}.",
@@ -254,7 +251,7 @@ md("""
 """)
 
 code("""
-Markdown(notebook.provenance(ticket, settings["profile"], experiment=(
+Markdown(notebook.provenance(ticket, settings["profile"], notebook="09", experiment=(
     f"LeNet-5: {ticket.trials} trial(s), {ticket.num_levels} levels, at most {ticket.iterations:,} iterations per "
     f"level, evaluation every {ticket.eval_every}; LeNet-300-100's ticket read with its {cfg.trials} trials; ticket "
     f"config hash `{ticket.hash}`")))

@@ -235,7 +235,7 @@ md("""
 """)
 
 code("""
-Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
+Markdown(notebook.provenance(cfg, settings["profile"], notebook="10", experiment=(
     f"LeNet-300-100, MNIST <-> Fashion-MNIST at levels {', '.join(map(str, levels))}, "
     f"{configs[('mnist', 'transfer')].trials} trial(s); {cfg.iterations:,} iterations at most per training, patience "
     f"{cfg.patience}")))

@@ -313,7 +313,7 @@ md("""
 """)
 
 code("""
-Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
+Markdown(notebook.provenance(cfg, settings["profile"], notebook="11", experiment=(
     f"LeNet-300-100 on MNIST at levels {', '.join(map(str, levels))}, {trials} trial(s); {points}x{points} slices "
     f"over +/-{span:g}, sharpness at radius {radius:g} along {settings['sharpness_directions']} directions, on "
     f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`")))

@@ -45,6 +45,19 @@ def portable_command(args) -> int:
         for row in rows:
             print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
         print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
+    elif args.command == "retrain-weights":
+        if not Path(args.out).is_dir():
+            raise ConfigError("out", args.out, "an existing run-store folder")
+        rows = portable.retrain_weights(args.out, args.against, args.data_root)
+        print(f"{len(rows)} level(s) trained again for the weights a notebook reads; every one matched its record")
+    elif args.command == "verify":
+        if not Path(args.against).is_dir():
+            raise ConfigError("against", args.against, "a folder written by `python -m lth_utils export`")
+        if not Path(args.out).is_dir():
+            raise ConfigError("out", args.out, "an existing run-store folder")
+        table = portable.verify(args.out, args.against)
+        print(portable.verify_sentence(table, args.out, args.against))
+        return 0 if table["same_bits"].all() else 1
     else:
         if not Path(args.source).is_dir():
             raise ConfigError("from", args.source, "a folder written by `python -m lth_utils export`")
@@ -84,7 +97,7 @@ def train_ahead(args) -> int:
     """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
     from . import plan
     from .profiles import NOTEBOOK_SETTINGS, imp_config
-    order = args.only or ["02", "03", "01", "05", "07", "08", "10", "11", "09"]
+    order = args.only or ["02", "03", "01", "05", "04", "07", "08", "10", "11", "09"]
     for name in order:
         if name not in plan.PLANNED:
             raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
@@ -144,14 +157,10 @@ def _emit(block: str, readme: str | None, what: str, start: str, end: str) -> in
 
 def costs_command(args) -> int:
     """`costs`: the executed notebooks' costs as a markdown table, optionally written into the README."""
-    import os
-    from .notebook import COSTS_END, COSTS_START, costs, costs_markdown
-    paths = sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb"))
-    if not paths:
+    from .costs import COSTS_END, COSTS_START, readme_block
+    if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
         raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
-    block = (f"{costs_markdown(costs(paths), os.cpu_count() or 1)}\n\nComputed by `python -m lth_utils costs` from "
-             f"the provenance cells of the notebooks in `{args.dir}`.")
-    return _emit(block, args.readme, "notebook costs", COSTS_START, COSTS_END)
+    return _emit(readme_block(args.dir), args.readme, "notebook costs", COSTS_START, COSTS_END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +189,7 @@ def _main(argv: list[str] | None = None) -> int:
                                               "notebooks: for long profiles, in the background")
     ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     ahead.add_argument("--only", nargs="*", default=None,
-                       help="notebooks in priority order (default: 02 03 01 05 07 08 10 11 09)")
+                       help="notebooks in priority order (default: 02 03 01 05 04 07 08 10 11 09)")
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -195,6 +204,16 @@ def _main(argv: list[str] | None = None) -> int:
     load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
     load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
     load.add_argument("--data-root", default="data", help="datasets, to replay late-rewinding points (default: data)")
+    check = commands.add_parser("verify", help="compare the levels a run store trained with committed results: "
+                                               "identical bits, or how far they differ")
+    check.add_argument("--out", default="runs", help="the run store trained here (default: runs)")
+    check.add_argument("--against", default="results/standard/store", help="the compact store to compare with")
+    again = commands.add_parser("retrain-weights", help="train again the levels whose trained weights a notebook "
+                                                        "reads but an imported store lacks (checked to the bit)")
+    again.add_argument("--out", default="runs", help="the run store (default: runs)")
+    again.add_argument("--against", default=None, help="the compact store it was imported from, to check the "
+                                                       "weights' digests too")
+    again.add_argument("--data-root", default="data", help="the datasets (default: data)")
     compare = commands.add_parser("compare", help="the side-by-side table with the paper, from committed results")
     compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
     compare.add_argument("--store", default="results/paper/store", help="the compact store to read")
@@ -230,7 +249,7 @@ def _main(argv: list[str] | None = None) -> int:
             timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
             print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
             return 0
-        if args.command in ("export", "import"):
+        if args.command in ("export", "import", "verify", "retrain-weights"):
             return portable_command(args)
         if args.command == "train":
             return train_ahead(args)

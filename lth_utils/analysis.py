@@ -42,6 +42,17 @@ def mean_interval(values, confidence: float = 0.95) -> dict:
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
+def early_stop_ratio(summary: pd.DataFrame, percent_between: tuple[float, float] | None = None) -> dict:
+    """A pruned level's early-stopping iteration over its trial's dense one (level 0), averaged per trial over the
+    pruned levels (those with % remaining in `percent_between`, if given), then over trials: mean_interval's dict."""
+    dense = summary.query("level == 0")[["trial", "early_stop_iteration"]]
+    ratios = summary.merge(dense, on="trial", suffixes=("", "_dense")).query("level > 0")
+    if percent_between is not None:
+        ratios = ratios[(100 * ratios["density"]).between(*percent_between)]
+    ratio = ratios["early_stop_iteration"] / ratios["early_stop_iteration_dense"]
+    return mean_interval(ratio.groupby(ratios["trial"]).mean())
+
+
 def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
     """Per level, a[metric] - b[metric] paired by trial: mean, t-interval bounds, trials. NaN bounds for 1 trial."""
     merged = a.merge(b, on=["trial", "level"], suffixes=("_a", "_b"))

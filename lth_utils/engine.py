@@ -18,10 +18,12 @@ import queue
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import pandas as pd
 
 from .children import die_with_parent, ignore_interrupts
+from .costs import Record, level_record, per_iteration
 from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .progress import tqdm
@@ -108,9 +110,15 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
     return max(1, min(os.cpu_count() or 1, chains))
 
 
-# Every level this process's runs asked for: (run folder, trial, level) -> (trained here rather than read, seconds its
-# training took by its record). Notebooks report it in their provenance (levels trained vs read, cost from scratch).
-LEDGER: dict[tuple[str, int, int], tuple[bool, float]] = {}
+# Every level this process's runs asked for: (run folder, trial, level) -> whether it was trained here rather than read,
+# and its record (model, seconds its training took, iterations it ran). Notebooks report it in their provenance
+# (levels trained vs read, cost from scratch, and the rates a projection to another profile uses).
+class LedgerEntry(NamedTuple):
+    trained: bool
+    record: Record
+
+
+LEDGER: dict[tuple[str, int, int], LedgerEntry] = {}
 
 
 def _record(tasks: list[Task], pending: list[Task]) -> None:
@@ -118,16 +126,19 @@ def _record(tasks: list[Task], pending: list[Task]) -> None:
     for cfg, trial, level in tasks:
         key = (str(cfg.root), trial, level)
         row = read_result(level_dir(cfg.root, trial, level)) or {}
-        LEDGER[key] = (key in trained or LEDGER.get(key, (False, 0.0))[0], float(row.get("seconds") or 0.0))
+        before = LEDGER.get(key)
+        LEDGER[key] = LedgerEntry(key in trained or (before is not None and before.trained),
+                                  level_record(cfg, level, row))
 
 
 def ledger_summary() -> dict:
-    """{"levels", "trained", "read", "core_minutes", "trials"} over LEDGER (core_minutes: the training time of all
-    those levels as recorded, whether trained now or earlier)."""
-    trained = sum(t for t, _ in LEDGER.values())
+    """{"levels", "trained", "read", "core_minutes", "trials", "rates"} over LEDGER (core_minutes: the training time of
+    all those levels as recorded, whether trained now or earlier; rates: costs.per_iteration of their records)."""
+    trained = sum(e.trained for e in LEDGER.values())
     return {"levels": len(LEDGER), "trained": trained, "read": len(LEDGER) - trained,
-            "core_minutes": sum(s for _, s in LEDGER.values()) / 60,
-            "trials": 1 + max((t for _, t, _ in LEDGER), default=-1)}
+            "core_minutes": sum(e.record.seconds for e in LEDGER.values()) / 60,
+            "trials": 1 + max((t for _, t, _ in LEDGER), default=-1),
+            "rates": per_iteration(e.record for e in LEDGER.values())}
 
 
 def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: int | None = None,

@@ -514,12 +514,25 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
             return copied
     _check_inputs(cfg, trial, level)
     trace("train", root, trial, level)
+    row, model, mask, start, result = fit_level(cfg, trial, level, on_progress=on_progress)
+    masks.save(mask, directory / "mask.pt")
+    atomic_torch_save(directory / "weights_start.pt", start)
+    if result.saved_weights is not None:
+        atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
+    atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})
+    write_csv(directory / "metrics.csv", result.metrics, METRIC_COLUMNS)
+    write_result(directory, row)
+    return row
+
+
+def fit_level(cfg: IMPConfig, trial: int, level: int, known_mask: masks.Mask | None = None, on_progress=None):
+    """Train one level from its inputs (the files of earlier levels; `known_mask` as level_inputs takes it) without
+    writing anything: (summary row, trained model, mask, masked start weights, TrainResult)."""
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
-    model, mask, start, override = level_inputs(cfg, trial, level, splits)
+    model, mask, start, override = level_inputs(cfg, trial, level, splits, known_mask)
     model.load_state_dict(start)
     masks.apply_mask_(model, mask)
-    masks.save(mask, directory / "mask.pt")
-    atomic_torch_save(directory / "weights_start.pt", model.state_dict())
+    start = {k_: v.clone() for k_, v in model.state_dict().items()}
     model.to(cfg.device)
     k = cfg.rewind_iteration
     save_at = k if (cfg.arm == "ticket" and level == 0 and k) else None
@@ -527,20 +540,16 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
     result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
                    start_iteration=start_iteration(cfg, level), lr_schedule_override=override,
                    save_weights_at=save_at, test_curve=test_curve, on_progress=on_progress)
-    if save_at is not None:
-        if result.saved_weights is None:  # cannot happen (patience waits for k); never store an empty rewind point
-            raise RuntimeError(f"level 0 of {root} trial {trial} stopped before the rewind iteration {save_at}")
-        atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
-    atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})
-    write_csv(directory / "metrics.csv", result.metrics, METRIC_COLUMNS)
+    if save_at is not None and result.saved_weights is None:
+        # cannot happen (patience waits for k); never store an empty rewind point
+        raise RuntimeError(f"level 0 of {cfg.root} trial {trial} stopped before the rewind iteration {save_at}")
     row = {"arm": cfg.arm, "trial": trial, "level": level, "density": masks.density(mask),
            "remaining": masks.remaining(mask), "early_stop_iteration": result.early_stop_iteration,
            "val_loss_at_early_stop": result.val_loss_at_early_stop,
            "test_acc_at_early_stop": result.test_acc_at_early_stop, "final_test_acc": result.final_test_acc,
            "iterations_run": result.iterations_run, "seconds": result.seconds, "eval_seconds": result.eval_seconds,
            "test_curve": test_curve, "provenance": provenance(cfg.device, cfg.SCHEMA)}
-    write_result(directory, row)
-    return row
+    return row, model, mask, start, result
 
 
 def prepare(cfg: IMPConfig) -> None:

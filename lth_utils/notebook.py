@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 
 from . import data, plots
@@ -104,11 +102,14 @@ def _versions() -> str:
     return ", ".join([f"Python {platform.python_version()}", f"torch {torch.__version__}", *found])
 
 
-def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> str:
+def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, notebook: str | None = None) -> str:
     """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
     commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
-    training all of them from an empty store costs (from the levels' records)."""
+    training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
+    plan.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at those levels' rates."""
+    from .costs import projection_sentence
     from .engine import ledger_summary
+    from .plan import notebook_runs
     from .store import code_version
 
     minutes = (time.time() - _STARTED["at"]) / 60
@@ -125,52 +126,14 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None) -> s
             f"{levels['read']} read from the store. Training all {levels['levels']} from an empty store took "
             f"{levels['core_minutes']:.1f} core-minutes by their records (about {levels['core_minutes'] / cores:.1f} "
             f"minutes on these {cores} cores in parallel)." if levels["levels"] else "It trained no IMP levels.")
+    if notebook and profile != "paper" and levels["rates"]:
+        paper = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
+        work += " " + projection_sentence("paper", paper, levels["rates"], cores)
     return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`; code {commit}. Hardware: {device}. "
             f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}")
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-COSTS_START, COSTS_END = "<!-- notebook costs: start -->", "<!-- notebook costs: end -->"
-_RAN = re.compile(r"This (?:execution took|notebook ran in) ([0-9.]+) minutes")  # the second: before the ledger
-_LEVELS = re.compile(r"It asked for (\d+) IMP levels: (\d+) trained in this execution, (\d+) read from the store\. "
-                     r"Training all \d+ from an empty store took ([0-9.]+) core-minutes")
-
-
-def costs(paths) -> pd.DataFrame:
-    """One row per executed notebook, read from its provenance paragraph: the minutes the execution took, the IMP
-    levels it trained and read, and the core-minutes that training all of them from an empty store took."""
-    import json
-
-    rows = []
-    for path in paths:
-        outputs = [o for c in json.loads(Path(path).read_text())["cells"] for o in c.get("outputs", [])
-                   if "text/markdown" in o.get("data", {})]
-        text = "".join(outputs[-1]["data"]["text/markdown"]) if outputs else ""
-        ran, levels = _RAN.search(text), _LEVELS.search(text)
-        if not ran:
-            raise ValueError(f"{path}: its last markdown output is not a provenance paragraph with its wall time")
-        recorded = levels is not None or "trained no IMP levels" in text
-        n, trained, read, core = levels.groups() if levels else (0, 0, 0, 0.0)
-        rows.append({"notebook": Path(path).stem, "minutes": float(ran.group(1)), "levels": int(n),
-                     "trained": int(trained), "read": int(read), "core_minutes": float(core), "recorded": recorded})
-    return pd.DataFrame(rows)
-
-
-def costs_markdown(table: pd.DataFrame, cores: int) -> str:
-    """The README's notebook table: what each committed execution took, and the cost of its IMP levels from an
-    empty store (each level counted by every notebook that reads it)."""
-    lines = ["| notebook | this execution (min) | IMP levels trained / read | training them from an empty store "
-             f"(core-min; / {cores} cores) |", "|---|---|---|---|"]
-    for r in table.itertuples():
-        if not r.recorded:
-            lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | |")
-            continue
-        lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
-                     + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f} |" if r.levels else "none |"))
-    lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | |")
-    return "\n".join(lines)
-
-
 def notebook_paths(selection: list[str] | None = None) -> list:
     """The numbered notebooks in order, or those whose names start with one of `selection` ('02', '03_controls')."""
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))

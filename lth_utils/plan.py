@@ -5,6 +5,7 @@ so a run trained ahead of time (in the background, on another machine) is exactl
     controls(cfg, settings)            # {"ticket": cfg, "reinit": ..., "random_prune": ...} at the control levels
     reinit_draws(cfg, settings)        # the extra reinitialisations (draws 1, 2, ...) at the paper's densities
     notebook_runs("03", cfg, settings) # every config notebook 03 runs
+    late_rewind_runs(cfg, settings)    # notebook 04: a ticket chain per rewind point, and fine-tuning
     init_pruning_runs(cfg, settings)   # notebook 07: {(arm, ablation): config}
     signs_runs(cfg, settings)          # notebook 08: {name: config} (mask criteria, sign ablations, controls)
     transfer_runs(cfg, settings)       # notebook 10: {(target dataset, arm): config} for MNIST <-> Fashion-MNIST
@@ -15,6 +16,7 @@ so a run trained ahead of time (in the background, on another machine) is exactl
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from .analysis import one_shot_like
@@ -59,7 +61,7 @@ def one_shot_matched(cfg: IMPConfig) -> dict[int, IMPConfig]:
 
 
 def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> list[IMPConfig]:
-    """Every IMP config notebook `notebook` ('01', '02', '03' or '05') trains or reads."""
+    """Every IMP config notebook `notebook` (one of PLANNED) trains or reads."""
     if notebook == "01":
         sweep = one_shot_sweep(cfg, settings)
         return [dataclasses.replace(cfg, levels=0)] + sweep + [dataclasses.replace(c, arm="reinit") for c in sweep]
@@ -67,6 +69,8 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
         return [cfg]
     if notebook == "03":
         return [*controls(cfg, settings).values(), *reinit_draws(cfg, settings), *one_shot_matched(cfg).values()]
+    if notebook == "04":
+        return list(late_rewind_runs(cfg, settings).values())
     if notebook == "05":
         return [cfg] + list(one_shot_matched(cfg).values())
     if notebook == "07":
@@ -80,6 +84,26 @@ def notebook_runs(notebook: str, cfg: IMPConfig, settings: dict[str, Any]) -> li
     if notebook == "11":
         return list(landscape_runs(cfg, settings)[0].values())
     raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: {', '.join(PLANNED)}")
+
+
+def late_rewind_runs(cfg: IMPConfig, settings: dict[str, Any], trials: int | None = None,
+                     rewind_points=None) -> dict[str, IMPConfig]:
+    """Notebook 04: {"k = 0": notebook 02's ticket, "k = <k>": one ticket chain per rewind point, "none (fine-tune)"}
+    to the profile's `late_rewind_levels`, with `trials` (None: the profile's `late_rewind_trials`). The rewind points
+    are k = 0 and the profile's `late_rewind_fractions` of the iterations, or `rewind_points` (iterations in
+    (0, iterations))."""
+    if rewind_points is None:
+        ks = sorted({max(1, round(f * cfg.iterations)) for f in settings["late_rewind_fractions"]})
+    elif not rewind_points or not all(isinstance(k, int) and 0 < k < cfg.iterations for k in rewind_points):
+        raise ConfigError("rewind_points", rewind_points, f"a non-empty list of iterations k with 0 < k < "
+                                                          f"{cfg.iterations:,} (the profile's iterations per level)")
+    else:
+        ks = sorted(set(rewind_points))
+    base = dataclasses.replace(cfg, levels=min(cfg.num_levels, settings["late_rewind_levels"]), target_density=None,
+                               trials=cfg.trials if trials is not None else min(cfg.trials,
+                                                                                 settings["late_rewind_trials"]))
+    runs = {f"k = {k}": dataclasses.replace(base, rewind="init" if k == 0 else str(k)) for k in [0] + ks}
+    return {**runs, "none (fine-tune)": dataclasses.replace(base, rewind="none")}
 
 
 def check_methods(methods) -> list[str]:
@@ -191,6 +215,20 @@ def landscape_runs(cfg: IMPConfig, settings: dict[str, Any], densities=None) -> 
     return controls(base, {"control_levels": levels}), levels
 
 
+@functools.lru_cache(maxsize=1)
+def weights_read() -> frozenset[tuple[str, int, int]]:
+    """(run hash, trial, level) whose trained weights a notebook loads, besides a ticket's level 0 and trial 0 (which
+    portable.keeps_weights always keeps): notebook 11's landscapes, the ticket and its controls at its levels in every
+    trial, for each profile's default settings. A compact store keeps these weights, so the notebook reads them."""
+    from .profiles import NOTEBOOK_SETTINGS, PROFILES, imp_config
+
+    out = set()
+    for profile in PROFILES:
+        runs, levels = landscape_runs(imp_config(profile), NOTEBOOK_SETTINGS[profile])
+        out |= {(c.hash, t, l) for c in runs.values() for t in range(c.trials) for l in levels}
+    return frozenset(out)
+
+
 # Notebook 09: LeNet-5 with the paper's rates for convolutional networks (conv layers 10% per level, fully connected
 # 20%, output 10%), trained like LeNet-300-100 (Adam 1.2e-3, batch 60, the profile's stopping rule).
 CONV_MODEL = dict(model="lenet5", conv_rate=0.1, rate=0.2)
@@ -209,4 +247,4 @@ def conv_runs(cfg: IMPConfig, settings: dict[str, Any]) -> dict[str, IMPConfig]:
     return {**runs, "mlp": cfg}
 
 
-PLANNED = ("01", "02", "03", "05", "07", "08", "09", "10", "11")
+PLANNED = ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11")

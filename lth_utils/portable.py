@@ -48,7 +48,9 @@ from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .engine import in_worker
 from .models import build_model
-from .imp import INIT_ARMS, IMPConfig, _input_shape, dense_source, level_inputs, replay_rewind_point, tasks_of
+from .imp import (INIT_ARMS, IMPConfig, _input_shape, dense_source, fit_level, level_inputs, replay_rewind_point,
+                  tasks_of)
+from .plan import weights_read
 from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
 
 SPLITS = ("val", "test")
@@ -69,7 +71,7 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _config_of(root: Path, out: Path) -> IMPConfig:
+def config_of(root: Path, out: Path) -> IMPConfig:
     fields = {f.name for f in dataclasses.fields(IMPConfig)}
     stored = json.loads((root / "config.json").read_text())["config"]
     values = {k: v for k, v in stored.items() if k in fields}
@@ -82,7 +84,7 @@ def _run_folders(store: Path) -> list[Path]:
     folders = [p for p in sorted(Path(store).iterdir()) if (p / "config.json").is_file()]
 
     def order(folder: Path):
-        cfg = _config_of(folder, store)
+        cfg = config_of(folder, store)
         return ARM_ORDER.get(cfg.arm, 9), dense_source(cfg) is not None
 
     return sorted(folders, key=order)
@@ -105,15 +107,16 @@ def _weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask) -> dict[st
 
 
 def keeps_weights(cfg: IMPConfig, trial: int, level: int) -> bool:
-    """Whether a ticket level's trained weights go into its level file: level 0 (the dense network: one-shot pruning
-    without retraining reads it) and trial 0 (notebook 05 inspects its weights). The last level of a trial that has
-    not reached the run's last level goes into trial_t/last.npz, for the next level to prune."""
-    return level == 0 or trial == 0
+    """Whether a level's trained weights go into its level file: a ticket's level 0 (the dense network: one-shot
+    pruning without retraining reads it) and trial 0 (notebooks 05 and 09 inspect its weights), and any arm's levels
+    that notebook 11 reads (plan.weights_read). The last level of a ticket's trial that has not reached the run's last
+    level goes into trial_t/last.npz, for the next level to prune."""
+    return (cfg.arm == "ticket" and (level == 0 or trial == 0)) or (cfg.hash, trial, level) in weights_read()
 
 
 def export_run(root: Path, dest: Path) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
-    cfg = _config_of(root, root.parent)
+    cfg = config_of(root, root.parent)
     arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
     copied = set()  # trials whose level 0 (and rewind point, replayed on import) come from `source`
     arrays: dict[str, np.ndarray] = {}
@@ -163,6 +166,15 @@ def export_run(root: Path, dest: Path) -> dict:
                 arrays.update({f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v
                                for k, v in _weights_arrays(final, mask).items()})
             last[trial] = (level, final, mask)
+        elif keeps_weights(cfg, trial, level):  # a control level whose trained weights a notebook reads
+            final = directory / "weights_final.pt"
+            if not final.is_file():
+                raise FileNotFoundError(f"{final} is missing: a notebook reads these weights; `python -m lth_utils "
+                                        f"retrain-weights --out {root.parent}` trains them again from the level's inputs")
+            final = torch_load(final)
+            record["weights_final"] = state_digest(final)
+            arrays.update({f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v
+                           for k, v in _weights_arrays(final, mask).items()})
         levels.append(record)
     planned = max([cfg.levels] + [level for level, _, _ in last.values()])
     for trial, (level, final, mask) in last.items():
@@ -272,7 +284,7 @@ def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "config.json").exists():
         shutil.copyfile(source / "config.json", root / "config.json")
-    cfg = _config_of(root, store)
+    cfg = config_of(root, store)
     if data_root is not None:
         cfg = dataclasses.replace(cfg, data_root=str(data_root))
     arrays = _read_arrays(source)
@@ -365,6 +377,94 @@ def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:
     rows = [r["result"] for r in records if (r["trial"], r["level"]) in wanted]
     rows.sort(key=lambda r: (r["trial"], r["level"]))
     return pd.DataFrame(rows, columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
+
+
+def _refit(cfg: IMPConfig, trial: int, level: int, mask_path: Path):
+    row, model, mask, _, _ = fit_level(cfg, trial, level, known_mask=masks.load(mask_path))
+    return row, mask, {k: v.cpu() for k, v in model.state_dict().items()}
+
+
+def retrain_weights(store: str | Path, source: str | Path | None = None, data_root: str | None = None,
+                    progress: bool = True) -> list[dict]:
+    """Train again, from their stored inputs, the levels of `store` whose trained weights a notebook reads
+    (keeps_weights) but the store lacks, as after an import from a compact store that left them out. Each level is
+    retrained in a fresh single-thread worker, as the engine trains; its mask and results must equal the stored ones
+    to the bit, and its weights the digest `source` (a compact store) recorded where it has one, else ImportMismatch
+    (another machine's floats: train in a new store instead). `data_root` (default: the run's) holds the datasets.
+    Returns one row per level written."""
+    from .progress import tqdm
+
+    store = Path(store)
+    todo = []
+    for root in _run_folders(store):
+        cfg = config_of(root, store)
+        cfg = cfg if data_root is None else dataclasses.replace(cfg, data_root=str(data_root))
+        for trial, level in stored_levels(root):
+            directory = level_dir(root, trial, level)
+            if keeps_weights(cfg, trial, level) and not (directory / "weights_final.pt").is_file():
+                todo.append((cfg, trial, level, directory))
+    written = []
+    for cfg, trial, level, directory in tqdm(todo, desc="retrain left-out weights", disable=not progress):
+        row, mask, final = in_worker(_refit, cfg, trial, level, directory / "mask.pt")
+        stored = read_result(directory)
+        differ = [k for k in VERIFIED_RESULTS + ("iterations_run",) if row[k] != stored[k]]
+        if state_digest(mask) != state_digest(masks.load(directory / "mask.pt")):
+            differ.append("mask")
+        recorded = {} if source is None else {
+            (r["trial"], r["level"]): r.get("weights_final")
+            for r in json.loads((Path(source) / cfg.root.name / "levels.json").read_text())}
+        if recorded.get((trial, level)) not in (None, state_digest(final)):
+            differ.append("weights_final")
+        if differ:
+            raise ImportMismatch(f"{directory}: trained again here, its {', '.join(differ)} differ from the stored "
+                                 f"ones (another machine's floats?); train the run in a new store instead")
+        atomic_torch_save(directory / "weights_final.pt", final)
+        written.append({"run": cfg.root.name, "trial": trial, "level": level})
+    return written
+
+
+VERIFIED_RESULTS = ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_at_early_stop", "final_test_acc")
+
+
+def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
+    """Every level that both the run store `store` and the compact store `source` hold, compared: one row each with
+    `same_bits` (the same mask and trained weights digests, where both are known, and the same results to the last
+    bit) and the differences (store minus source) in test accuracy at early stop (pp) and early-stop iteration. A
+    store trained from scratch on another machine shows here how far last-bit differences carried."""
+    rows = []
+    for run in _run_folders(Path(source)):
+        root = Path(store) / run.name
+        if not root.is_dir():
+            continue
+        for record in json.loads((run / "levels.json").read_text()):
+            directory = level_dir(root, record["trial"], record["level"])
+            mine = read_result(directory)
+            if mine is None:
+                continue
+            same = state_digest(masks.load(directory / "mask.pt")) == record["mask"]
+            final = directory / "weights_final.pt"
+            if "weights_final" in record and final.is_file():
+                same = same and state_digest(torch_load(final)) == record["weights_final"]
+            theirs = record["result"]
+            same = same and all(mine[k] == theirs[k] for k in VERIFIED_RESULTS)
+            rows.append({"run": run.name, "trial": record["trial"], "level": record["level"], "same_bits": same,
+                         "test_acc_diff_pp": 100 * (mine["test_acc_at_early_stop"] - theirs["test_acc_at_early_stop"]),
+                         "early_stop_diff": mine["early_stop_iteration"] - theirs["early_stop_iteration"]})
+    return pd.DataFrame(rows, columns=["run", "trial", "level", "same_bits", "test_acc_diff_pp", "early_stop_diff"])
+
+
+def verify_sentence(table: pd.DataFrame, store: str, source: str) -> str:
+    if table.empty:
+        return f"{store} and {source} share no stored level: nothing to compare."
+    differ = table[~table["same_bits"]]
+    text = (f"{len(table)} level(s) of {table['run'].nunique()} run(s) compared between {store} and {source}: "
+            f"{int(table['same_bits'].sum())} identical to the bit (masks, trained weights where both are kept, "
+            f"results)")
+    if differ.empty:
+        return text + "."
+    return (text + f"; {len(differ)} differ: test accuracy at early stop by up to "
+            f"{differ['test_acc_diff_pp'].abs().max():.2f} pp (mean {differ['test_acc_diff_pp'].abs().mean():.2f}), "
+            f"early-stop iteration by up to {differ['early_stop_diff'].abs().max():,.0f} iterations.")
 
 
 def compact_size(dest: str | Path) -> int:

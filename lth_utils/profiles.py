@@ -1,5 +1,7 @@
-"""Run profiles for the notebooks: `smoke` (seconds, for CI), `standard` (the default: all notebooks in under 45
-minutes on a 2-core CPU) and `paper` (the paper's exact hyperparameters, shared/docs/paper.md).
+"""Run profiles for the notebooks: `smoke` (seconds, for CI), `standard` (the default and the handouts: the paper's
+protocol with early stopping by patience; its committed runs are read in minutes, trained from scratch they take
+hours on 2 cores, see the README's cost section) and `paper` (the paper's exact hyperparameters,
+shared/docs/paper.md).
 
     cfg = imp_config("standard", seed=0)                 # an IMPConfig
     NOTEBOOK_SETTINGS["standard"]["one_shot_rates"]      # the knobs each notebook adds, per profile

@@ -80,6 +80,18 @@ def test_by_level_gives_mean_min_max_over_trials():
     assert table["percent_remaining"].tolist() == [100.0, 50.0]
 
 
+def test_early_stop_ratio_averages_each_trials_ratios_to_its_own_dense_level_then_over_trials():
+    # trial 0: dense stops at 1000, levels at 500 (50%) and 800 (10%); trial 1: dense 2000, levels 1000 and 2000
+    frame = pd.DataFrame({"trial": [0, 0, 0, 1, 1, 1], "level": [0, 1, 2, 0, 1, 2],
+                          "density": [1.0, 0.5, 0.1, 1.0, 0.5, 0.1],
+                          "early_stop_iteration": [1000, 500, 800, 2000, 1000, 2000]})
+    every = analysis.early_stop_ratio(frame)
+    assert every["n"] == 2 and every["mean"] == pytest.approx(((0.5 + 0.8) / 2 + (0.5 + 1.0) / 2) / 2)
+    half = 12.706204736174705 * np.std([0.65, 0.75], ddof=1) / np.sqrt(2)  # t(0.975, df=1)
+    assert every["ci_high"] - every["mean"] == pytest.approx(half)
+    assert analysis.early_stop_ratio(frame, percent_between=(20, 60))["mean"] == pytest.approx(0.5)
+
+
 def test_roc_auc_is_one_for_perfect_scores_and_half_for_ties():
     assert analysis.roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
     assert analysis.roc_auc(np.ones(4), np.array([0, 1, 0, 1])) == 0.5
@@ -392,27 +404,6 @@ def test_a_second_descent_counts_only_beyond_the_seeds_spread():
     assert clear["u_shape"] and clear["peak_width"] == 4 and clear["separated"]
     noisy = double_descent.curve_verdict(table([[0.3, 0.5, 1.4, 0.9, 1.0], [0.32, 0.6, 0.9, 1.1, 1.05]]), 0.25)
     assert not noisy["u_shape"] and noisy["second_descent"] and not noisy["separated"]
-
-
-def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
-    import nbformat
-    for name, text in [("01_a", "This execution took 2.5 minutes after the set-up cell. It asked for 10 IMP levels: 4 "
-                                "trained in this execution, 6 read from the store. Training all 10 from an empty store "
-                                "took 12.0 core-minutes by their records"),
-                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels."),
-                       ("07_c", "This notebook ran in 3.0 minutes (stored runs are read, not retrained).")]:
-        nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell("x")
-        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
-        nb.cells = [cell]
-        nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
-    table = notebook.costs(sorted(tmp_path.glob("*.ipynb")))
-    assert table.to_dict("list") == {"notebook": ["01_a", "06_b", "07_c"], "minutes": [2.5, 1.0, 3.0],
-                                     "levels": [10, 0, 0], "trained": [4, 0, 0], "read": [6, 0, 0],
-                                     "core_minutes": [12.0, 0.0, 0.0], "recorded": [True, True, False]}
-    text = notebook.costs_markdown(table, cores=2)
-    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |" in text
-    assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | |" in text
 
 
 def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_late_rewinding():

@@ -40,7 +40,7 @@ def _left_out(path: Path) -> bool:
     if path.name not in ("weights_final.pt", "weights_start.pt"):
         return False
     run, trial, level = path.parents[2], int(path.parent.parent.name[6:]), int(path.parent.name[6:])
-    cfg = portable._config_of(run, run.parent)
+    cfg = portable.config_of(run, run.parent)
     planned = max([cfg.levels] + [l for _, l in stored_levels(run)])
     last = max(l for t, l in stored_levels(run) if t == trial)
     if path.name == "weights_final.pt":
@@ -203,3 +203,64 @@ def test_instability_paths_travel_with_the_store_and_are_read_not_retrained(tiny
     monkeypatch.setattr(imp, "train", lambda *a, **k: pytest.fail("an imported level was retrained"))
     again = instability.run_instability(moved, levels=[0, 1], progress=False)
     assert again["errors"].tolist() == table["errors"].tolist()
+
+
+def test_verify_finds_a_retrained_store_identical_and_names_how_far_a_different_one_is(tiny, tmp_path):
+    from lth_utils.__main__ import main
+    from lth_utils.store import write_result
+    cfg = replace(tiny, levels=1, trials=1)
+    engine.run([cfg, replace(cfg, arm="reinit")], progress=False)
+    portable.export_store(cfg.out, tmp_path / "compact")
+    again = replace(cfg, out=str(tmp_path / "again"))  # trained from scratch into another store: the same bits
+    engine.run([again, replace(again, arm="reinit")], progress=False)
+    table = portable.verify(again.out, tmp_path / "compact")
+    assert len(table) == 2 + 1 and table["same_bits"].all()
+    assert main(["verify", "--out", again.out, "--against", str(tmp_path / "compact")]) == 0
+    # a level whose result differs in its last bits (as on another CPU) is named with its differences
+    directory = level_dir(again.root, 0, 1)
+    row = json.loads((directory / "result.json").read_text())
+    write_result(directory, {**row, "test_acc_at_early_stop": row["test_acc_at_early_stop"] - 0.0012,
+                             "early_stop_iteration": row["early_stop_iteration"] + 20})
+    table = portable.verify(again.out, tmp_path / "compact")
+    differ = table[~table["same_bits"]]
+    assert len(differ) == 1 and differ["test_acc_diff_pp"].iloc[0] == pytest.approx(-0.12)
+    assert differ["early_stop_diff"].iloc[0] == 20
+    text = portable.verify_sentence(table, "again", "compact")
+    assert "3 level(s) of 2 run(s) compared" in text and "2 identical to the bit" in text
+    assert "1 differ: test accuracy at early stop by up to 0.12 pp" in text and "by up to 20 iterations" in text
+    assert main(["verify", "--out", again.out, "--against", str(tmp_path / "compact")]) == 1
+    assert main(["verify", "--out", str(tmp_path / "nowhere"), "--against", str(tmp_path / "compact")]) == 2
+
+
+def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained_again(tiny, tmp_path, monkeypatch):
+    """Notebook 11 reads the trained weights of the ticket and both controls at its levels in every trial: the compact
+    store keeps them (plan.weights_read), and a store that lacks them gets them back, to the bit, by retraining."""
+    cfg = replace(tiny, levels=2, trials=2)
+    arms = [cfg, replace(cfg, arm="reinit"), replace(cfg, arm="random_prune")]
+    engine.run(arms, progress=False)
+    read = frozenset((c.hash, t, 2) for c in arms for t in range(2))
+    monkeypatch.setattr(portable, "weights_read", lambda: read)
+    portable.export_store(cfg.out, tmp_path / "compact")
+    portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    for c in arms:
+        for t in range(2):
+            original = level_dir(c.root, t, 2) / "weights_final.pt"
+            twin = tmp_path / "imported" / original.relative_to(Path(cfg.out))
+            assert _same_file(original, twin), twin
+            if c.arm != "ticket":  # a control level no notebook reads is still left out
+                assert not (twin.parents[1] / "level_1" / "weights_final.pt").exists()
+    # a store imported from a compact store made before these weights were kept: trained again, the same bits
+    for c in arms[1:]:
+        (tmp_path / "imported" / c.root.name / "trial_1" / "level_2" / "weights_final.pt").unlink()
+    rows = portable.retrain_weights(tmp_path / "imported", tmp_path / "compact", progress=False)
+    assert sorted((r["run"], r["trial"], r["level"]) for r in rows) == sorted((c.root.name, 1, 2) for c in arms[1:])
+    for c in arms[1:]:
+        path = level_dir(c.root, 1, 2) / "weights_final.pt"
+        assert _same_file(path, tmp_path / "imported" / path.relative_to(Path(cfg.out)))
+    # a level whose stored result differs (another machine's floats) is refused, naming what differs
+    victim = tmp_path / "imported" / arms[1].root.name / "trial_1" / "level_2"
+    (victim / "weights_final.pt").unlink()
+    row = json.loads((victim / "result.json").read_text())
+    (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
+    with pytest.raises(portable.ImportMismatch, match="its final_test_acc differ from the stored ones"):
+        portable.retrain_weights(tmp_path / "imported", progress=False)

@@ -1,0 +1,121 @@
+"""Cost records and projections: rates from level records, what a plan trains from an empty store, and the check of
+the projection against the paper run that was trained."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lth_utils import costs, engine, notebook, plan, profiles
+from lth_utils.costs import Record
+from lth_utils.imp import IMPConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_rate_is_the_total_seconds_over_the_total_iterations_per_model():
+    records = [Record("a", 10.0, 1000), Record("a", 30.0, 1000), Record("b", 5.0, 100), Record("b", 0.0, 0)]
+    assert costs.per_iteration(records) == {"a": 0.02, "b": 0.05}
+
+
+def test_a_copied_dense_level_costs_nothing_and_a_trained_one_its_record():
+    ticket = IMPConfig(levels=2)
+    late = IMPConfig(levels=2, rewind="50")  # copies level 0 of `ticket`, replays 50 iterations
+    row = {"seconds": 12.0, "iterations_run": 300}
+    assert costs.level_record(ticket, 0, row) == Record("lenet_300_100", 12.0, 300)
+    assert costs.level_record(late, 0, row) == Record("lenet_300_100", 0.0, 0)
+    assert costs.level_record(late, 1, row) == Record("lenet_300_100", 12.0, 300)
+
+
+def test_a_projection_counts_each_level_once_with_its_iterations():
+    ticket = IMPConfig(levels=2, trials=2, iterations=1000)
+    reinit = IMPConfig(levels=2, trials=2, iterations=1000, arm="reinit", only_levels="2")
+    late = IMPConfig(levels=1, trials=2, iterations=1000, rewind="50")
+    rates = {"lenet_300_100": 0.001}
+    p = costs.projected([ticket, reinit, ticket, late], rates)
+    # ticket: 2 trials x levels 0-2; reinit: level 2 of each trial; late: level 0 replays 50, level 1 trains 1000
+    assert p["levels"] == 6 + 2 + 4
+    assert p["iterations"] == 8 * 1000 + 2 * (50 + 1000)
+    assert p["core_hours"] == pytest.approx(p["iterations"] * 0.001 / 3600)
+    assert costs.projected([IMPConfig(model="lenet5", levels=1)], rates)["unmeasured"] == ["lenet5"]
+
+
+def test_provenance_projects_the_paper_profile_from_the_levels_it_read(tiny):
+    engine.LEDGER.clear()
+    engine.run_imp(tiny, progress=False)
+    rate = engine.ledger_summary()["rates"]["lenet_300_100"]
+    text = notebook.provenance(tiny, "smoke", notebook="02")
+    paper = costs.projected(plan.notebook_runs("02", profiles.imp_config("paper"),
+                                               profiles.NOTEBOOK_SETTINGS["paper"]), {"lenet_300_100": rate})
+    assert paper["levels"] == 5 * 19 and paper["iterations"] == 5 * 19 * 50_000
+    assert "would train 95 levels, 4.8 million iterations at most" in text
+    assert f"about {paper['core_hours']:.1f} core-hours" in text
+    assert "would train" not in notebook.provenance(tiny, "paper", notebook="02")  # the paper profile: no projection
+
+
+def test_the_projection_from_the_standard_records_matches_the_paper_run_that_was_trained():
+    """The committed paper runs of 01, 02, 03 and 05 against what the standard store's rates project for them: the
+    same levels and iterations exactly, and the core-hours within 10% (measured: 26.6 projected, 26.2 recorded)."""
+    check = costs.projection_check(ROOT / "results/standard/store", ROOT / "results/paper/store")
+    assert check["projected"]["levels"] == check["recorded_levels"] == 440
+    assert check["projected"]["iterations"] == check["recorded_iterations"] == 19_750_000
+    assert check["projected"]["core_hours"] == pytest.approx(check["recorded_core_hours"], rel=0.1)
+
+
+def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
+    import nbformat
+    for name, text in [("01_a", "This execution took 2.5 minutes after the set-up cell. It asked for 10 IMP levels: 4 "
+                                "trained in this execution, 6 read from the store. Training all 10 from an empty store "
+                                "took 12.0 core-minutes by their records (about 6.0 minutes on these 2 cores in "
+                                "parallel). The `paper` profile's IMP runs of this notebook would train 95 levels, 4.8 "
+                                "million iterations at most; at the time per iteration of the levels read here "
+                                "(LeNet-300-100 4.9 ms, evaluation included) that is about 6.4 core-hours, 3.2 hours "
+                                "on these 2 cores."),
+                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels."),
+                       ("07_c", "This notebook ran in 3.0 minutes (stored runs are read, not retrained).")]:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("x")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
+        nb.cells = [cell]
+        nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
+    table = costs.notebook_costs(sorted(tmp_path.glob("*.ipynb")))
+    assert table.drop(columns="paper_core_hours").to_dict("list") == {
+        "notebook": ["01_a", "06_b", "07_c"], "minutes": [2.5, 1.0, 3.0], "levels": [10, 0, 0], "trained": [4, 0, 0],
+        "read": [6, 0, 0], "core_minutes": [12.0, 0.0, 0.0], "recorded": [True, True, False]}
+    assert table["paper_core_hours"].iloc[0] == 6.4 and table["paper_core_hours"].iloc[1:].isna().all()
+    text = costs.costs_markdown(table, cores=2)
+    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |  |" in text
+    assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | | |" in text
+
+
+def test_the_committed_standard_store_holds_every_level_the_notebooks_plan():
+    """`make run` imports results/standard/store and trains only what is missing: every planned level is there."""
+    from lth_utils.engine import _all_tasks
+
+    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
+    store = ROOT / "results/standard/store"
+    stored = {(run.parent.name, level["trial"], level["level"]) for run in store.glob("*/levels.json")
+              for level in json.loads(run.read_text())}
+    for number in plan.PLANNED:
+        wanted = {(c.root.name, t, l) for c, t, l in _all_tasks(plan.notebook_runs(number, cfg, settings))}
+        assert wanted <= stored, (number, sorted(wanted - stored)[:3])
+
+
+def test_notebook_04_plans_a_chain_per_rewind_point_sharing_notebook_02s_ticket():
+    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
+    runs = plan.late_rewind_runs(cfg, settings)
+    assert list(runs) == ["k = 0", "k = 150", "k = 750", "k = 1500", "none (fine-tune)"]
+    assert runs["k = 0"].hash == cfg.hash and all(c.trials == 2 and c.levels == 7 for c in runs.values())
+    assert plan.late_rewind_runs(cfg, settings, trials=5, rewind_points=[40, 20])["k = 20"].trials == 5
+    assert list(plan.late_rewind_runs(cfg, settings, rewind_points=[40, 20])) == ["k = 0", "k = 20", "k = 40",
+                                                                                 "none (fine-tune)"]
+    for bad in ([], [0], [15_000], [2.5]):
+        with pytest.raises(ValueError, match=r"rewind_points=.* is invalid: a non-empty list of iterations k with"):
+            plan.late_rewind_runs(cfg, settings, rewind_points=bad)
+
+
+def test_the_readmes_cost_section_is_what_the_code_computes_from_the_committed_notebooks():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(costs.COSTS_START)[1].split(costs.COSTS_END)[0].strip()
+    cores = int(re.search(r"core-min; / (\d+) cores", block).group(1))
+    assert block == costs.readme_block(str(ROOT / "notebooks"), cores).replace(str(ROOT / "notebooks"), "notebooks")
