@@ -66,6 +66,19 @@ def compact_records(store: str | Path) -> list[Record]:
     return records
 
 
+def store_records(store: str | Path) -> list[Record]:
+    """The level records of a run store (every run folder with a config.json, every stored level)."""
+    from .portable import config_of
+    from .store import level_dir, read_result, stored_levels
+
+    records = []
+    for config in sorted(Path(store).glob("*/config.json")):
+        cfg = config_of(config.parent, Path(store))
+        records += [level_record(cfg, level, read_result(level_dir(config.parent, trial, level)) or {})
+                    for trial, level in stored_levels(config.parent)]
+    return records
+
+
 def task_iterations(cfg: IMPConfig, level: int) -> int:
     """The iterations one level trains from an empty store: a level 0 copied from its dense source replays only its
     rewind point's iterations; every other level at most `cfg.iterations`."""
@@ -100,11 +113,11 @@ def projection_sentence(profile: str, configs: list[IMPConfig], rates: dict[str,
         return ""
     measured = ", ".join(f"{MODEL_NAMES.get(m, m)} {1000 * rates[m]:.1f} ms" for m in sorted(rates)
                          if any(c.model == m for c in configs))
-    missing = (f" ({', '.join(p['unmeasured'])}: no level read here has a record, so its levels are not counted)"
+    missing = (f" ({', '.join(p['unmeasured'])}: no level in this store has a record, so its levels are not counted)"
                if p["unmeasured"] else "")
     return (f"The `{profile}` profile's IMP runs of this notebook would train {p['levels']:,} levels, "
             f"{p['iterations'] / 1e6:.1f} million iterations at most; at the time per iteration of the levels "
-            f"read here ({measured}, evaluation included) that is about {p['core_hours']:.1f} core-hours, "
+            f"in this run store ({measured}, evaluation included) that is about {p['core_hours']:.1f} core-hours, "
             f"{p['core_hours'] / cores:.1f} hours on these {cores} cores{missing}.")
 
 

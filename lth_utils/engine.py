@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from .children import die_with_parent, ignore_interrupts
-from .costs import Record, level_record, per_iteration
+from .costs import Record, level_record
 from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .progress import tqdm
@@ -132,13 +132,12 @@ def _record(tasks: list[Task], pending: list[Task]) -> None:
 
 
 def ledger_summary() -> dict:
-    """{"levels", "trained", "read", "core_minutes", "trials", "rates"} over LEDGER (core_minutes: the training time of
-    all those levels as recorded, whether trained now or earlier; rates: costs.per_iteration of their records)."""
+    """{"levels", "trained", "read", "core_minutes", "trials"} over LEDGER (core_minutes: the training time of all
+    those levels as recorded, whether trained now or earlier)."""
     trained = sum(e.trained for e in LEDGER.values())
     return {"levels": len(LEDGER), "trained": trained, "read": len(LEDGER) - trained,
             "core_minutes": sum(e.record.seconds for e in LEDGER.values()) / 60,
-            "trials": 1 + max((t for _, t, _ in LEDGER), default=-1),
-            "rates": per_iteration(e.record for e in LEDGER.values())}
+            "trials": 1 + max((t for _, t, _ in LEDGER), default=-1)}
 
 
 def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: int | None = None,

@@ -106,8 +106,9 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
     commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
     training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
-    plan.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at those levels' rates."""
-    from .costs import projection_sentence
+    plan.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
+    of the levels in the run store."""
+    from .costs import per_iteration, projection_sentence, store_records
     from .engine import ledger_summary
     from .plan import notebook_runs
     from .store import code_version
@@ -126,9 +127,10 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
             f"{levels['read']} read from the store. Training all {levels['levels']} from an empty store took "
             f"{levels['core_minutes']:.1f} core-minutes by their records (about {levels['core_minutes'] / cores:.1f} "
             f"minutes on these {cores} cores in parallel)." if levels["levels"] else "It trained no IMP levels.")
-    if notebook and profile != "paper" and levels["rates"]:
+    rates = per_iteration(store_records(cfg.out)) if notebook and profile != "paper" else {}
+    if rates:
         paper = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
-        work += " " + projection_sentence("paper", paper, levels["rates"], cores)
+        work += " " + projection_sentence("paper", paper, rates, cores)
     return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`; code {commit}. Hardware: {device}. "
             f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}")
 

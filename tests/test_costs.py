@@ -43,7 +43,9 @@ def test_a_projection_counts_each_level_once_with_its_iterations():
 def test_provenance_projects_the_paper_profile_from_the_levels_it_read(tiny):
     engine.LEDGER.clear()
     engine.run_imp(tiny, progress=False)
-    rate = engine.ledger_summary()["rates"]["lenet_300_100"]
+    records = costs.store_records(tiny.out)
+    assert len(records) == tiny.trials * (tiny.levels + 1) and all(r.iterations > 0 for r in records)
+    rate = costs.per_iteration(records)["lenet_300_100"]
     text = notebook.provenance(tiny, "smoke", notebook="02")
     paper = costs.projected(plan.notebook_runs("02", profiles.imp_config("paper"),
                                                profiles.NOTEBOOK_SETTINGS["paper"]), {"lenet_300_100": rate})
