@@ -133,8 +133,15 @@ def export_run(root: Path, dest: Path) -> dict:
         arrays[f"metrics/{key}/split"] = np.array([SPLITS.index(r["split"]) for r in rows], dtype=np.uint8)
         for column in ("loss", "accuracy"):
             arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
+        start = directory / "weights_start.pt"
+        if start.is_file():
+            start = state_digest(torch_load(start))
+        elif (trial, level) in exported:  # a run without rewinding, imported: these start weights were left out
+            start = exported[(trial, level)]["weights_start"]
+        else:
+            raise FileNotFoundError(f"{start} is missing and {dest} has no record of it")
         record = {"trial": trial, "level": level, "result": read_result(directory), "mask": state_digest(mask),
-                  "weights_start": state_digest(torch_load(directory / "weights_start.pt"))}
+                  "weights_start": start}
         path = directory / "instability" / "path.json"
         if path.is_file():  # notebook 04's error path between two copies trained from this level (not the copies)
             record["instability"] = json.loads(path.read_text())

@@ -180,6 +180,20 @@ def test_a_store_imported_resumed_and_exported_again_keeps_its_records_and_level
     assert {(r["trial"], r["level"]) for r in after} == {(t, l) for t in range(3) for l in range(3)}
 
 
+def test_an_imported_run_without_rewinding_exports_again_to_the_same_records(tiny, tmp_path):
+    """Its start weights past level 1 are the previous level's trained weights, left out by the export: exporting the
+    imported store again keeps their recorded digests instead of failing on the missing files."""
+    cfg = replace(tiny, levels=3, trials=2, rewind="none")
+    engine.run_imp(cfg, progress=False)
+    portable.export_store(cfg.out, tmp_path / "compact")
+    levels = next((tmp_path / "compact").glob("*/levels.json"))
+    records = levels.read_text()
+    portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    assert not (tmp_path / "imported" / cfg.root.name / "trial_1" / "level_2" / "weights_start.pt").exists()
+    portable.export_store(tmp_path / "imported", tmp_path / "compact")
+    assert levels.read_text() == records
+
+
 def test_extending_a_trial_exported_complete_names_the_weights_it_lacks(tiny, tmp_path):
     cfg = replace(tiny, levels=1, trials=2)
     engine.run_imp(cfg, progress=False)
