@@ -106,6 +106,11 @@ def _weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask) -> dict[st
     return arrays
 
 
+def _level_weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask, key: str) -> dict[str, np.ndarray]:
+    """_weights_arrays under one level's keys ('final/t0/l3/fc1.weight', ...)."""
+    return {f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v for k, v in _weights_arrays(final, mask).items()}
+
+
 def keeps_weights(cfg: IMPConfig, trial: int, level: int) -> bool:
     """Whether a level's trained weights go into its level file: a ticket's level 0 (the dense network: one-shot
     pruning without retraining reads it) and trial 0 (notebooks 05 and 09 inspect its weights), and any arm's levels
@@ -170,8 +175,7 @@ def export_run(root: Path, dest: Path) -> dict:
                 for name, m in mask.items():
                     arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten()[previous[name].flatten()].numpy())
             if keeps_weights(cfg, trial, level):
-                arrays.update({f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v
-                               for k, v in _weights_arrays(final, mask).items()})
+                arrays.update(_level_weights_arrays(final, mask, key))
             last[trial] = (level, final, mask)
         elif keeps_weights(cfg, trial, level):  # a control level whose trained weights a notebook reads
             final = directory / "weights_final.pt"
@@ -180,8 +184,7 @@ def export_run(root: Path, dest: Path) -> dict:
                                         f"retrain-weights --out {root.parent}` trains them again from the level's inputs")
             final = torch_load(final)
             record["weights_final"] = state_digest(final)
-            arrays.update({f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v
-                           for k, v in _weights_arrays(final, mask).items()})
+            arrays.update(_level_weights_arrays(final, mask, key))
         levels.append(record)
     planned = max([cfg.levels] + [level for level, _, _ in last.values()])
     for trial, (level, final, mask) in last.items():
@@ -406,21 +409,21 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     for root in _run_folders(store):
         cfg = config_of(root, store)
         cfg = cfg if data_root is None else dataclasses.replace(cfg, data_root=str(data_root))
+        exported = Path(source) / root.name / "levels.json" if source is not None else None
+        recorded = ({(r["trial"], r["level"]): r.get("weights_final") for r in json.loads(exported.read_text())}
+                    if exported is not None else {})
         for trial, level in stored_levels(root):
             directory = level_dir(root, trial, level)
             if keeps_weights(cfg, trial, level) and not (directory / "weights_final.pt").is_file():
-                todo.append((cfg, trial, level, directory))
+                todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
     written = []
-    for cfg, trial, level, directory in tqdm(todo, desc="retrain left-out weights", disable=not progress):
+    for cfg, trial, level, directory, digest in tqdm(todo, desc="retrain left-out weights", disable=not progress):
         row, mask, final = in_worker(_refit, cfg, trial, level, directory / "mask.pt")
         stored = read_result(directory)
         differ = [k for k in VERIFIED_RESULTS + ("iterations_run",) if row[k] != stored[k]]
         if state_digest(mask) != state_digest(masks.load(directory / "mask.pt")):
             differ.append("mask")
-        recorded = {} if source is None else {
-            (r["trial"], r["level"]): r.get("weights_final")
-            for r in json.loads((Path(source) / cfg.root.name / "levels.json").read_text())}
-        if recorded.get((trial, level)) not in (None, state_digest(final)):
+        if digest not in (None, state_digest(final)):
             differ.append("weights_final")
         if differ:
             raise ImportMismatch(f"{directory}: trained again here, its {', '.join(differ)} differ from the stored "
