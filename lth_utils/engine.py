@@ -111,8 +111,8 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
 
 
 # Every level this process's runs asked for: (run folder, trial, level) -> whether it was trained here rather than read,
-# and its record (model, seconds its training took, iterations it ran). Notebooks report it in their provenance
-# (levels trained vs read, cost from scratch, and the rates a projection to another profile uses).
+# and its record (costs.level_record: a dense level copied from another run costs nothing). Notebooks report it in
+# their provenance (levels trained vs read, cost from scratch).
 class LedgerEntry(NamedTuple):
     trained: bool
     record: Record
