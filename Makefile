@@ -60,7 +60,7 @@ handouts: venv
 # IMPORT=no skips that, so a fresh clone's `make run IMPORT=no` trains every run from scratch.
 IMPORT ?= yes
 import: data
-	@if [ -d $(COMPACT) ] && [ "$(IMPORT)" != no ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE) --data-root $(DATA_ROOT); fi
+	@if [ -d $(COMPACT) ] && [ "$(IMPORT)" != no ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE); fi
 
 # Does this machine reproduce the committed results? Trains notebook 02's ticket, trial 0, levels 0-2, from scratch
 # into build/verify (a few minutes) and compares it with them: identical bits, or how far last-bit differences carried.

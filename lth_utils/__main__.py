@@ -18,7 +18,7 @@ from . import data
 from .config import ConfigError, add_arguments, coerce, from_namespace
 from .files import atomic_write_text
 from .imp import IMPConfig
-from .store import ProvenanceError
+from .store import ImportMismatch, ProvenanceError
 
 
 def summary_table(summary) -> str:
@@ -57,11 +57,11 @@ def portable_command(args) -> int:
             raise ConfigError("out", args.out, "an existing run-store folder")
         table = portable.verify(args.out, args.against)
         print(portable.verify_sentence(table, args.out, args.against))
-        return 0 if table["same_bits"].all() else 1
+        return 1 if portable.verify_failed(table) else 0
     else:
         if not Path(args.source).is_dir():
             raise ConfigError("from", args.source, "a folder written by `python -m lth_utils export`")
-        rows = portable.import_store(args.source, args.out, args.data_root)
+        rows = portable.import_store(args.source, args.out)
         print(f"{len(rows)} runs imported into {args.out}: {sum(r['levels_written'] for r in rows)} levels written, "
               f"the rest were already stored")
     return 0
@@ -163,6 +163,29 @@ def costs_command(args) -> int:
     return _emit(readme_block(args.dir), args.readme, "notebook costs", COSTS_START, COSTS_END)
 
 
+def verdicts_command(args) -> int:
+    """`verdicts extract`: the verdict lines of a folder of executed notebooks, as JSON; `verdicts compare`: two
+    machines' verdict lines side by side, optionally written into the README."""
+    import json
+
+    from . import verdicts
+    from .store import cpu_name, git_commit
+    if args.action == "extract":
+        if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
+            raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
+        record = verdicts.extract(args.dir, args.machine or cpu_name(), args.commit or git_commit() or "")
+        atomic_write_text(Path(args.to), json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        print(f"{sum(len(v) for v in record['notebooks'].values())} verdict lines of {len(record['notebooks'])} "
+              f"notebooks ({record['machine']}) written to {args.to}")
+        return 0
+    for name, path in (("a", args.a), ("b", args.b)):
+        if not Path(path).is_file():
+            raise ConfigError(name, path, "a JSON file written by `python -m lth_utils verdicts extract`")
+    a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
+    return _emit(verdicts.table(a, b), args.readme, "cross-machine verdicts", verdicts.VERDICTS_START,
+                 verdicts.VERDICTS_END)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -203,7 +226,6 @@ def _main(argv: list[str] | None = None) -> int:
                                               "it and runs resume from it)")
     load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
     load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
-    load.add_argument("--data-root", default="data", help="datasets, to replay late-rewinding points (default: data)")
     check = commands.add_parser("verify", help="compare the levels a run store trained with committed results: "
                                                "identical bits, or how far they differ")
     check.add_argument("--out", default="runs", help="the run store trained here (default: runs)")
@@ -221,6 +243,17 @@ def _main(argv: list[str] | None = None) -> int:
     cost = commands.add_parser("costs", help="what each executed notebook took, from its provenance paragraph")
     cost.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks, the handouts)")
     cost.add_argument("--readme", default=None, help="write the table into this README's notebook-costs block")
+    verdict = commands.add_parser("verdicts", help="the notebooks' verdict lines on two machines, compared")
+    actions = verdict.add_subparsers(dest="action", required=True)
+    take = actions.add_parser("extract", help="write the verdict lines of executed notebooks as JSON")
+    take.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks)")
+    take.add_argument("--to", required=True, help="the JSON file, e.g. results/cross_machine/amd_epyc.json")
+    take.add_argument("--machine", default=None, help="the machine that executed them (default: this CPU)")
+    take.add_argument("--commit", default=None, help="the code they were executed with (default: this checkout's)")
+    both = actions.add_parser("compare", help="compare two machines' verdict lines")
+    both.add_argument("a", help="verdict lines of machine A (JSON)")
+    both.add_argument("b", help="verdict lines of machine B (JSON)")
+    both.add_argument("--readme", default=None, help="write the table into this README's cross-machine block")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
     books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
     books.add_argument("--output-dir", default=None,
@@ -257,6 +290,8 @@ def _main(argv: list[str] | None = None) -> int:
             return compare_command(args)
         if args.command == "costs":
             return costs_command(args)
+        if args.command == "verdicts":
+            return verdicts_command(args)
         if args.command == "fetch-data":
             folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
             print(f"{args.dataset}: verified files in {folder}")
@@ -268,6 +303,9 @@ def _main(argv: list[str] | None = None) -> int:
         summary = run([cfg], progress=not args.quiet, scheduler=args.scheduler)[cfg]
     except (ConfigError, data.DataError, ProvenanceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportMismatch as exc:  # a damaged or incompatible compact store: what, where, and what to do
+        print(f"error: cannot import {getattr(args, 'source', '') or 'the compact store'}: {exc}", file=sys.stderr)
         return 2
     print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")
     print(summary_table(summary))

@@ -40,8 +40,8 @@ from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
-from .store import (METRIC_COLUMNS, check_provenance, device_type, level_dir, provenance, read_result, run_dir,
-                    task_lock, trace, write_config, write_csv, write_result)
+from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir, provenance, read_result,
+                    run_dir, task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 # Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
@@ -343,10 +343,14 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, to
 
 def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict | None:
     """Copy level 0 of `source` into `cfg`'s run, with the rewind point replayed for late rewinding; result.json
-    last. None when the source stopped (patience) before this run's rewind point: then this run trains its own."""
+    last. None when the source stopped (patience) before this run's rewind point, or when a late-rewinding run's
+    source was trained on another device model (its replayed rewind point would not lie on the copied trajectory:
+    training is not bit-identical across CPUs): then this run trains its own."""
     row = run_level(source, trial, 0, on_progress)
     k = cfg.rewind_iteration
     if k and row["iterations_run"] < k:
+        return None
+    if k and (row.get("provenance") or {}).get("device_name") != device_name(cfg.device):
         return None
     if k:
         atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt", replay_rewind_point(cfg, trial))

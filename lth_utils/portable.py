@@ -16,16 +16,19 @@ per run folder:
                              and trial 0)
     <run>/trial_t/last.npz   the trained weights of the last exported level of a trial that has not reached the run's
                              last level: the next level prunes them (a run committed half-way resumes from it)
-    <run>/trial_t/rewind.npz the late-rewinding weights of a run that trained its own level 0 (a run that copies
-                             level 0 replays its first k iterations on import instead)
+    <run>/trial_t/rewind.npz the late-rewinding weights of every trial that has them (training made them, so they
+                             travel: import never trains), checked against the digest in the trial's level-0 record
 
 Files are written byte-for-byte reproducibly, so re-exporting a growing run adds new level files and rewrites only
 levels.json and last.npz.
 
-Import writes the store files back and replays what was left out, with the same `imp.level_inputs` that training
-uses: every mask (the ticket's from its bits, the random arm's drawn from its seeds, the reinit arm's read from the
-ticket) and every level's start weights. Both are checked against the exported digests, so an imported store is the
-exported one to the bit, or the import stops with the level that differs. The trained weights left out (control arms,
+Import writes the store files back and recomputes what was left out from seeds and stored bits only, with the same
+`imp.level_inputs` that training uses: every mask (the ticket's from its bits, the random arm's drawn from its seeds,
+the reinit arm's read from the ticket) and every level's start weights. It never trains: whatever training produced
+(trained weights, late-rewinding points) is read from the compact store, since training is not bit-identical across
+CPU models. Everything is checked against the exported digests before anything of a level is written (its result
+last), so an imported store is the exported one to the bit, or the import stops with an ImportMismatch that names
+the run, trial, level and file and leaves no level half-written. The trained weights left out (control arms,
 the ticket's levels 1+ of trials 1+) are absent from the imported store, and so are the start weights of the levels
 of a run without rewinding that would start from them; `analysis.load_weights` says so.
 """
@@ -35,7 +38,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import shutil
 import types
 import zipfile
 from pathlib import Path
@@ -48,17 +50,13 @@ from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .engine import in_worker
 from .models import build_model
-from .imp import (INIT_ARMS, IMPConfig, _input_shape, dense_source, fit_level, level_inputs, replay_rewind_point,
-                  tasks_of)
+from .imp import INIT_ARMS, IMPConfig, _input_shape, dense_source, fit_level, level_inputs, tasks_of
 from .plan import weights_read
-from .store import METRIC_COLUMNS, SUMMARY_COLUMNS, level_dir, read_csv, read_result, stored_levels, task_lock, write_csv, write_result
+from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, level_dir, read_csv, read_result, stored_levels,
+                    task_lock, write_csv, write_result)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
-
-
-class ImportMismatch(RuntimeError):
-    """A recomputed mask or start weight differs from the exported one."""
 
 
 def state_digest(state: dict[str, torch.Tensor]) -> str:
@@ -69,6 +67,17 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
+
+
+MACHINE_LOCAL = ("data_root", "out")  # where the training machine kept its data and store: not exported
+
+
+def portable_config(text: str) -> str:
+    """A run's config.json without the training machine's paths (MACHINE_LOCAL): they are no part of the run's
+    identity, and whoever imports the store has their own."""
+    record = json.loads(text)
+    record["config"] = {k: v for k, v in record["config"].items() if k not in MACHINE_LOCAL}
+    return json.dumps(record, indent=2, default=str) + "\n"
 
 
 def config_of(root: Path, out: Path) -> IMPConfig:
@@ -123,7 +132,6 @@ def export_run(root: Path, dest: Path) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
     cfg = config_of(root, root.parent)
     arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
-    copied = set()  # trials whose level 0 (and rewind point, replayed on import) come from `source`
     arrays: dict[str, np.ndarray] = {}
     levels, last = [], {}
     previous_export = dest / root.name / "levels.json"  # a run imported from `dest` may lack weights it left out
@@ -157,28 +165,33 @@ def export_run(root: Path, dest: Path) -> dict:
             if (directory / "weights_final.pt").is_file():
                 final = torch_load(directory / "weights_final.pt")
                 record["weights_final"] = state_digest(final)
-            elif (trial, level) in exported and not keeps_weights(cfg, trial, level):
-                # imported from this compact store, which kept only these weights' digest: the record stands
+            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level) or not any(
+                    k.startswith("final/") for k in _level_members(dest / root.name, trial, level))):
+                # imported from this compact store, which kept only these weights' digest (or was exported before
+                # a notebook read them: `retrain-weights` rebuilds them on the device model that trained them)
                 final, record["weights_final"] = None, exported[(trial, level)]["weights_final"]
             else:
                 raise FileNotFoundError(f"{directory}/weights_final.pt is missing and {dest} has no record of it")
-            if level == 0 and source is not None and read_result(level_dir(source.root, trial, 0)) is not None:
+            if level == 0 and source is not None and read_result(level_dir(source.root, trial, 0)) is not None \
+                    and _same_level(root, source.root, trial):
                 record["copied_from"] = source.root.name
-                rewind = root / f"trial_{trial}" / "rewind.pt"
-                if rewind.is_file():
-                    record["rewind"] = state_digest(torch_load(rewind))
-                copied.add(trial)
                 levels.append(record)
                 continue
             if level > 0:  # which of the previous level's survivors survive: one bit each
                 previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
                 for name, m in mask.items():
                     arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten()[previous[name].flatten()].numpy())
-            if keeps_weights(cfg, trial, level):
+            if keeps_weights(cfg, trial, level) and final is not None:
                 arrays.update(_level_weights_arrays(final, mask, key))
             last[trial] = (level, final, mask)
         elif keeps_weights(cfg, trial, level):  # a control level whose trained weights a notebook reads
             final = directory / "weights_final.pt"
+            if not final.is_file() and (trial, level) in exported and not any(
+                    k.startswith("final/") for k in _level_members(dest / root.name, trial, level)):
+                if "weights_final" in exported[(trial, level)]:  # exported before a notebook read them
+                    record["weights_final"] = exported[(trial, level)]["weights_final"]
+                levels.append(record)
+                continue
             if not final.is_file():
                 raise FileNotFoundError(f"{final} is missing: a notebook reads these weights; `python -m lth_utils "
                                         f"retrain-weights --out {root.parent}` trains them again from the level's inputs")
@@ -194,12 +207,16 @@ def export_run(root: Path, dest: Path) -> dict:
                                         f"these weights, and the store has neither them nor a newer level")
             arrays[f"last/{trial}/level"] = np.array(level, dtype=np.int64)
             arrays.update({f"last/{trial}/{k}": v for k, v in _weights_arrays(final, mask).items()})
-    for rewind in sorted(p for p in root.glob("trial_*/rewind.pt") if int(p.parent.name[6:]) not in copied):
-        for name, value in torch_load(rewind).items():
-            arrays[f"rewind/{rewind.parent.name[6:]}/{name}"] = value.numpy()
+    level_zero = {r["trial"]: r for r in levels if r["level"] == 0}
+    for rewind in sorted(root.glob("trial_*/rewind.pt")):  # made by training: exported, never replayed on import
+        trial, point = int(rewind.parent.name[6:]), torch_load(rewind)
+        if trial in level_zero:
+            level_zero[trial]["rewind"] = state_digest(point)
+        for name, value in point.items():
+            arrays[f"rewind/{trial}/{name}"] = value.numpy()
     target = dest / root.name
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(root / "config.json", target / "config.json")
+    atomic_write_text(target / "config.json", portable_config((root / "config.json").read_text()))
     atomic_write_text(target / "levels.json", json.dumps(levels, indent=1) + "\n")
     groups: dict[str, dict[str, np.ndarray]] = {}
     for full_key, array in arrays.items():
@@ -211,6 +228,24 @@ def export_run(root: Path, dest: Path) -> dict:
         _write_npz(target / file, members)
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     return {"run": root.name, "levels": len(levels), "bytes": size}
+
+
+def _level_members(run: Path, trial: int, level: int) -> list[str]:
+    """The array names of one exported level file (none where it does not exist)."""
+    path = run / f"trial_{trial}" / f"level_{level}.npz"
+    if not path.is_file():
+        return []
+    with np.load(path, allow_pickle=False) as members:
+        return list(members.files)
+
+
+def _same_level(root: Path, source: Path, trial: int) -> bool:
+    """Whether trial `trial`'s level 0 of run `root` is a byte copy of `source`'s (imp._copy_dense_level), so that
+    import may copy it again; a level 0 trained in the run itself (on another CPU than its source) is exported."""
+    mine, theirs = level_dir(root, trial, 0), level_dir(source, trial, 0)
+    return (all(state_digest(torch_load(mine / name)) == state_digest(torch_load(theirs / name))
+                for name in ("mask.pt", "weights_start.pt", "weights_final.pt"))
+            and (mine / "metrics.csv").read_bytes() == (theirs / "metrics.csv").read_bytes())
 
 
 def _file_of(full_key: str) -> tuple[str, str]:
@@ -287,95 +322,138 @@ def _final_weights(members: dict[str, np.ndarray], template: dict[str, torch.Ten
     return state
 
 
-def import_run(source: Path, store: Path, data_root: str | None = None) -> int:
+def _rewind_points(source: Path, arrays: dict[str, np.ndarray], records: list[dict]) -> dict[int, dict]:
+    """Each trial's exported late-rewinding weights, checked against the digest its level-0 record holds. A record
+    with a rewind digest but no weights is a compact store from before rewind points travelled (they were replayed
+    by training, which differs across CPUs): ImportMismatch, with what to do."""
+    points = {}
+    for trial in sorted({int(k.split("/")[1]) for k in arrays if k.startswith("rewind/")}):
+        prefix = f"rewind/{trial}/"
+        points[trial] = {k[len(prefix):]: torch.from_numpy(arrays[k].copy()) for k in arrays if k.startswith(prefix)}
+    for record in records:
+        if record["level"] != 0 or "rewind" not in record:
+            continue
+        trial = record["trial"]
+        if trial not in points:
+            raise ImportMismatch(source, trial, 0, f"trial_{trial}/rewind.npz", "the trial's record has a "
+                                 "late-rewinding point but the compact store does not hold its weights", (
+                                     "This compact store was exported by an older lth_utils that replayed rewind "
+                                     "points by training on import, which gives other bits on another CPU model. "
+                                     "Export it again with this version from the run store that trained it (`python "
+                                     "-m lth_utils export`), or train this run here (`make run IMPORT=no`)."))
+        if state_digest(points[trial]) != record["rewind"]:
+            raise ImportMismatch(source, trial, 0, f"trial_{trial}/rewind.npz",
+                                 "the late-rewinding weights differ from their recorded digest")
+    return points
+
+
+def _ticket_mask_from_bits(cfg: IMPConfig, root: Path, trial: int, level: int, bits: dict, model) -> masks.Mask:
+    """The ticket's mask: the previous level's (imported just before) thinned by one bit per survivor; a
+    pruning-at-initialisation arm's: one bit per weight."""
+    previous = masks.ones_like(model) if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) /
+                                                                               "mask.pt")
+    mask = {}
+    for name, before in previous.items():
+        after = before.flatten().clone()
+        after[before.flatten()] = torch.from_numpy(np.unpackbits(bits[name])[:int(before.sum())].astype(bool))
+        mask[name] = after.reshape(before.shape)
+    return mask
+
+
+def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, arrays: dict, shapes) -> dict:
+    """Everything one level's files will hold, recomputed from seeds and stored bits and checked against `record`'s
+    digests; nothing is written here. Returns {file name: (kind, value)}."""
+    root, trial, level = cfg.root, record["trial"], record["level"]
+    key = f"t{trial}/l{level}"
+
+    def mismatch(file, what):
+        return ImportMismatch(source, trial, level, file, what)
+
+    members = _members(arrays, key)
+    bits = {k[len("mask/"):]: v for k, v in members.items() if k.startswith("mask/")}
+    blank = build_model(cfg.model, shapes.input_shape, shapes.num_classes)
+    ticket_mask = _ticket_mask_from_bits(cfg, root, trial, level, bits, blank) if bits else None
+    fine_tuned = cfg.arm == "ticket" and level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
+    if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
+        # without rewinding a level starts from the previous level's trained weights, left out here
+        model, mask, start = blank, ticket_mask, None
+    else:
+        model, mask, start, _ = level_inputs(cfg, trial, level, shapes, ticket_mask)
+    files = {}
+    if state_digest(mask) != record["mask"]:
+        raise mismatch(f"trial_{trial}/level_{level}.npz (mask)", "the mask rebuilt from the stored bits and seeds "
+                       "differs from the exported one")
+    files["mask.pt"] = ("mask", mask)
+    if start is not None:
+        model.load_state_dict(start)
+        masks.apply_mask_(model, mask)
+        if state_digest(model.state_dict()) != record["weights_start"]:
+            raise mismatch("weights_start (from seeds, masks and the rewind point)",
+                           "the start weights rebuilt from seeds and stored weights differ from the exported ones")
+        files["weights_start.pt"] = ("torch", model.state_dict())
+    if "copied_from" in record:  # level 0 shared with a dense source imported before this run
+        final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
+        file = f"{record['copied_from']}/trial_{trial}/level_0.npz (final)"
+    elif f"last/{trial}/level" in arrays and int(arrays[f"last/{trial}/level"]) == level:
+        final, file = _final_weights(_members(arrays, f"last/{trial}"), model.state_dict(), mask), \
+            f"trial_{trial}/last.npz"
+    elif any(k.startswith("final/") for k in members):
+        final, file = _final_weights(members, model.state_dict(), mask), f"trial_{trial}/level_{level}.npz (final)"
+    else:
+        final = None  # a ticket level between the kept ones: its trained weights were not exported
+    if final is not None:
+        if state_digest(final) != record["weights_final"]:
+            raise mismatch(file, "the stored trained weights differ from their recorded digest")
+        files["weights_final.pt"] = ("torch", final)
+    files["metrics.csv"] = ("csv", [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
+                                    for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))])
+    if "instability" in record:  # notebook 04's error path between two copies trained from this level
+        files["instability/path.json"] = ("text", json.dumps(record["instability"]) + "\n")
+    return files
+
+
+def import_run(source: Path, store: Path) -> int:
     """Materialise the compact run `source` into `store`; returns how many levels were written (stored ones are
-    kept as they are). `data_root` (default: the exporting run's) is read only to replay late-rewinding points."""
+    kept as they are). Never trains: see the module's docstring."""
     root = store / source.name
+    records = json.loads((source / "levels.json").read_text())
+    arrays = _read_arrays(source)
+    points = _rewind_points(source, arrays, records)  # checked before anything of this run is written
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "config.json").exists():
-        shutil.copyfile(source / "config.json", root / "config.json")
+        atomic_write_text(root / "config.json", (source / "config.json").read_text())
     cfg = config_of(root, store)
-    if data_root is not None:
-        cfg = dataclasses.replace(cfg, data_root=str(data_root))
-    arrays = _read_arrays(source)
     shapes = types.SimpleNamespace(input_shape=_input_shape(cfg.dataset), num_classes=10)
-    for trial in sorted({int(k.split("/")[1]) for k in arrays if k.startswith("rewind/")}):
-        path = root / f"trial_{trial}" / "rewind.pt"
-        if not path.exists():
-            prefix = f"rewind/{trial}/"
-            atomic_torch_save(path, {k[len(prefix):]: torch.from_numpy(arrays[k].copy())
-                                     for k in arrays if k.startswith(prefix)})
+    for trial, point in points.items():
+        if not (root / f"trial_{trial}" / "rewind.pt").exists():
+            atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
     written = 0
-    for record in json.loads((source / "levels.json").read_text()):
-        trial, level, key = record["trial"], record["level"], f"t{record['trial']}/l{record['level']}"
-        directory = level_dir(root, trial, level)
+    for record in records:
+        directory = level_dir(root, record["trial"], record["level"])
         with task_lock(directory):
-            path = directory / "instability" / "path.json"
-            if "instability" in record and not path.is_file():
-                atomic_write_text(path, json.dumps(record["instability"]) + "\n")
             if read_result(directory) is not None:
+                path = directory / "instability" / "path.json"
+                if "instability" in record and not path.is_file():
+                    atomic_write_text(path, json.dumps(record["instability"]) + "\n")
                 continue
-            members = _members(arrays, key)
-            bits = {k[len("mask/"):]: v for k, v in members.items() if k.startswith("mask/")}
-            ticket_mask = None
-            if bits:  # the ticket's mask: the previous level's (imported just before) thinned by one bit per survivor;
-                # a pruning-at-initialisation arm's: one bit per weight
-                previous = (masks.ones_like(build_model(cfg.model, shapes.input_shape, shapes.num_classes))
-                            if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) / "mask.pt"))
-                ticket_mask = {}
-                for name, before in previous.items():
-                    survivors = int(before.sum())
-                    after = before.flatten().clone()
-                    after[before.flatten()] = torch.from_numpy(np.unpackbits(bits[name])[:survivors].astype(bool))
-                    ticket_mask[name] = after.reshape(before.shape)
-            fine_tuned = cfg.arm == "ticket" and level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
-            if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
-                # without rewinding a level starts from the previous level's trained weights, left out here
-                model, mask, start = build_model(cfg.model, shapes.input_shape, shapes.num_classes), ticket_mask, None
-            else:
-                model, mask, start, _ = level_inputs(cfg, trial, level, shapes, ticket_mask)
-            if state_digest(mask) != record["mask"]:
-                raise ImportMismatch(f"{directory}: the mask recomputed from the imported files differs from the "
-                                     f"exported one")
-            masks.save(mask, directory / "mask.pt")
-            if start is not None:
-                model.load_state_dict(start)
-                masks.apply_mask_(model, mask)
-                if state_digest(model.state_dict()) != record["weights_start"]:
-                    raise ImportMismatch(f"{directory}: the replayed start weights differ from the exported ones "
-                                         f"(another machine's initialisation?)")
-                atomic_torch_save(directory / "weights_start.pt", model.state_dict())
-            if "copied_from" in record:  # level 0 shared with a dense source imported before this run
-                final = torch_load(level_dir(store / record["copied_from"], trial, 0) / "weights_final.pt")
-                if "rewind" in record:  # as imp._copy_dense_level makes it: the first k iterations replayed
-                    point = in_worker(replay_rewind_point, cfg, trial)
-                    if state_digest(point) != record["rewind"]:
-                        raise ImportMismatch(f"{root}/trial_{trial}/rewind.pt: the replayed rewind point differs "
-                                             f"from the exported one")
-                    atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
-            elif f"last/{trial}/level" in arrays and int(arrays[f"last/{trial}/level"]) == level:
-                final = _final_weights(_members(arrays, f"last/{trial}"), model.state_dict(), mask)
-            elif any(k.startswith("final/") for k in members):
-                final = _final_weights(members, model.state_dict(), mask)
-            else:
-                final = None  # a ticket level between the kept ones: its trained weights were not exported
-            if final is not None:
-                if state_digest(final) != record["weights_final"]:
-                    raise ImportMismatch(f"{directory}: the rebuilt (or copied) trained weights differ from the "
-                                         f"exported ones")
-                atomic_torch_save(directory / "weights_final.pt", final)
-            metrics = [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
-                       for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))]
-            write_csv(directory / "metrics.csv", metrics, METRIC_COLUMNS)
-            write_result(directory, record["result"])
+            for name, (kind, value) in _import_level(cfg, source, store, record, arrays, shapes).items():
+                if kind == "mask":
+                    masks.save(value, directory / name)
+                elif kind == "torch":
+                    atomic_torch_save(directory / name, value)
+                elif kind == "csv":
+                    write_csv(directory / name, value, METRIC_COLUMNS)
+                else:
+                    atomic_write_text(directory / name, value)
+            write_result(directory, record["result"])  # last: only now is the level stored
             written += 1
     return written
 
 
-def import_store(source: str | Path, store: str | Path, data_root: str | None = None) -> list[dict]:
+def import_store(source: str | Path, store: str | Path) -> list[dict]:
     """Import every compact run under `source` into the run store `store`; returns one row per run."""
     store = Path(store)
-    return [{"run": p.name, "levels_written": import_run(p, store, data_root)} for p in _run_folders(Path(source))]
+    return [{"run": p.name, "levels_written": import_run(p, store)} for p in _run_folders(Path(source))]
 
 
 def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:
@@ -426,8 +504,9 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
         if digest not in (None, state_digest(final)):
             differ.append("weights_final")
         if differ:
-            raise ImportMismatch(f"{directory}: trained again here, its {', '.join(differ)} differ from the stored "
-                                 f"ones (another machine's floats?); train the run in a new store instead")
+            raise ImportMismatch(cfg.root, trial, level, "weights_final.pt", f"trained again here, its "
+                                 f"{', '.join(differ)} differ from the stored ones", "Training is not bit-identical "
+                                 "across CPU models: train the run in a new store instead (`make run IMPORT=no`).")
         atomic_torch_save(directory / "weights_final.pt", final)
         written.append({"run": cfg.root.name, "trial": trial, "level": level})
     return written
@@ -436,11 +515,16 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
 VERIFIED_RESULTS = ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_at_early_stop", "final_test_acc")
 
 
+def _machine(row: dict) -> str:
+    return (row.get("provenance") or {}).get("device_name", "")
+
+
 def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
     """Every level that both the run store `store` and the compact store `source` hold, compared: one row each with
     `same_bits` (the same mask and trained weights digests, where both are known, and the same results to the last
-    bit) and the differences (store minus source) in test accuracy at early stop (pp) and early-stop iteration. A
-    store trained from scratch on another machine shows here how far last-bit differences carried."""
+    bit), `same_machine` (both trained on the same device model, by their provenance: then the bits must agree) and
+    the differences (store minus source) in test accuracy at early stop (pp) and early-stop iteration. A store
+    trained from scratch on another CPU model shows here how far last-bit differences carried."""
     rows = []
     for run in _run_folders(Path(source)):
         root = Path(store) / run.name
@@ -458,23 +542,40 @@ def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
             theirs = record["result"]
             same = same and all(mine[k] == theirs[k] for k in VERIFIED_RESULTS)
             rows.append({"run": run.name, "trial": record["trial"], "level": record["level"], "same_bits": same,
+                         "same_machine": _machine(mine) == _machine(theirs), "here": _machine(mine),
+                         "trained_on": _machine(theirs),
                          "test_acc_diff_pp": 100 * (mine["test_acc_at_early_stop"] - theirs["test_acc_at_early_stop"]),
                          "early_stop_diff": mine["early_stop_iteration"] - theirs["early_stop_iteration"]})
-    return pd.DataFrame(rows, columns=["run", "trial", "level", "same_bits", "test_acc_diff_pp", "early_stop_diff"])
+    return pd.DataFrame(rows, columns=["run", "trial", "level", "same_bits", "same_machine", "here", "trained_on",
+                                       "test_acc_diff_pp", "early_stop_diff"])
+
+
+def verify_failed(table: pd.DataFrame) -> bool:
+    """Bits that should agree and do not: a level retrained on the device model that trained the committed one."""
+    return bool((table["same_machine"] & ~table["same_bits"]).any())
 
 
 def verify_sentence(table: pd.DataFrame, store: str, source: str) -> str:
     if table.empty:
         return f"{store} and {source} share no stored level: nothing to compare."
-    differ = table[~table["same_bits"]]
-    text = (f"{len(table)} level(s) of {table['run'].nunique()} run(s) compared between {store} and {source}: "
-            f"{int(table['same_bits'].sum())} identical to the bit (masks, trained weights where both are kept, "
-            f"results)")
-    if differ.empty:
-        return text + "."
-    return (text + f"; {len(differ)} differ: test accuracy at early stop by up to "
-            f"{differ['test_acc_diff_pp'].abs().max():.2f} pp (mean {differ['test_acc_diff_pp'].abs().mean():.2f}), "
-            f"early-stop iteration by up to {differ['early_stop_diff'].abs().max():,.0f} iterations.")
+    parts = [f"{len(table)} level(s) of {table['run'].nunique()} run(s) compared between {store} and {source}"]
+    for same_machine, group in table.groupby("same_machine", sort=False):
+        differ = group[~group["same_bits"]]
+        machines = ", ".join(sorted(set(group["trained_on"]))) or "an unrecorded machine"
+        if same_machine:
+            text = (f"{len(group)} retrained on the device model that trained them ({machines}): "
+                    f"{int(group['same_bits'].sum())} identical to the bit (masks, trained weights where both are "
+                    f"kept, results)")
+        else:
+            here = ", ".join(sorted(set(group["here"])))
+            text = (f"{len(group)} trained on {machines} and retrained here on {here}, another device model whose "
+                    f"last bits differ (a measurement, not a failure): {int(group['same_bits'].sum())} identical")
+        if not differ.empty:
+            text += (f"; {len(differ)} differ: test accuracy at early stop by up to "
+                     f"{differ['test_acc_diff_pp'].abs().max():.2f} pp (mean {differ['test_acc_diff_pp'].abs().mean():.2f}),"
+                     f" early-stop iteration by up to {differ['early_stop_diff'].abs().max():,.0f} iterations")
+        parts.append(text)
+    return "; ".join(parts) + "."
 
 
 def compact_size(dest: str | Path) -> int:

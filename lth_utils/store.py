@@ -100,6 +100,24 @@ def provenance(device: str, schema: int) -> dict:
             "python": platform.python_version(), "schema": schema, **code_version()}
 
 
+class ImportMismatch(RuntimeError):
+    """A compact store's file differs from its recorded digest, or lacks what its records say it holds. The message
+    names the run, trial, level and file, what that means and what to do (the CLI prints it and exits 2)."""
+
+    def __init__(self, run: Path, trial: int | None, level: int | None, file: str, what: str, advice: str = ""):
+        self.run, self.trial, self.level, self.file = Path(run).name, trial, level, file
+        where = f"run {self.run}" + (f", trial {trial}" if trial is not None else "") + \
+            (f", level {level}" if level is not None else "")
+        super().__init__(f"{where}, {file}: {what}.\n{advice or MISMATCH_ADVICE}")
+
+
+MISMATCH_ADVICE = ("This means the compact store is damaged (a file changed or truncated since it was exported: "
+                   "`git status` / `git checkout -- results/` restores a committed one) or was written by an "
+                   "incompatible version of lth_utils (export it again with this version from the run store that "
+                   "trained it). The levels imported before this one are complete; nothing of this level was written. "
+                   "Without the compact store, `make run IMPORT=no` trains everything here from scratch.")
+
+
 class ProvenanceError(RuntimeError):
     """A stored level was computed under another device type or torch version than this run uses."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -24,6 +25,8 @@ def _configs(tiny):
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    if a.name == "config.json":  # the same but for the training machine's paths, which do not travel
+        return portable.portable_config(a.read_text()) == portable.portable_config(b.read_text())
     if a.suffix == ".pt":
         x, y = torch_load(a), torch_load(b)
         return x.keys() == y.keys() and all(
@@ -31,6 +34,11 @@ def _same_file(a: Path, b: Path) -> bool:
                                                                                  torch.signbit(y[k].float()))
             for k in x)
     return a.read_bytes() == b.read_bytes()
+
+
+def _written(directory: Path) -> list[str]:
+    """The files of a level folder but its lock (which a level being worked on always has)."""
+    return sorted(p.name for p in directory.rglob("*") if p.name != ".lock") if directory.exists() else []
 
 
 def _left_out(path: Path) -> bool:
@@ -48,10 +56,27 @@ def _left_out(path: Path) -> bool:
     return cfg.arm == "ticket" and cfg.rewind == "none" and trial > 0 and level >= 2
 
 
-def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path):
-    engine.run(_configs(tiny), progress=False)
+def no_training(monkeypatch):
+    """Any call into training (the loop, a level's fit, a worker process, an optimiser step) fails the test."""
+    from lth_utils import training
+
+    def fail(*args, **kwargs):
+        pytest.fail("import called into training")
+    for module, name in ((training, "train"), (imp, "train"), (imp, "fit_level"), (imp, "replay_rewind_point"),
+                         (engine, "in_worker"), (portable, "in_worker"), (torch.optim.Adam, "step"),
+                         (torch.optim.SGD, "step")):
+        monkeypatch.setattr(module, name, fail)
+
+
+def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path, monkeypatch):
+    configs = _configs(tiny)
+    engine.run(configs, progress=False)
+    assert imp.dense_source(configs[2]) == configs[0]  # the late-rewinding run copies level 0: its rewind point ...
     portable.export_store(tiny.out, tmp_path / "compact")
-    portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    assert (tmp_path / "compact" / configs[2].root.name / "trial_1" / "rewind.npz").is_file()  # ... travels
+    with monkeypatch.context() as patch:
+        no_training(patch)
+        portable.import_store(tmp_path / "compact", tmp_path / "imported")
     original = Path(tiny.out)
     compared = 0
     for path in original.rglob("*"):
@@ -79,8 +104,9 @@ def test_an_import_that_cannot_replay_a_level_exactly_stops_and_names_it(tiny, t
     records = json.loads(levels.read_text())
     records[1]["weights_start"] = "0" * 64  # as if another machine initialised differently
     levels.write_text(json.dumps(records))
-    with pytest.raises(portable.ImportMismatch, match="level_1: the replayed start weights differ"):
+    with pytest.raises(portable.ImportMismatch, match="trial 0, level 1, weights_start .*: the start weights rebuilt"):
         portable.import_store(tmp_path / "compact", tmp_path / "imported")
+    assert not _written(level_dir(replace(cfg, out=str(tmp_path / "imported")).root, 0, 1))  # nothing half-written
 
 
 def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(tiny, tmp_path, monkeypatch):
@@ -278,3 +304,92 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
     with pytest.raises(portable.ImportMismatch, match="its final_test_acc differ from the stored ones"):
         portable.retrain_weights(tmp_path / "imported", progress=False)
+
+
+def test_the_committed_stores_import_without_training(tmp_path, monkeypatch):
+    """What `make run` imports on any machine: the committed standard and paper stores, every digest checked, with
+    any call into training failing the test (training is not bit-identical across CPU models)."""
+    no_training(monkeypatch)
+    root = Path(__file__).resolve().parents[1] / "results"
+    for profile in ("standard", "paper"):
+        rows = portable.import_store(root / profile / "store", tmp_path / profile)
+        levels = sum(len(json.loads((root / profile / "store" / r["run"] / "levels.json").read_text())) for r in rows)
+        assert sum(r["levels_written"] for r in rows) == levels > 100, profile
+    config = json.loads(next((root / "standard" / "store").glob("*/config.json")).read_text())["config"]
+    assert not set(portable.MACHINE_LOCAL) & set(config)  # no training machine's paths travel
+
+
+def _late_rewinding_store(tiny, tmp_path):
+    cfg = replace(tiny, levels=1, trials=2, rewind="7")
+    engine.run([replace(cfg, rewind="init"), cfg], progress=False)
+    portable.export_store(tiny.out, tmp_path / "compact")
+    return cfg, tmp_path / "compact" / cfg.root.name
+
+
+def test_a_damaged_or_old_compact_store_is_an_answer_not_a_traceback(tiny, tmp_path, capsys):
+    """The CLI names the run, trial, level and file, says what it means and what to do, exits 2, and leaves nothing
+    of the failing level (or run) written that a later run would read as done."""
+    from lth_utils.__main__ import main
+    cfg, compact = _late_rewinding_store(tiny, tmp_path)
+    out = tmp_path / "imported"
+    # one stored bit flipped in a level's trained weights
+    level = compact / "trial_0" / "level_1.npz"
+    with np.load(level) as members:
+        arrays = {k: members[k].copy() for k in members.files}
+    name = next(k for k in arrays if k.startswith("final/"))
+    arrays[name].view(np.uint32)[0] ^= 1
+    portable._write_npz(level, arrays)
+    assert main(["import", "--from", str(tmp_path / "compact"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"run {cfg.root.name}, trial 0, level 1, trial_0/level_1.npz (final)" in err
+    assert "damaged" in err and "export it again" in err and "Traceback" not in err
+    assert not _written(out / cfg.root.name / "trial_0" / "level_1")
+    assert (out / cfg.root.name / "trial_0" / "level_0" / "result.json").is_file()  # the levels before are whole
+    # a compact store from before rewind points travelled: refused before anything of the run is written
+    (compact / "trial_1" / "rewind.npz").unlink()
+    out = tmp_path / "again"
+    assert main(["import", "--from", str(tmp_path / "compact"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"run {cfg.root.name}, trial 1, level 0, trial_1/rewind.npz" in err and "older lth_utils" in err
+    assert not (out / cfg.root.name).exists()
+
+
+def test_a_late_rewinding_run_copies_a_dense_level_only_from_its_own_device_model(tiny, tmp_path):
+    """Its rewind point is replayed here: on another CPU model it would not lie on the copied trajectory."""
+    from lth_utils.store import read_result, write_result
+    cfg = replace(tiny, levels=1, trials=1, rewind="7")
+    source = imp.dense_source(cfg)
+    engine.run([source], progress=False)
+    row = read_result(level_dir(source.root, 0, 0))
+    write_result(level_dir(source.root, 0, 0), {**row, "provenance": {**row["provenance"], "device_name": "Other"}})
+    engine.run([cfg], progress=False)
+    mine = read_result(level_dir(cfg.root, 0, 0))
+    assert mine["provenance"]["device_name"] != "Other" and mine["seconds"] != row["seconds"]  # trained, not copied
+    portable.export_store(tiny.out, tmp_path / "compact")
+    records = json.loads((tmp_path / "compact" / cfg.root.name / "levels.json").read_text())
+    assert "copied_from" in records[0] and "rewind" in records[0]  # the same bits here: import may copy it
+    metrics = level_dir(source.root, 0, 0) / "metrics.csv"  # as if the source's other CPU had other last bits
+    metrics.write_text(metrics.read_text().replace("\n", "\n\n", 1))
+    portable.export_store(tiny.out, tmp_path / "other")
+    records = json.loads((tmp_path / "other" / cfg.root.name / "levels.json").read_text())
+    assert "copied_from" not in records[0] and "rewind" in records[0]  # its own level 0 travels with it
+    with np.load(tmp_path / "other" / cfg.root.name / "trial_0" / "level_0.npz") as members:
+        assert any(k.startswith("final/") for k in members.files)
+
+
+def test_verify_on_another_device_model_measures_and_passes(tiny, tmp_path, capsys):
+    from lth_utils.__main__ import main
+    from lth_utils.store import write_result
+    cfg = replace(tiny, levels=1, trials=1)
+    engine.run([cfg], progress=False)
+    portable.export_store(cfg.out, tmp_path / "compact")
+    levels = tmp_path / "compact" / cfg.root.name / "levels.json"
+    records = json.loads(levels.read_text())
+    for r in records:  # as if trained on another CPU model, whose last bits differ
+        r["result"] = {**r["result"], "provenance": {**r["result"]["provenance"], "device_name": "Other CPU"},
+                       "test_acc_at_early_stop": r["result"]["test_acc_at_early_stop"] + 0.001}
+    levels.write_text(json.dumps(records))
+    assert main(["verify", "--out", cfg.out, "--against", str(tmp_path / "compact")]) == 0
+    text = capsys.readouterr().out
+    assert "trained on Other CPU and retrained here" in text and "a measurement, not a failure" in text
+    assert "2 differ: test accuracy at early stop by up to 0.10 pp" in text
