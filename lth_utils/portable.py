@@ -122,10 +122,12 @@ def _level_weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask, key:
 
 def keeps_weights(cfg: IMPConfig, trial: int, level: int) -> bool:
     """Whether a level's trained weights go into its level file: a ticket's level 0 (the dense network: one-shot
-    pruning without retraining reads it) and trial 0 (notebooks 05 and 09 inspect its weights), and any arm's levels
-    that notebook 11 reads (plan.weights_read). The last level of a ticket's trial that has not reached the run's last
-    level goes into trial_t/last.npz, for the next level to prune."""
-    return (cfg.arm == "ticket" and (level == 0 or trial == 0)) or (cfg.hash, trial, level) in weights_read()
+    pruning without retraining reads it) unless the run shares another run's level 0 (imp.dense_source), trial 0
+    (notebooks 05 and 09 inspect its weights), and any arm's levels that notebook 11 reads (plan.weights_read). The
+    last level of a ticket's trial that has not reached the run's last level goes into trial_t/last.npz, for the
+    next level to prune."""
+    dense = level == 0 and dense_source(cfg) is None  # a run that shares its level 0 reads the source's
+    return (cfg.arm == "ticket" and (dense or trial == 0)) or (cfg.hash, trial, level) in weights_read()
 
 
 def export_run(root: Path, dest: Path) -> dict:
