@@ -182,7 +182,7 @@ def verdicts_command(args) -> int:
         if not Path(path).is_file():
             raise ConfigError(name, path, "a JSON file written by `python -m lth_utils verdicts extract`")
     a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
-    return _emit(verdicts.table(a, b), args.readme, "cross-machine verdicts", verdicts.VERDICTS_START,
+    return _emit(verdicts.table(a, b, (args.a, args.b)), args.readme, "cross-machine verdicts", verdicts.VERDICTS_START,
                  verdicts.VERDICTS_END)
 
 

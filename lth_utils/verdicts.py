@@ -3,10 +3,10 @@
 Training is not bit-identical across CPU models (an Intel Xeon and an AMD EPYC give other last bits), so a notebook
 that trains, or reads runs trained on another machine, prints other numbers. Its conclusions are formatted from
 those numbers by code: the wording ("higher", "no difference shown", "holds", "a second descent") is chosen by
-rules on the results. A verdict line is one line of a notebook's computed conclusions (its Markdown outputs, less
-the provenance cell, and the rows of its HTML tables); two executions *agree* on a line when its words are the same
-once every number is masked, and *flip* when the words differ: then a rule came out the other way on the other
-machine.
+rules on the results, and so are its tallies ("1 of 28 differences have an interval above 0"). A verdict line is
+one line of a notebook's computed conclusions (its Markdown outputs, less the provenance cell, and the rows of its
+HTML tables); two executions *agree* on a line when its words and tallies are the same once every other number is
+masked, and *flip* when they differ: then a rule came out the other way on the other machine.
 
     python -m lth_utils verdicts extract --dir notebooks --to results/cross_machine/intel_xeon.json
     python -m lth_utils verdicts compare results/cross_machine/intel_xeon.json results/cross_machine/amd_epyc.json
@@ -26,9 +26,17 @@ CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
 TAG = re.compile(r"<[^>]+>")
 
 
+TALLY = re.compile(r"\b\d[\d,]* of \d[\d,]*\b")  # "1 of 28 differences have an interval above 0": a count of verdicts
+
+
 def masked(line: str) -> str:
-    """The line's words with every number replaced by '#': what a rule chose, not what it measured."""
-    return NUMBER.sub("#", line)
+    """The line's words with every number replaced by '#': what a rule chose, not what it measured. Tallies of
+    verdicts ("3 of 15 levels", "95 of 95 runs") stay: a tally that moves is a rule that came out otherwise."""
+    tallies = TALLY.findall(line)
+    text = NUMBER.sub("#", TALLY.sub("\0", line))
+    for tally in tallies:
+        text = text.replace("\0", tally, 1)
+    return text
 
 
 def _markdown_lines(text: str) -> list[str]:
@@ -103,8 +111,9 @@ def _changed_words(old: str, new: str) -> str:
     return "; ".join(pieces) or "(the same words)"
 
 
-def table(a: dict, b: dict) -> str:
-    """The comparison as a Markdown table and a list of every flipped line, for the README."""
+def table(a: dict, b: dict, files: tuple[str, str] = ("A", "B")) -> str:
+    """The comparison as a Markdown table and a list of every flipped line, for the README (`files`: where the two
+    machines' verdict lines were read, named in its last line)."""
     rows = compare(a, b)
     lines = [f"| notebook | verdict lines | identical | same words, other numbers | flipped |", "|---|---|---|---|---|"]
     for r in rows:
@@ -113,8 +122,8 @@ def table(a: dict, b: dict) -> str:
     lines.append(f"| all | {total['lines']} | {total['identical']} | {total['other_numbers']} | {total['flipped']} |")
     lines.append("")
     lines.append(f"Machine A: {a['machine']} (code {a['commit'][:10]}); machine B: {b['machine']} "
-                 f"(code {b['commit'][:10]}). Computed by `python -m lth_utils verdicts compare` from the verdict "
-                 f"lines under `results/cross_machine/`.")
+                 f"(code {b['commit'][:10]}). Computed by `python -m lth_utils verdicts compare {files[0]} "
+                 f"{files[1]}`.")
     flipped = [(r["notebook"], old, new) for r in rows for old, new in r["flips"]]
     if flipped:
         lines.append("")
