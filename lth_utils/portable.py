@@ -245,6 +245,9 @@ def _same_level(root: Path, source: Path, trial: int) -> bool:
     """Whether trial `trial`'s level 0 of run `root` is a byte copy of `source`'s (imp._copy_dense_level), so that
     import may copy it again; a level 0 trained in the run itself (on another CPU than its source) is exported."""
     mine, theirs = level_dir(root, trial, 0), level_dir(source, trial, 0)
+    names = ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv")
+    if not all((folder / name).is_file() for folder in (mine, theirs) for name in names):
+        return False  # imported without its trained weights: a level of its own, not a copy (a copy brings them)
     return (all(state_digest(torch_load(mine / name)) == state_digest(torch_load(theirs / name))
                 for name in ("mask.pt", "weights_start.pt", "weights_final.pt"))
             and (mine / "metrics.csv").read_bytes() == (theirs / "metrics.csv").read_bytes())

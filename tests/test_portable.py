@@ -357,24 +357,34 @@ def test_a_damaged_or_old_compact_store_is_an_answer_not_a_traceback(tiny, tmp_p
 def test_a_late_rewinding_run_copies_a_dense_level_only_from_its_own_device_model(tiny, tmp_path):
     """Its rewind point is replayed here: on another CPU model it would not lie on the copied trajectory."""
     from lth_utils.store import read_result, write_result
-    cfg = replace(tiny, levels=1, trials=1, rewind="7")
+    cfg = replace(tiny, levels=1, trials=2, rewind="7")
     source = imp.dense_source(cfg)
     engine.run([source], progress=False)
-    row = read_result(level_dir(source.root, 0, 0))
-    write_result(level_dir(source.root, 0, 0), {**row, "provenance": {**row["provenance"], "device_name": "Other"}})
+    for trial in range(2):
+        row = read_result(level_dir(source.root, trial, 0))
+        write_result(level_dir(source.root, trial, 0),
+                     {**row, "provenance": {**row["provenance"], "device_name": "Other"}})
     engine.run([cfg], progress=False)
     mine = read_result(level_dir(cfg.root, 0, 0))
     assert mine["provenance"]["device_name"] != "Other" and mine["seconds"] != row["seconds"]  # trained, not copied
     portable.export_store(tiny.out, tmp_path / "compact")
     records = json.loads((tmp_path / "compact" / cfg.root.name / "levels.json").read_text())
     assert "copied_from" in records[0] and "rewind" in records[0]  # the same bits here: import may copy it
-    metrics = level_dir(source.root, 0, 0) / "metrics.csv"  # as if the source's other CPU had other last bits
-    metrics.write_text(metrics.read_text().replace("\n", "\n\n", 1))
+    for trial in range(2):  # as if the source's other CPU had given other last bits
+        path = level_dir(source.root, trial, 0) / "weights_final.pt"
+        weights = torch_load(path)
+        weights["fc1.weight"].view(torch.int32)[0, 0] ^= 1
+        torch.save(weights, path)
     portable.export_store(tiny.out, tmp_path / "other")
     records = json.loads((tmp_path / "other" / cfg.root.name / "levels.json").read_text())
     assert "copied_from" not in records[0] and "rewind" in records[0]  # its own level 0 travels with it
     with np.load(tmp_path / "other" / cfg.root.name / "trial_0" / "level_0.npz") as members:
         assert any(k.startswith("final/") for k in members.files)
+    # imported (the level-0 weights of trials 1+ stay behind) and exported again: the same bytes
+    portable.import_store(tmp_path / "other", tmp_path / "imported")
+    before = {p: p.read_bytes() for p in (tmp_path / "other").rglob("*") if p.is_file()}
+    portable.export_store(tmp_path / "imported", tmp_path / "other")
+    assert before == {p: p.read_bytes() for p in (tmp_path / "other").rglob("*") if p.is_file()}
 
 
 def test_verify_on_another_device_model_measures_and_passes(tiny, tmp_path, capsys):
