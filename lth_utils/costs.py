@@ -22,7 +22,8 @@ from typing import Iterable, NamedTuple
 
 import pandas as pd
 
-from .imp import IMPConfig, dense_source
+from .imp import IMPConfig, copied_dense_level, dense_source
+from .store import recorded_device
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
@@ -46,13 +47,18 @@ def per_iteration(records: Iterable[Record]) -> dict[str, float]:
     return {model: seconds[model] / iterations[model] for model in sorted(seconds)}
 
 
-def level_record(cfg: IMPConfig, level: int, row: dict) -> Record:
-    """A stored level's cost: its recorded seconds and iterations, or nothing for a level 0 copied from its dense
-    source (its row is the source's, whose training is counted there)."""
-    device = (row.get("provenance") or {}).get("device_name", "")
-    if level == 0 and dense_source(cfg) is not None:
+def level_record(cfg: IMPConfig, level: int, row: dict, copied: bool) -> Record:
+    """A stored level's cost: its recorded seconds and iterations, or nothing for a level 0 `copied` from its dense
+    source (imp.copied_dense_level: its row is the source's, whose training is counted there)."""
+    device = recorded_device(row)
+    if copied:
         return Record(cfg.model, 0.0, 0, device)
     return Record(cfg.model, float(row.get("seconds") or 0.0), int(row.get("iterations_run") or 0), device)
+
+
+def stored_level_record(cfg: IMPConfig, trial: int, level: int, row: dict) -> Record:
+    """level_record of a level in a run store, where whether it was copied is told by its row."""
+    return level_record(cfg, level, row, copied_dense_level(cfg, trial, level, row))
 
 
 def compact_records(store: str | Path) -> list[Record]:
@@ -62,7 +68,8 @@ def compact_records(store: str | Path) -> list[Record]:
     records = []
     for run in sorted(Path(store).glob("*/levels.json")):
         cfg = config_of(run.parent, Path(store))
-        records += [level_record(cfg, level["level"], level["result"]) for level in json.loads(run.read_text())]
+        records += [level_record(cfg, level["level"], level["result"], "copied_from" in level)
+                    for level in json.loads(run.read_text())]
     return records
 
 
@@ -74,8 +81,9 @@ def store_records(store: str | Path) -> list[Record]:
     records = []
     for config in sorted(Path(store).glob("*/config.json")):
         cfg = config_of(config.parent, Path(store))
-        records += [level_record(cfg, level, read_result(level_dir(config.parent, trial, level)) or {})
-                    for trial, level in stored_levels(config.parent)]
+        for trial, level in stored_levels(config.parent):
+            row = read_result(level_dir(config.parent, trial, level)) or {}
+            records.append(stored_level_record(cfg, trial, level, row))
     return records
 
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from .children import die_with_parent, ignore_interrupts
-from .costs import Record, level_record
+from .costs import Record, stored_level_record
 from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
 from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
 from .progress import tqdm
@@ -111,8 +111,8 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
 
 
 # Every level this process's runs asked for: (run folder, trial, level) -> whether it was trained here rather than read,
-# and its record (costs.level_record: a dense level copied from another run costs nothing). Notebooks report it in
-# their provenance (levels trained vs read, cost from scratch).
+# and its record (costs.stored_level_record: a dense level copied from another run costs nothing). Notebooks report
+# it in their provenance (levels trained vs read, cost from scratch).
 class LedgerEntry(NamedTuple):
     trained: bool
     record: Record
@@ -128,7 +128,7 @@ def _record(tasks: list[Task], pending: list[Task]) -> None:
         row = read_result(level_dir(cfg.root, trial, level)) or {}
         before = LEDGER.get(key)
         LEDGER[key] = LedgerEntry(key in trained or (before is not None and before.trained),
-                                  level_record(cfg, level, row))
+                                  stored_level_record(cfg, trial, level, row))
 
 
 def ledger_summary() -> dict:

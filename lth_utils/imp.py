@@ -41,7 +41,7 @@ from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir, provenance, read_result,
-                    run_dir, task_lock, trace, write_config, write_csv, write_result)
+                    recorded_device, run_dir, task_lock, trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 # Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
@@ -325,6 +325,13 @@ def dense_source(cfg: IMPConfig) -> IMPConfig | None:
     return None if canonical.hash == cfg.hash else canonical
 
 
+def copied_dense_level(cfg: IMPConfig, trial: int, level: int, row: dict) -> bool:
+    """Whether a stored level's `row` is a copy of its dense source's level 0 (_copy_dense_level writes the source's
+    row as it is); a late-rewinding run whose source was trained on another device model trains its own."""
+    source = dense_source(cfg) if level == 0 else None
+    return source is not None and bool(row) and read_result(level_dir(source.root, trial, 0)) == row
+
+
 def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, torch.Tensor]:
     """The dense network's weights after `cfg.rewind_iteration` steps of level 0, recomputed by training those steps
     again from the seeds (bit-identical to the snapshot a full level-0 run saves)."""
@@ -350,7 +357,7 @@ def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress
     k = cfg.rewind_iteration
     if k and row["iterations_run"] < k:
         return None
-    if k and (row.get("provenance") or {}).get("device_name") != device_name(cfg.device):
+    if k and recorded_device(row) != device_name(cfg.device):
         return None
     if k:
         atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt", replay_rewind_point(cfg, trial))

@@ -52,8 +52,8 @@ from .engine import in_worker
 from .models import build_model
 from .imp import INIT_ARMS, IMPConfig, _input_shape, dense_source, fit_level, level_inputs, tasks_of
 from .plan import weights_read
-from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, level_dir, read_csv, read_result, stored_levels,
-                    task_lock, write_csv, write_result)
+from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
+                    recorded_device, stored_levels, task_lock, write_csv, write_result)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -77,7 +77,7 @@ def portable_config(text: str) -> str:
     identity, and whoever imports the store has their own."""
     record = json.loads(text)
     record["config"] = {k: v for k, v in record["config"].items() if k not in MACHINE_LOCAL}
-    return json.dumps(record, indent=2, default=str) + "\n"
+    return config_text(record)
 
 
 def config_of(root: Path, out: Path) -> IMPConfig:
@@ -167,8 +167,8 @@ def export_run(root: Path, dest: Path) -> dict:
             if (directory / "weights_final.pt").is_file():
                 final = torch_load(directory / "weights_final.pt")
                 record["weights_final"] = state_digest(final)
-            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level) or not any(
-                    k.startswith("final/") for k in _level_members(dest / root.name, trial, level))):
+            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level) or
+                                                 not _exported_final(dest / root.name, trial, level)):
                 # imported from this compact store, which kept only these weights' digest (or was exported before
                 # a notebook read them: `retrain-weights` rebuilds them on the device model that trained them)
                 final, record["weights_final"] = None, exported[(trial, level)]["weights_final"]
@@ -188,8 +188,8 @@ def export_run(root: Path, dest: Path) -> dict:
             last[trial] = (level, final, mask)
         elif keeps_weights(cfg, trial, level):  # a control level whose trained weights a notebook reads
             final = directory / "weights_final.pt"
-            if not final.is_file() and (trial, level) in exported and not any(
-                    k.startswith("final/") for k in _level_members(dest / root.name, trial, level)):
+            if not final.is_file() and (trial, level) in exported and not _exported_final(dest / root.name, trial,
+                                                                                          level):
                 if "weights_final" in exported[(trial, level)]:  # exported before a notebook read them
                     record["weights_final"] = exported[(trial, level)]["weights_final"]
                 levels.append(record)
@@ -232,13 +232,13 @@ def export_run(root: Path, dest: Path) -> dict:
     return {"run": root.name, "levels": len(levels), "bytes": size}
 
 
-def _level_members(run: Path, trial: int, level: int) -> list[str]:
-    """The array names of one exported level file (none where it does not exist)."""
+def _exported_final(run: Path, trial: int, level: int) -> bool:
+    """Whether an earlier export of `run` kept this level's trained weights in its level file."""
     path = run / f"trial_{trial}" / f"level_{level}.npz"
     if not path.is_file():
-        return []
+        return False
     with np.load(path, allow_pickle=False) as members:
-        return list(members.files)
+        return any(k.startswith("final/") for k in members.files)
 
 
 def _same_level(root: Path, source: Path, trial: int) -> bool:
@@ -352,11 +352,11 @@ def _rewind_points(source: Path, arrays: dict[str, np.ndarray], records: list[di
     return points
 
 
-def _ticket_mask_from_bits(cfg: IMPConfig, root: Path, trial: int, level: int, bits: dict, model) -> masks.Mask:
+def _ticket_mask_from_bits(cfg: IMPConfig, root: Path, trial: int, level: int, bits: dict, shapes) -> masks.Mask:
     """The ticket's mask: the previous level's (imported just before) thinned by one bit per survivor; a
     pruning-at-initialisation arm's: one bit per weight."""
-    previous = masks.ones_like(model) if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) /
-                                                                               "mask.pt")
+    previous = (masks.ones_like(build_model(cfg.model, shapes.input_shape, shapes.num_classes))
+                if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) / "mask.pt"))
     mask = {}
     for name, before in previous.items():
         after = before.flatten().clone()
@@ -376,12 +376,11 @@ def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, array
 
     members = _members(arrays, key)
     bits = {k[len("mask/"):]: v for k, v in members.items() if k.startswith("mask/")}
-    blank = build_model(cfg.model, shapes.input_shape, shapes.num_classes)
-    ticket_mask = _ticket_mask_from_bits(cfg, root, trial, level, bits, blank) if bits else None
+    ticket_mask = _ticket_mask_from_bits(cfg, root, trial, level, bits, shapes) if bits else None
     fine_tuned = cfg.arm == "ticket" and level > 0 and ticket_mask is not None and cfg.rewind_iteration is None
     if fine_tuned and not (level_dir(root, trial, level - 1) / "weights_final.pt").is_file():
         # without rewinding a level starts from the previous level's trained weights, left out here
-        model, mask, start = blank, ticket_mask, None
+        model, mask, start = build_model(cfg.model, shapes.input_shape, shapes.num_classes), ticket_mask, None
     else:
         model, mask, start, _ = level_inputs(cfg, trial, level, shapes, ticket_mask)
     files = {}
@@ -412,8 +411,6 @@ def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, array
         files["weights_final.pt"] = ("torch", final)
     files["metrics.csv"] = ("csv", [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
                                     for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))])
-    if "instability" in record:  # notebook 04's error path between two copies trained from this level
-        files["instability/path.json"] = ("text", json.dumps(record["instability"]) + "\n")
     return files
 
 
@@ -436,22 +433,19 @@ def import_run(source: Path, store: Path) -> int:
     for record in records:
         directory = level_dir(root, record["trial"], record["level"])
         with task_lock(directory):
-            if read_result(directory) is not None:
-                path = directory / "instability" / "path.json"
-                if "instability" in record and not path.is_file():
-                    atomic_write_text(path, json.dumps(record["instability"]) + "\n")
-                continue
-            for name, (kind, value) in _import_level(cfg, source, store, record, arrays, shapes).items():
-                if kind == "mask":
-                    masks.save(value, directory / name)
-                elif kind == "torch":
-                    atomic_torch_save(directory / name, value)
-                elif kind == "csv":
-                    write_csv(directory / name, value, METRIC_COLUMNS)
-                else:
-                    atomic_write_text(directory / name, value)
-            write_result(directory, record["result"])  # last: only now is the level stored
-            written += 1
+            if read_result(directory) is None:
+                for name, (kind, value) in _import_level(cfg, source, store, record, arrays, shapes).items():
+                    if kind == "mask":
+                        masks.save(value, directory / name)
+                    elif kind == "torch":
+                        atomic_torch_save(directory / name, value)
+                    else:
+                        write_csv(directory / name, value, METRIC_COLUMNS)
+                write_result(directory, record["result"])  # last: only now is the level stored
+                written += 1
+            path = directory / "instability" / "path.json"  # notebook 04's error path between two copies from here
+            if "instability" in record and not path.is_file():  # (after the level: it is read only for a level)
+                atomic_write_text(path, json.dumps(record["instability"]) + "\n")
     return written
 
 
@@ -520,10 +514,6 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
 VERIFIED_RESULTS = ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_at_early_stop", "final_test_acc")
 
 
-def _machine(row: dict) -> str:
-    return (row.get("provenance") or {}).get("device_name", "")
-
-
 def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
     """Every level that both the run store `store` and the compact store `source` hold, compared: one row each with
     `same_bits` (the same mask and trained weights digests, where both are known, and the same results to the last
@@ -547,8 +537,8 @@ def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
             theirs = record["result"]
             same = same and all(mine[k] == theirs[k] for k in VERIFIED_RESULTS)
             rows.append({"run": run.name, "trial": record["trial"], "level": record["level"], "same_bits": same,
-                         "same_machine": _machine(mine) == _machine(theirs), "here": _machine(mine),
-                         "trained_on": _machine(theirs),
+                         "same_machine": recorded_device(mine) == recorded_device(theirs),
+                         "here": recorded_device(mine), "trained_on": recorded_device(theirs),
                          "test_acc_diff_pp": 100 * (mine["test_acc_at_early_stop"] - theirs["test_acc_at_early_stop"]),
                          "early_stop_diff": mine["early_stop_iteration"] - theirs["early_stop_iteration"]})
     return pd.DataFrame(rows, columns=["run", "trial", "level", "same_bits", "same_machine", "here", "trained_on",

@@ -94,6 +94,16 @@ def device_name(device: str) -> str:
     return cpu_name()
 
 
+def recorded_device(row: dict) -> str:
+    """The device model a stored level's row says it was computed on ('' where it has no provenance)."""
+    return (row.get("provenance") or {}).get("device_name", "")
+
+
+def config_text(record: dict) -> str:
+    """config.json's text for a record (write_config's layout; export writes the same without machine paths)."""
+    return json.dumps(record, indent=2, default=str) + "\n"
+
+
 def provenance(device: str, schema: int) -> dict:
     """Where and with what a level was computed; stored in every result.json."""
     return {"device_type": device_type(device), "device_name": device_name(device), "torch": torch.__version__,
@@ -183,7 +193,7 @@ def write_config(root: Path, cfg) -> None:
     record = {"config": to_dict(cfg), "identity": identity(cfg), "hash": config_hash(cfg),
               "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
               "git_commit": git_commit()}
-    atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
+    atomic_write_text(path, config_text(record))
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:

@@ -24,8 +24,6 @@ PROVENANCE = "Profile `"  # the last cell's record of where and how the notebook
 TABLE_ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S)
 CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
 TAG = re.compile(r"<[^>]+>")
-
-
 TALLY = re.compile(r"\b\d[\d,]* of \d[\d,]*\b")  # "1 of 28 differences have an interval above 0": a count of verdicts
 
 

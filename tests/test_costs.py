@@ -22,9 +22,11 @@ def test_a_copied_dense_level_costs_nothing_and_a_trained_one_its_record():
     ticket = IMPConfig(levels=2)
     late = IMPConfig(levels=2, rewind="50")  # copies level 0 of `ticket`, replays 50 iterations
     row = {"seconds": 12.0, "iterations_run": 300}
-    assert costs.level_record(ticket, 0, row) == Record("lenet_300_100", 12.0, 300)
-    assert costs.level_record(late, 0, row) == Record("lenet_300_100", 0.0, 0)
-    assert costs.level_record(late, 1, row) == Record("lenet_300_100", 12.0, 300)
+    assert costs.level_record(ticket, 0, row, copied=False) == Record("lenet_300_100", 12.0, 300)
+    assert costs.level_record(late, 0, row, copied=True) == Record("lenet_300_100", 0.0, 0)
+    assert costs.level_record(late, 1, row, copied=False) == Record("lenet_300_100", 12.0, 300)
+    # a late-rewinding run whose source was trained on another CPU model trains (and so costs) its own level 0
+    assert costs.level_record(late, 0, row, copied=False) == Record("lenet_300_100", 12.0, 300)
 
 
 def test_a_projection_counts_each_level_once_with_its_iterations():
