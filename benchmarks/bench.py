@@ -23,6 +23,7 @@ Results go to benchmarks/results/<name>.json and .csv.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import itertools
 import json
@@ -38,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lth_utils import data, masks, models, pruning
+from lth_utils import data, kernels, masks, models, pruning
 from lth_utils.engine import parallel_map, single_thread
 from lth_utils.store import cpu_name
 from lth_utils.imp import derive_seed
@@ -206,6 +207,133 @@ def paper_estimate_hours(step_seconds: float, eval_scale: float, splits, repeats
     return seconds / (os.cpu_count() or 1) / 3600
 
 
+# ---------------------------------------------------------------- engine speed: before and after, side by side
+PAPER_ITERATIONS, PAPER_EVAL_EVERY = 50_000, 100
+NOTEBOOKS = ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def engine_before():
+    """Evaluation as the engine computed it before kernel version 2 (commit 0636553): the model's own forward pass
+    (nn.MaxPool2d's kernel). Its training step is version 1's, which still trains as it did."""
+    plan = kernels.eval_plan
+    kernels.eval_plan = lambda model, csr_weights=None: (model if not csr_weights else plan(model, csr_weights))
+    try:
+        yield
+    finally:
+        kernels.eval_plan = plan
+
+
+def before_test_evaluations(store: Path = REPO / "results/paper/store") -> float:
+    """Test evaluations per paper-length level without a test curve under the engine before (one at every new
+    validation minimum and at the end), counted in the committed paper runs' metrics; version 2 evaluates 2."""
+    counts = []
+    for path in store.glob("*/trial_*/level_*.npz"):
+        with np.load(path) as arrays:
+            for key in (k for k in arrays.files if k.endswith("/split")):
+                split = arrays[key]
+                if (split == 1).sum() < (split == 0).sum():
+                    counts.append(int((split == 1).sum()))
+    return float(np.mean(counts)) if counts else 28.0
+
+
+def level_speed(model_name: str, rounds: int, splits, iterations: int, repeats: int, test_before: float) -> dict:
+    """One model at one pruning level (`rounds` of the paper's rates), single-thread as in a worker: the training
+    step of kernel version 1 and of the current version (the fastest of `repeats` alternating runs), the validation
+    evaluation before and now, and from them the time per iteration under the paper protocol (50,000 iterations,
+    validation every 100, the test split `test_before` times before and twice now)."""
+    model = models.build_model(model_name, seed=0)
+    mask = ticket_mask(model, rounds)
+    step = {1: float("inf"), kernels.KERNELS: float("inf")}
+    with single_thread():
+        for _ in range(repeats):
+            for version in step:
+                config = TrainConfig(iterations=iterations, eval_every=10 * iterations)
+                net = models.build_model(model_name, seed=0)
+                result = train(net, mask, splits, config, data_seed=0, test_curve=False, kernels_version=version)
+                step[version] = min(step[version], (result.seconds - result.eval_seconds) / iterations)
+        masks.apply_mask_(model, mask)
+        layouts = sparse_layouts(model, mask)
+
+        def val_seconds() -> float:
+            evaluate(model, *splits.val, layouts)
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                evaluate(model, *splits.val, layouts)
+                best = min(best, time.perf_counter() - start)
+            return best
+        with engine_before():
+            val_before = val_seconds()
+        val_now = val_seconds()
+    evaluations = PAPER_ITERATIONS // PAPER_EVAL_EVERY + 1
+
+    def per_iteration(step_s: float, val_s: float, tests: float) -> tuple[float, float]:
+        eval_s = (evaluations + 2 * tests) * val_s / PAPER_ITERATIONS  # a test evaluation is 2x the images
+        return step_s + eval_s, eval_s / (step_s + eval_s)
+    before, before_share = per_iteration(step[1], val_before, test_before)
+    after, after_share = per_iteration(step[kernels.KERNELS], val_now, 2)
+    return {"model": model_name, "rounds": rounds, "density": masks.density(mask),
+            "first_layer_density": masks.density({"w": mask[models.prunable_names(model)[0]]}),
+            "step_ms_v1": 1e3 * step[1], "step_ms_now": 1e3 * step[kernels.KERNELS],
+            "val_eval_ms_before": 1e3 * val_before, "val_eval_ms_now": 1e3 * val_now,
+            "iteration_ms_before": 1e3 * before, "iteration_ms_now": 1e3 * after, "speedup": before / after,
+            "eval_share_before": before_share, "eval_share_now": after_share}
+
+
+def notebook_projections(ratios: dict[str, float]) -> list[dict]:
+    """Each notebook's `paper` IMP runs projected from an empty store at the committed standard levels' rates (the
+    engine before, as the README's cost table) and at those rates times the measured speed-up per model."""
+    from lth_utils import costs, plan
+    from lth_utils.profiles import NOTEBOOK_SETTINGS
+    rates = costs.per_iteration(costs.compact_records(REPO / "results/standard/store"))
+    now = {m: r / ratios.get(m, 1.0) for m, r in rates.items()}
+    rows = []
+    for notebook in NOTEBOOKS:
+        configs = plan.notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
+        before, after = costs.projected(configs, rates), costs.projected(configs, now)
+        rows.append({"notebook": notebook, "levels": before["levels"], "core_hours_before": before["core_hours"],
+                     "core_hours_now": after["core_hours"]})
+    return rows
+
+
+def engine_speed(splits, tiny: bool) -> dict:
+    """The issue's targets, measured here side by side: LeNet-5 per iteration, LeNet-300-100's step at <= 7%
+    density against dense, evaluation's share, and the notebooks' projected paper-length cost."""
+    iterations, repeats = (20, 1) if tiny else (400, 3)
+    test_before = before_test_evaluations()
+    rows = [level_speed("lenet5", r, splits, iterations, repeats, test_before) for r in ((0,) if tiny else (0, 8))]
+    rows += [level_speed("lenet_300_100", r, splits, iterations, repeats, test_before)
+             for r in ((0, 12) if tiny else (0, 6, 12, 18))]
+    print(f"engine speed on {cpu_name()}, one thread per worker; paper protocol (50,000 iterations, validation every "
+          f"100, the test split {test_before:.1f} times per level before, 2 now):")
+    print("    model          density  step v1  step now  val eval before/now  iteration before/now   speed-up  "
+          "evaluation share before/now")
+    for r in rows:
+        print(f"    {r['model']:<14} {100 * r['density']:6.1f}%  {r['step_ms_v1']:6.2f}  {r['step_ms_now']:7.2f}   "
+              f"{r['val_eval_ms_before']:7.1f} / {r['val_eval_ms_now']:6.1f} ms   {r['iteration_ms_before']:6.2f} / "
+              f"{r['iteration_ms_now']:5.2f} ms   {r['speedup']:5.2f}x   {100 * r['eval_share_before']:4.0f}% / "
+              f"{100 * r['eval_share_now']:3.0f}%")
+    mlp = [r for r in rows if r["model"] == "lenet_300_100"]
+    dense = next(r for r in mlp if r["rounds"] == 0)
+    for r in (r for r in mlp if r["first_layer_density"] <= 0.07):
+        print(f"    target: LeNet-300-100 step at {100 * r['first_layer_density']:.1f}% (first layer) against dense, "
+              f"both now: {dense['step_ms_now'] / r['step_ms_now']:.2f}x (>= 2x); against version 1's dense step: "
+              f"{dense['step_ms_v1'] / r['step_ms_now']:.2f}x")
+    lenet5 = [r for r in rows if r["model"] == "lenet5"]
+    print(f"    target: LeNet-5 iteration {np.mean([r['speedup'] for r in lenet5]):.2f}x faster (>= 3x)")
+    ratios = {m: float(np.mean([r["speedup"] for r in rows if r["model"] == m])) for m in ("lenet5", "lenet_300_100")}
+    projections = notebook_projections(ratios)
+    before = sum(p["core_hours_before"] for p in projections)
+    after = sum(p["core_hours_now"] for p in projections)
+    print("    paper profile from an empty store, projected (core-hours; rates of the committed standard levels "
+          "times the speed-ups above): " + ", ".join(f"{p['notebook']} {p['core_hours_before']:.0f} -> "
+                                                       f"{p['core_hours_now']:.0f}" for p in projections))
+    print(f"    target: all notebooks {before:.0f} -> {after:.0f} core-hours ({after / before:.2f} of before; <= 1/3)")
+    return {"levels": rows, "ratios": ratios, "projections": projections, "test_evaluations_before": test_before}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=2500,
@@ -214,11 +342,24 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="engine workers (0: one per core)")
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[1] / "data"))
     parser.add_argument("--tiny", action="store_true", help="CI: a few iterations, results not written")
+    parser.add_argument("--engine-speed", action="store_true",
+                        help="only the engine-speed section (kernel versions before and now), written to "
+                             "results/engine-speed-<cores>core.json")
     args = parser.parse_args(argv)
     if args.iterations < 1 or args.trials < 1:
         parser.error("--iterations and --trials must be >= 1")
 
     data.fetch_mnist(args.data_root)
+    if args.engine_speed:
+        speed = engine_speed(data.load_splits("mnist", args.data_root), args.tiny)
+        if not args.tiny:
+            RESULTS.mkdir(exist_ok=True)
+            record = {"machine": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__, **speed,
+                      "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            path = RESULTS / f"engine-speed-{os.cpu_count()}core.json"
+            path.write_text(json.dumps(record, indent=2) + "\n")
+            print(f"written: {path}")
+        return 0
     arrays = data.load_arrays("mnist", args.data_root)
     gflops = matmul_gflops(1024 if args.tiny else 2048)
     print(f"(1) fp32 matmul, {torch.get_num_threads()} threads: {gflops:.1f} GFLOP/s")
@@ -277,6 +418,8 @@ def main(argv=None) -> int:
           f"per worker, evaluation x{eval_scale:.2f} inside the workers): {paper_hours:.1f} h on "
           f"{os.cpu_count()} cores")
 
+    speed = engine_speed(splits, args.tiny)
+
     record = {"machine": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
               "python": platform.python_version(), "iterations": args.iterations, "trials": args.trials,
               "matmul_gflops": gflops, "standard_model_it_per_s": baseline_rate, "engine_model_it_per_s": engine_rate,
@@ -285,15 +428,16 @@ def main(argv=None) -> int:
               "dask_local_model_it_per_s": dask_rate, "dask_local_vs_engine": dask_rate / engine_rate,
               "step_ms_per_worker": 1e3 * step_seconds, "paper_02_03_estimated_hours": paper_hours,
               "sparse_vs_dense": sparse, "training_step_dense_vs_sparse": steps,
-              "evaluation_dense_vs_sparse": evaluation, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "evaluation_dense_vs_sparse": evaluation, "engine_speed": speed, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     if not args.tiny:
         RESULTS.mkdir(exist_ok=True)
         name = f"cpu-{os.cpu_count()}core-{args.trials}x{args.iterations}"
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
         with open(RESULTS / f"{name}.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[k for k, v in record.items() if not isinstance(v, list)])
+            flat = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}
+            writer = csv.DictWriter(f, fieldnames=list(flat))
             writer.writeheader()
-            writer.writerow({k: v for k, v in record.items() if not isinstance(v, list)})
+            writer.writerow(flat)
         print(f"written: {RESULTS / name}.json, .csv")
     return 0
 

@@ -39,9 +39,11 @@ from . import masks, pruning, scorers
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
+from .kernels import KERNELS
 from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
-from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir, provenance, read_result,
-                    recorded_device, run_dir, task_lock, trace, write_config, write_csv, write_result)
+from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
+                    provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock, trace,
+                    write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 # Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
@@ -332,9 +334,11 @@ def copied_dense_level(cfg: IMPConfig, trial: int, level: int, row: dict) -> boo
     return source is not None and bool(row) and read_result(level_dir(source.root, trial, 0)) == row
 
 
-def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, torch.Tensor]:
+def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None, kernels_version: int = KERNELS,
+                        ) -> dict[str, torch.Tensor]:
     """The dense network's weights after `cfg.rewind_iteration` steps of level 0, recomputed by training those steps
-    again from the seeds (bit-identical to the snapshot a full level-0 run saves)."""
+    again from the seeds with the kernel version level 0 was trained with (bit-identical to the snapshot a full
+    level-0 run saves)."""
     k = cfg.rewind_iteration
     splits = splits or load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
     model, mask, start, _ = level_inputs(cfg, trial, 0, splits)
@@ -344,7 +348,7 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None) -> dict[str, to
     # other bits after switching to one, so import calls this in a fresh worker (engine.in_worker)
     with single_thread():
         result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"),
-                       save_weights_at=k, stop_at=k, test_curve=False)
+                       save_weights_at=k, stop_at=k, test_curve=False, kernels_version=kernels_version)
     return result.saved_weights
 
 
@@ -360,7 +364,8 @@ def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress
     if k and recorded_device(row) != device_name(cfg.device):
         return None
     if k:
-        atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt", replay_rewind_point(cfg, trial))
+        atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt",
+                          replay_rewind_point(cfg, trial, kernels_version=recorded_kernels(row)))
     src, dst = source.root, cfg.root
     for name in ("mask.pt", "weights_start.pt", "weights_final.pt", "metrics.csv"):
         atomic_write_bytes(dst / f"trial_{trial}/level_0/{name}", (src / f"trial_{trial}/level_0/{name}").read_bytes())
@@ -506,6 +511,17 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
     return done
 
 
+def chain_kernels(cfg: IMPConfig, trial: int, level: int) -> int:
+    """The kernel version a level trains with: that of the stored level it reads (the previous level, the ticket's
+    level for a control, the dense source's level 0), so a chain never mixes versions; the current KERNELS for a
+    level that reads none."""
+    for dep_cfg, dep_trial, dep_level in dependencies(cfg, trial, level):
+        row = read_result(level_dir(dep_cfg.root, dep_trial, dep_level))
+        if row is not None:
+            return recorded_kernels(row)
+    return KERNELS
+
+
 def _check_inputs(cfg: IMPConfig, trial: int, level: int) -> None:
     """Refuse to extend a chain whose stored inputs were recorded under another device type or torch version."""
     for dep_cfg, dep_trial, dep_level in dependencies(cfg, trial, level):
@@ -548,9 +564,10 @@ def fit_level(cfg: IMPConfig, trial: int, level: int, known_mask: masks.Mask | N
     k = cfg.rewind_iteration
     save_at = k if (cfg.arm == "ticket" and level == 0 and k) else None
     test_curve = cfg.records_test_curve(level)
+    version = chain_kernels(cfg, trial, level)
     result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
                    start_iteration=start_iteration(cfg, level), lr_schedule_override=override,
-                   save_weights_at=save_at, test_curve=test_curve, on_progress=on_progress)
+                   save_weights_at=save_at, test_curve=test_curve, kernels_version=version, on_progress=on_progress)
     if save_at is not None and result.saved_weights is None:
         # cannot happen (patience waits for k); never store an empty rewind point
         raise RuntimeError(f"level 0 of {cfg.root} trial {trial} stopped before the rewind iteration {save_at}")
@@ -559,7 +576,7 @@ def fit_level(cfg: IMPConfig, trial: int, level: int, known_mask: masks.Mask | N
            "val_loss_at_early_stop": result.val_loss_at_early_stop,
            "test_acc_at_early_stop": result.test_acc_at_early_stop, "final_test_acc": result.final_test_acc,
            "iterations_run": result.iterations_run, "seconds": result.seconds, "eval_seconds": result.eval_seconds,
-           "test_curve": test_curve, "provenance": provenance(cfg.device, cfg.SCHEMA)}
+           "test_curve": test_curve, "provenance": provenance(cfg.device, cfg.SCHEMA, version)}
     return row, model, mask, start, result
 
 

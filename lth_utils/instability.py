@@ -27,7 +27,8 @@ from .files import atomic_torch_save, atomic_write_text, torch_load
 from .imp import IMPConfig, derive_seed
 from .landscape import line
 from .models import build_model
-from .store import level_dir
+from .kernels import KERNELS
+from .store import level_dir, read_result, recorded_kernels
 from .training import train
 
 # 31 points (30 steps) along the path, as Frankle et al. (2020) evaluate it; the training error on the first
@@ -73,8 +74,10 @@ def train_copy(cfg: IMPConfig, trial: int, level: int, copy: int) -> str:
     model = build_model(cfg.model, splits.input_shape, splits.num_classes)
     model.load_state_dict(weights)
     model.to(cfg.device)
+    row = read_result(level_dir(cfg.root, trial, level))
+    version = recorded_kernels(row) if row else KERNELS  # the copies train with their chain's kernel version
     train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "instability", copy),
-          start_iteration=k)
+          start_iteration=k, kernels_version=version)
     atomic_torch_save(path, {name: v.cpu() for name, v in model.state_dict().items()})
     return str(path)
 

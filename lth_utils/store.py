@@ -104,10 +104,16 @@ def config_text(record: dict) -> str:
     return json.dumps(record, indent=2, default=str) + "\n"
 
 
-def provenance(device: str, schema: int) -> dict:
-    """Where and with what a level was computed; stored in every result.json."""
+def provenance(device: str, schema: int, kernels: int = 1) -> dict:
+    """Where and with what a level was computed; stored in every result.json (`kernels`: the engine's kernel
+    version, lth_utils.kernels)."""
     return {"device_type": device_type(device), "device_name": device_name(device), "torch": torch.__version__,
-            "python": platform.python_version(), "schema": schema, **code_version()}
+            "python": platform.python_version(), "schema": schema, "kernels": kernels, **code_version()}
+
+
+def recorded_kernels(row: dict) -> int:
+    """The kernel version a stored level's row was computed with (1 for levels recorded before versions were)."""
+    return int((row.get("provenance") or {}).get("kernels", 1))
 
 
 class ImportMismatch(RuntimeError):

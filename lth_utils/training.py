@@ -4,9 +4,10 @@
     result.early_stop_iteration, result.test_acc_at_early_stop, result.metrics  # rows: iteration, split, loss, accuracy
 
 What is evaluated: the validation split at every evaluation (it decides the early-stopping iteration); the test split
-at each new validation minimum and at the last evaluation, which is all the early-stop record and the final accuracy
-need, or at every evaluation with `test_curve=True` (for the levels a notebook plots as learning curves). Both give
-the same early-stopping results to the bit; the first evaluates ~3x fewer images.
+twice at the end, on the final weights and on a copy of the weights kept at the best validation loss, which is all the
+early-stop record and the final accuracy need, or at every evaluation with `test_curve=True` (for the levels a
+notebook plots as learning curves). Both give the same early-stopping results to the bit. How a step and an
+evaluation are computed is the kernel version's (lth_utils.kernels; a chain keeps its own).
 
 Pruned weights stay exactly zero through every step: gradients are masked before the optimiser step (so momentum and
 Adam moments of pruned weights stay zero) and the weights are masked again after it (so weight decay, decoupled or
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Splits, batch_stream
+from . import kernels
 from .masks import Mask
 
 OPTIMIZERS = ("adam", "sgd")
@@ -136,20 +138,6 @@ def _train_forward(model: nn.Module, x: torch.Tensor, layouts: dict) -> torch.Te
     return x
 
 
-def _forward(model: nn.Module, x: torch.Tensor, csr_weights: dict) -> torch.Tensor:
-    """model(x), with the Linear layers in `csr_weights` computed as CSR weight x dense input (same values up to
-    float rounding: the products are summed in another order)."""
-    if not csr_weights:
-        return model(x)
-    for module in model:
-        if module in csr_weights:
-            bias = module.bias.unsqueeze(1) if module.bias is not None else torch.zeros(1, 1, device=x.device)
-            x = torch.addmm(bias, csr_weights[module], x.t()).t()
-        else:
-            x = module(x)
-    return x
-
-
 @torch.inference_mode()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layouts: dict | None = None,
              ) -> tuple[float, float]:
@@ -161,9 +149,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layouts: dict |
             values = module.weight.reshape(-1).index_select(0, flat)
             csr_weights[module] = torch.sparse_csr_tensor(crow, col, values, module.weight.shape,
                                                           check_invariants=False)  # built from a CSR
+    forward = kernels.eval_plan(model, csr_weights)
     loss_sum, correct = 0.0, 0
     for start in range(0, len(x), EVAL_CHUNK):
-        logits = _forward(model, x[start:start + EVAL_CHUNK], csr_weights)
+        logits = forward(x[start:start + EVAL_CHUNK])
         target = y[start:start + EVAL_CHUNK]
         loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
         correct += int((logits.argmax(1) == target).sum())
@@ -196,12 +185,14 @@ def masked_parameters(model: nn.Module, mask: Mask) -> list[tuple[torch.Tensor, 
 def masked_step(optimizer: torch.optim.Optimizer, masked: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     """One optimiser step that leaves pruned weights exactly zero: mask the gradients (momentum and Adam moments of
     pruned weights stay zero), step, then mask the weights (weight decay cannot move them either)."""
-    for param, m in masked:
-        param.grad.mul_(m)
+    if not masked:
+        optimizer.step()
+        return
+    params, factors = zip(*masked)
+    torch._foreach_mul_([p.grad for p in params], factors)  # one call for all layers: the same products as mul_
     optimizer.step()
     with torch.no_grad():
-        for param, m in masked:
-            param.mul_(m)
+        torch._foreach_mul_(list(params), factors)
 
 
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -210,7 +201,7 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, data_seed: int, *,
           start_iteration: int = 0, lr_schedule_override: str | None = None, save_weights_at: int | None = None,
-          stop_at: int | None = None, test_curve: bool = True,
+          stop_at: int | None = None, test_curve: bool = True, kernels_version: int = kernels.KERNELS,
           on_progress: Callable[[int], None] | None = None) -> TrainResult:
     """Train `model` in place under `mask` from `start_iteration` to `config.iterations`; returns the metrics (with
     absolute iteration numbers) and the early-stopping summary.
@@ -223,20 +214,29 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
                           stops training before that iteration.
     stop_at:              stop after that many steps, before evaluating there (to replay the start of a training
                           run: its weights at `stop_at` equal the full run's, evaluations change nothing).
-    test_curve:           evaluate the test split at every evaluation (True) or only at new validation minima and
-                          at the end (False); the early-stopping results are the same.
+    test_curve:           evaluate the test split at every evaluation (True), or only twice at the end (False): on
+                          the final weights and on a copy of the weights kept at the best validation loss. The
+                          early-stopping results are the same to the bit; the second evaluates ~3x fewer images.
+    kernels_version:      the engine's kernel version (lth_utils.kernels; a chain keeps the one it started with).
     on_progress:          called with the number of iterations done since the last call (for progress bars).
     """
+    kernels.check_kernels(kernels_version)
     device = next(model.parameters()).device
     x_train, y_train = splits.train
-    masked = masked_parameters(model, mask)
     layouts = sparse_layouts(model, mask) if isinstance(model, nn.Sequential) else {}
+    survivors = kernels.survivor_layers(model, mask, kernels_version, device,
+                                        config.sparse_train_density or kernels.SPARSE_TRAIN_DENSITY)
+    compact = {f"{name}.weight" for name, m in model.named_children() if m in survivors}
+    masked = masked_parameters(model, {n: m for n, m in mask.items() if n not in compact})
+    params = [p for n, p in model.named_parameters() if n not in compact] + [l.values for l in survivors.values()]
     train_layouts = {}
-    if config.sparse_train_density > 0 and device.type == "cpu" and isinstance(model, nn.Sequential):
+    if kernels_version == 1 and config.sparse_train_density > 0 and device.type == "cpu" \
+            and isinstance(model, nn.Sequential):
         first = next(m for m in model if isinstance(m, nn.Linear))  # its input needs no gradient
         train_layouts = {m: v for m, v in sparse_layouts(model, mask, config.sparse_train_density).items()
                          if m is first and m.bias is not None}
-    opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay, device)
+    forward = kernels.train_plan(model, survivors)
+    opt = make_optimizer(config.optimizer, params, config.lr, config.momentum, config.weight_decay, device)
     batches = batch_stream(len(y_train), config.batch_size, torch.Generator().manual_seed(data_seed))
 
     def factor(it: int) -> float:
@@ -244,26 +244,51 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
             return lr_factor(config.iterations - 1, config.iterations, config.lr_schedule)
         return lr_factor(it, config.iterations, config.lr_schedule)
 
+    def sync() -> None:  # the survivors into the dense weights that evaluation and the saved files read
+        for layer in survivors.values():
+            layer.write_back()
+
     metrics: list[dict] = []
     best = (float("inf"), 0, 0.0)  # (val loss, iteration, test accuracy there)
+    best_weights = None  # without the test curve: the weights at the best validation loss, evaluated at the end
     evals_since_best, saved, eval_seconds = 0, None, 0.0
     start = time.perf_counter()
 
+    def test_row(it: int) -> dict:
+        test_loss, test_acc = evaluate(model, *splits.test, layouts)
+        return {"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc}
+
     def record(it: int) -> bool:
         """Evaluate at iteration `it`; True when training stops here (the end, or patience run out)."""
-        nonlocal best, evals_since_best, eval_seconds
+        nonlocal best, best_weights, evals_since_best, eval_seconds
         started = time.perf_counter()
+        sync()
         val_loss, val_acc = evaluate(model, *splits.val, layouts)
         metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
         improved = val_loss < best[0]
         evals_since_best = 0 if improved else evals_since_best + 1
         may_stop = save_weights_at is None or it >= save_weights_at
         stop = it == config.iterations or bool(config.patience and evals_since_best >= config.patience and may_stop)
-        if test_curve or improved or stop:
-            test_loss, test_acc = evaluate(model, *splits.test, layouts)
-            metrics.append({"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc})
+        if test_curve:
+            metrics.append(test_row(it))
             if improved:
-                best = (val_loss, it, test_acc)
+                best = (val_loss, it, metrics[-1]["accuracy"])
+        elif improved:
+            best = (val_loss, it, float("nan"))
+            best_weights = None if stop else _state_copy(model)
+        if stop and not test_curve:
+            final = test_row(it)
+            if best_weights is not None:  # the best weights' test row goes right after their validation row
+                current = _state_copy(model)
+                model.load_state_dict(best_weights)
+                row = test_row(best[1])
+                model.load_state_dict(current)
+                at = next(i for i, r in enumerate(metrics) if r["iteration"] == best[1]) + 1
+                metrics.insert(at, row)
+            else:
+                row = final
+            best = (best[0], best[1], row["accuracy"])
+            metrics.append(final)
         eval_seconds += time.perf_counter() - started
         return stop
 
@@ -272,6 +297,7 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     current_factor = None
     while True:
         if it == save_weights_at:
+            sync()
             saved = _state_copy(model)
         if it == stop_at:
             break
@@ -287,14 +313,17 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
             for group in opt.param_groups:
                 group["lr"] = config.lr * current_factor
         idx = next(batches).to(x_train.device)
-        loss = F.cross_entropy(_train_forward(model, x_train.index_select(0, idx), train_layouts),
-                               y_train.index_select(0, idx))
+        x = x_train.index_select(0, idx)
+        logits = _train_forward(model, x, train_layouts) if train_layouts else forward(x)
+        loss = F.cross_entropy(logits, y_train.index_select(0, idx))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         masked_step(opt, masked)
         it += 1
 
-    final_test_acc = next(r["accuracy"] for r in reversed(metrics) if r["split"] == "test")
+    sync()
+    tests = [r for r in metrics if r["split"] == "test"]
+    final_test_acc = tests[-1]["accuracy"] if tests else float("nan")
     return TrainResult(metrics=metrics, early_stop_iteration=best[1], val_loss_at_early_stop=best[0],
                        test_acc_at_early_stop=best[2], final_test_acc=final_test_acc,
                        iterations_run=it - start_iteration,

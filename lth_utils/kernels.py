@@ -1,0 +1,165 @@
+"""The engine's CPU kernels, by version: what a training step and an evaluation compute.
+
+    evaluate_forward = eval_plan(model)          # model(x) without gradient, ReLU -> 2x2 max-pool fused, same bits
+    survivors = survivor_layers(model, mask, 2, device)   # version 2's sparse first layer, or {}
+    train_forward = train_plan(model, survivors)
+
+Kernel versions (every level's provenance records `kernels`; a level recorded without it was computed by 1):
+  1  autograd through the model's own layers, as the engine computed until December 2026. Speed-ups that leave
+     its bits as they were apply to it too: evaluation's ReLU -> max-pool as the maximum of four strided corners
+     (max is exact), the gradient and weight masking as one foreach call each, and the test split evaluated once
+     at the end on the weights kept at the best validation loss (`training.train`, test_curve=False).
+  2  the default for new chains: also trains a sparse first Linear layer (density <= SPARSE_TRAIN_DENSITY) through
+     its surviving weights only: a CSR forward pass, the weight gradient sampled at the survivors (SDDMM) and Adam
+     over the survivors. The products sum in another order, so the last bits differ from version 1 (how far the
+     results move: tests/test_kernels.py and the README's "Engine speed" section). Dense levels and convolutional
+     layers train as in version 1.
+A chain (a trial's levels and the levels they read) never mixes versions: imp.chain_kernels picks the version its
+stored levels were computed with, and KERNELS for a chain with nothing stored yet.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+KERNELS = 2
+KNOWN_KERNELS = (1, 2)
+# The first Linear layer is trained through its survivors at or below this density (measured, benchmarks/bench.py:
+# the CSR forward and SDDMM gradient win below ~10-15% on LeNet-300-100's 784 x 300 layer at batch 60).
+SPARSE_TRAIN_DENSITY = 0.10
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+warnings.filterwarnings("ignore", message=".*sampled_addmm.*")
+
+
+def check_kernels(kernels: int) -> None:
+    if kernels not in KNOWN_KERNELS:
+        raise ValueError(f"kernels={kernels!r} is unknown; known kernel versions: {KNOWN_KERNELS}")
+
+
+# ------------------------------------------------------------------------------------------ ReLU + 2x2 max-pool
+def _corners(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2  # max_pool2d(2) drops an odd last row/column
+    return y[..., 0:h:2, 0:w:2], y[..., 0:h:2, 1:w:2], y[..., 1:h:2, 0:w:2], y[..., 1:h:2, 1:w:2]
+
+
+def max_pool_relu(y: torch.Tensor) -> torch.Tensor:
+    """relu(max_pool2d(y, 2)) == max_pool2d(relu(y), 2) to the bit (max is exact), without gradient: the maximum of
+    the four strided window corners is ~8x faster than max_pool2d's kernel on LeNet-5's shapes (benchmarks/bench.py).
+    Training keeps max_pool2d, whose indices the backward pass needs (computing them here cost more than it saved)."""
+    a, b, c, d = _corners(y)
+    return torch.maximum(torch.maximum(a, b), torch.maximum(c, d)).clamp_min_(0)
+
+
+def _is_pool2(module: nn.Module) -> bool:
+    def pair(v):
+        return v if isinstance(v, tuple) else (v, v)
+    return (isinstance(module, nn.MaxPool2d) and pair(module.kernel_size) == (2, 2)
+            and pair(module.stride or module.kernel_size) == (2, 2) and pair(module.padding) == (0, 0)
+            and pair(module.dilation) == (1, 1) and not module.ceil_mode and not module.return_indices)
+
+
+# ------------------------------------------------------------------ a sparse first Linear layer, survivors only
+class _SurvivorLinear(torch.autograd.Function):
+    """y = x W^T + b for a W given by its surviving `values` in a fixed CSR pattern (crow, col); the gradient of the
+    values is sampled at the pattern (SDDMM), so no dense weight gradient is formed. The input needs no gradient."""
+
+    @staticmethod
+    def forward(ctx, x, values, bias, crow, col, shape):
+        csr = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+        ctx.save_for_backward(x, crow, col)
+        ctx.shape = shape
+        return torch.sparse.mm(csr, x.t()).t() + bias  # (addmm with a CSR matrix is ~2x slower at 2% density)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, crow, col = ctx.saved_tensors
+        pattern = torch.sparse_csr_tensor(crow, col, grad.new_zeros(col.shape), ctx.shape, check_invariants=False)
+        grad_values = torch.sparse.sampled_addmm(pattern, grad.t().contiguous(), x, beta=0.0).values()
+        return None, grad_values, grad.sum(0), None, None, None
+
+
+class SurvivorLayer:
+    """A Linear layer's surviving weights as a compact Parameter (what the optimiser updates) with its CSR pattern;
+    `write_back` puts them into the module's dense weight (zeros elsewhere) for evaluation and saving."""
+
+    def __init__(self, module: nn.Linear, mask: torch.Tensor):
+        self.module = module
+        csr = mask.to("cpu", torch.float32).to_sparse_csr()
+        device = module.weight.device
+        self.crow, self.col = csr.crow_indices().to(device), csr.col_indices().to(device)
+        self.flat = mask.reshape(-1).nonzero().squeeze(1).to(device)  # row-major order = CSR value order
+        self.values = nn.Parameter(module.weight.detach().reshape(-1).index_select(0, self.flat))
+        with torch.no_grad():
+            module.weight.mul_(mask.to(device, module.weight.dtype))  # pruned weights exactly zero from the start
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _SurvivorLinear.apply(x, self.values, self.module.bias, self.crow, self.col, self.module.weight.shape)
+
+    @torch.no_grad()
+    def write_back(self) -> None:
+        self.module.weight.reshape(-1).index_copy_(0, self.flat, self.values)
+
+
+# ------------------------------------------------------------------------------------------------- the plans
+def eval_plan(model: nn.Module, csr_weights: dict | None = None):
+    """A callable computing model(x) for evaluation (no gradient), to the bit: ReLU -> MaxPool2d(2) as
+    `max_pool_relu`, and the Linear layers in `csr_weights` ({module: CSR weight}) as CSR x dense (the products then
+    sum in another order; training.evaluate uses it at the same densities in every kernel version). Models that are
+    not a Sequential run as they are."""
+    if not isinstance(model, nn.Sequential):
+        return model
+    layers, steps, i = list(model), [], 0
+    while i < len(layers):
+        layer = layers[i]
+        if isinstance(layer, nn.ReLU) and i + 1 < len(layers) and _is_pool2(layers[i + 1]):
+            steps.append(max_pool_relu)
+            i += 1
+        elif csr_weights and layer in csr_weights:
+            steps.append(_csr_step(layer, csr_weights[layer]))
+        else:
+            steps.append(layer)
+        i += 1
+
+    def forward(x):
+        for step in steps:
+            x = step(x)
+        return x
+    return forward
+
+
+def _csr_step(module: nn.Linear, weight: torch.Tensor):
+    def step(x):
+        bias = module.bias.unsqueeze(1) if module.bias is not None else torch.zeros(1, 1, device=x.device)
+        return torch.addmm(bias, weight, x.t()).t()
+    return step
+
+
+def train_plan(model: nn.Module, survivors: dict):
+    """A callable computing model(x) for training, with the Linear layers in `survivors` ({module: SurvivorLayer},
+    version 2's sparse first layer) trained through their surviving weights."""
+    if not survivors:
+        return model
+
+    def forward(x):
+        for layer in model:
+            x = survivors[layer](x) if layer in survivors else layer(x)
+        return x
+    return forward
+
+
+def survivor_layers(model: nn.Module, mask: dict, kernels: int, device: torch.device,
+                    max_density: float = SPARSE_TRAIN_DENSITY) -> dict:
+    """{first Linear: SurvivorLayer} when version >= 2 trains it through its survivors (CPU, Sequential model, the
+    layer is the first one with weights, at or below `max_density`); else {}."""
+    if kernels < 2 or device.type != "cpu" or not isinstance(model, nn.Sequential):
+        return {}
+    first = next((m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))), None)
+    if not isinstance(first, nn.Linear) or first.bias is None:
+        return {}
+    name = next(n for n, m in model.named_children() if m is first) + ".weight"
+    if name not in mask or mask[name].float().mean().item() > max_density:
+        return {}
+    return {first: SurvivorLayer(first, mask[name])}
