@@ -39,7 +39,7 @@ from . import masks, pruning, scorers
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
-from .kernels import KERNELS
+from .kernels import KERNELS, same_in_every_version
 from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
                     provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock, trace,
@@ -514,11 +514,18 @@ def run_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> dict:
 def chain_kernels(cfg: IMPConfig, trial: int, level: int) -> int:
     """The kernel version a level trains with: that of the stored level it reads (the previous level, the ticket's
     level for a control, the dense source's level 0), so a chain never mixes versions; the current KERNELS for a
-    level that reads none."""
+    level that reads none, or whose stored input trains the same bits in every version (kernels.same_in_every_version:
+    then its chain is as much the current version's as the one it recorded)."""
     for dep_cfg, dep_trial, dep_level in dependencies(cfg, trial, level):
-        row = read_result(level_dir(dep_cfg.root, dep_trial, dep_level))
-        if row is not None:
-            return recorded_kernels(row)
+        directory = level_dir(dep_cfg.root, dep_trial, dep_level)
+        row = read_result(directory)
+        if row is None:
+            continue
+        version = recorded_kernels(row)
+        if version != KERNELS and (directory / "mask.pt").is_file() and \
+                same_in_every_version(masks.load(directory / "mask.pt"), cfg.sparse_train_density):
+            return KERNELS
+        return version
     return KERNELS
 
 

@@ -15,7 +15,9 @@ Kernel versions (every level's provenance records `kernels`; a level recorded wi
      results move: tests/test_kernels.py and the README's "Engine speed" section). Dense levels and convolutional
      layers train as in version 1.
 A chain (a trial's levels and the levels they read) never mixes versions: imp.chain_kernels picks the version its
-stored levels were computed with, and KERNELS for a chain with nothing stored yet.
+stored levels were computed with, and KERNELS for a chain with nothing stored yet or whose stored levels train the
+same bits in every version (`same_in_every_version`: dense and convolutional levels, and every level down to the
+survivor density), so a stored version-1 chain continues in version 2 until its first layer reaches that density.
 """
 from __future__ import annotations
 
@@ -148,6 +150,15 @@ def train_plan(model: nn.Module, survivors: dict):
             x = survivors[layer](x) if layer in survivors else layer(x)
         return x
     return forward
+
+
+def same_in_every_version(mask: dict, sparse_train_density: float = 0.0) -> bool:
+    """Whether a level with this mask trains the same bits in every kernel version: its first pruned layer is not a
+    Linear layer (a 2-D mask) at or below the survivor density (version 1's `sparse_train_density` option uses the
+    same threshold). Masks only shrink, so the levels before it in its chain train the same bits too."""
+    first = next(iter(mask.values()), None)
+    threshold = sparse_train_density or SPARSE_TRAIN_DENSITY
+    return first is None or first.dim() != 2 or first.float().mean().item() > threshold
 
 
 def survivor_layers(model: nn.Module, mask: dict, kernels: int, device: torch.device,

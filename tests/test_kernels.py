@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lth_utils import data, imp, kernels, masks, models, pruning
-from lth_utils.store import level_dir, recorded_kernels, write_result
+from lth_utils.store import level_dir, read_result, recorded_kernels, write_result
 from lth_utils.training import TrainConfig, evaluate, train
 
 # Between kernel versions 1 and 2 (measured on LeNet-300-100 at 5% and 1.8% density, 300 iterations): the final
@@ -104,16 +104,33 @@ def test_an_unknown_kernel_version_is_refused_before_training(splits):
         train(model, mask, splits, TrainConfig(iterations=5), data_seed=0, kernels_version=7)
 
 
-def test_a_chain_keeps_its_version_and_never_mixes_two(tmp_path, data_root):
-    cfg = imp.IMPConfig(model="lenet_300_100", iterations=20, eval_every=10, trials=1, levels=2, train_subset=500,
-                        out=str(tmp_path / "runs"), data_root=data_root)
+def _as_version_1(directory):
+    row = read_result(directory)
+    write_result(directory, dict(row, provenance={k: v for k, v in row["provenance"].items() if k != "kernels"}))
+
+
+def test_a_chain_keeps_its_version_where_the_versions_differ(tmp_path, data_root):
+    # rate 0.95: the first layer is at 5% from level 1 on (where version 2 trains it through its survivors only)
+    cfg = imp.IMPConfig(model="lenet_300_100", iterations=20, eval_every=10, trials=1, levels=3, rate=0.95,
+                        train_subset=500, out=str(tmp_path / "runs"), data_root=data_root)
     assert imp.chain_kernels(cfg, 0, 0) == kernels.KERNELS  # nothing stored: the current version
-    row = imp.run_level(cfg, 0, 0)
-    assert recorded_kernels(row) == kernels.KERNELS
-    old = dict(row, provenance={k: v for k, v in row["provenance"].items() if k != "kernels"})
-    write_result(level_dir(cfg.root, 0, 0), old)  # a level recorded before versions were: version 1
-    assert imp.chain_kernels(cfg, 0, 1) == 1
-    assert recorded_kernels(imp.run_level(cfg, 0, 1)) == 1  # the chain continues with version 1
+    assert recorded_kernels(imp.run_level(cfg, 0, 0)) == kernels.KERNELS
+    _as_version_1(level_dir(cfg.root, 0, 0))  # a dense level recorded before versions were (version 1) ...
+    assert imp.chain_kernels(cfg, 0, 1) == kernels.KERNELS  # ... trains the same bits in both: the current one
+    imp.run_level(cfg, 0, 1)
+    _as_version_1(level_dir(cfg.root, 0, 1))  # the first layer at 5%: the versions train other bits
+    assert imp.chain_kernels(cfg, 0, 2) == 1
+    assert recorded_kernels(imp.run_level(cfg, 0, 2)) == 1  # the chain continues with version 1
+    assert imp.chain_kernels(cfg, 0, 3) == 1
     control = dataclasses.replace(cfg, arm="reinit")
-    assert imp.chain_kernels(control, 0, 1) == 1  # a control reads the ticket's level: its version
-    assert recorded_kernels(imp.run_level(control, 0, 1)) == 1
+    assert imp.chain_kernels(control, 0, 2) == 1  # a control reads the ticket's level: its version
+    assert imp.chain_kernels(control, 0, 1) == 1
+
+
+def test_every_version_trains_dense_and_convolutional_masks_alike():
+    dense = masks.ones_like(models.build_model("lenet_300_100"))
+    conv = masks.ones_like(models.build_model("lenet5"))
+    assert kernels.same_in_every_version(dense) and kernels.same_in_every_version(conv)
+    sparse = {k: torch.rand(v.shape) < 0.05 for k, v in dense.items()}
+    assert not kernels.same_in_every_version(sparse)
+    assert kernels.same_in_every_version(sparse, sparse_train_density=0.01)
