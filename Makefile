@@ -45,11 +45,13 @@ STORE := results/$(PROFILE)/runs
 RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/figures --set out ../$(STORE)
 endif
 COMPACT := results/$(PROFILE)/store
+# DATA_ROOT reaches every target; the default (./data) is also what the notebooks and IMPConfig assume by themselves
+DATA_SET := $(if $(filter $(CURDIR)/data,$(DATA_ROOT)),,--set data_root $(DATA_ROOT))
 
 # The notebooks' IMP runs are trained first in one pool (both cores busy to the end), then each notebook reads them.
 run: data import
-	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE)
-	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS)
+	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE) $(DATA_SET)
+	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS) $(DATA_SET)
 	@if [ "$(PROFILE)" = standard ]; then $(MAKE) --no-print-directory handouts; fi
 
 # The executed notebooks as self-contained HTML pages (figures inline), what an instructor uploads to a course page.
@@ -66,12 +68,13 @@ import: data
 # into build/verify (a few minutes) and compares it with them: identical bits, or how far last-bit differences carried.
 verify: data
 	rm -rf build/verify
-	$(PY) -m lth_utils train --profile $(PROFILE) --only 02 --set out build/verify --set trials 1 --set levels 2
+	$(PY) -m lth_utils train --profile $(PROFILE) --only 02 --set out build/verify --set trials 1 --set levels 2 \
+		$(DATA_SET)
 	$(PY) -m lth_utils verify --out build/verify --against $(COMPACT)
 
 # Long profiles: train the notebooks' runs without the notebooks (resumable), and write their compact form to commit.
 train: data import
-	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE)
+	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE) $(DATA_SET)
 
 export: venv
 	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
@@ -93,7 +96,8 @@ browser:
 		|| echo "apt-get install chromium failed (its messages are above)" > build/browser-unavailable; fi
 
 test: data browser
-	$(PY) -m pytest -q -rs tests
+	$(PY) -m ruff check lth_utils tests benchmarks
+	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -rs tests
 	rm -rf $(SMOKE)
 	$(PY) -m lth_utils notebooks --profile smoke --output-dir $(SMOKE) --set out $(SMOKE)/runs \
 		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
@@ -101,7 +105,7 @@ test: data browser
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(SMOKE)/*.ipynb
 
 bench: data
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py --data-root $(DATA_ROOT)
 
 clean-runs:
 	rm -rf runs build

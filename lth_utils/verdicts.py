@@ -113,7 +113,7 @@ def table(a: dict, b: dict, files: tuple[str, str] = ("A", "B")) -> str:
     """The comparison as a Markdown table and a list of every flipped line, for the README (`files`: where the two
     machines' verdict lines were read, named in its last line)."""
     rows = compare(a, b)
-    lines = [f"| notebook | verdict lines | identical | same words, other numbers | flipped |", "|---|---|---|---|---|"]
+    lines = ["| notebook | verdict lines | identical | same words, other numbers | flipped |", "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['notebook']} | {r['lines']} | {r['identical']} | {r['other_numbers']} | {r['flipped']} |")
     total = {k: sum(r[k] for r in rows) for k in ("lines", "identical", "other_numbers", "flipped")}

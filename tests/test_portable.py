@@ -389,7 +389,6 @@ def test_a_late_rewinding_run_copies_a_dense_level_only_from_its_own_device_mode
 
 def test_verify_on_another_device_model_measures_and_passes(tiny, tmp_path, capsys):
     from lth_utils.__main__ import main
-    from lth_utils.store import write_result
     cfg = replace(tiny, levels=1, trials=1)
     engine.run([cfg], progress=False)
     portable.export_store(cfg.out, tmp_path / "compact")
