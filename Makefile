@@ -2,6 +2,7 @@
 # make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
 # make run IMPORT=no       without importing the committed results first: a fresh clone then retrains everything
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
+# make test-fast           unit and integration tests only (a few minutes), while changing the library
 # make bench               the performance benchmark (benchmarks/)
 # make verify              retrain a few committed levels from scratch here and compare them with the committed bits
 # make handouts            the executed notebooks as HTML pages in handouts/ (make run refreshes them)
@@ -15,7 +16,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= standard
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test data venv browser handouts bench clean-runs import train export compare verify
+.PHONY: run test test-fast data venv browser handouts bench clean-runs import train export compare verify
 
 venv: $(VENV)/.installed
 
@@ -103,6 +104,11 @@ test: data browser
 		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
 	rm -rf $(SMOKE)/runs   # nbval must retrain, not read the first execution's stored runs
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(SMOKE)/*.ipynb
+
+# The fast tiers (unit + integration, a few minutes): what to run while changing the library. make test runs all.
+test-fast: data
+	$(PY) -m ruff check lth_utils tests benchmarks
+	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -m "unit or integration" tests
 
 bench: data
 	$(PY) benchmarks/bench.py --data-root $(DATA_ROOT)

@@ -13,6 +13,49 @@ from lth_utils.imp import IMPConfig
 
 DATA_ROOT = Path(os.environ.get("LTH_DATA_ROOT", Path(__file__).resolve().parents[1] / "data"))
 
+# Test tiers (pyproject.toml registers the markers). `make test-fast` runs unit and integration; `make test` all.
+#   unit         pure functions and small tensors, no training on MNIST
+#   integration  the library on real MNIST: tiny IMP runs, stores, import/export (the default)
+#   system       processes, signals, Dask, papermill, the browser, the benchmark: minutes each
+#   repository   the committed artefacts agree with the code (README tables, handouts, committed stores)
+UNIT_FILES = {"test_masks_pruning.py", "test_models.py", "test_verdicts.py", "test_comparison.py", "test_scorers.py"}
+TIERS = {
+    "system": [
+        "test_processes.py", "test_benchmark.py", "test_cluster.py", "test_browser.py",
+        "test_portable.py::test_a_notebook_renders_the_same_from_an_imported_store",
+        "test_portable.py::test_export_then_import_gives_back_every_file_to_the_bit",
+        "test_conv.py::test_smoke_conv2_runs_imp_on_cifar_format_files_with_the_papers_rates",
+        "test_store.py::test_two_processes_on_one_store_train_each_level_once_and_agree_with_one_process",
+        "test_imp.py::test_a_run_killed_with_sigkill_resumes_and_ends_bit_identical",
+    ],
+    "repository": [
+        "test_setup.py",
+        "test_portable.py::test_the_committed_stores_import_without_training",
+        "test_comparison.py::test_readme_table_is_the_one_computed_from_the_committed_results",
+        "test_costs.py::test_the_committed_standard_store_holds_every_level_the_notebooks_plan",
+        "test_costs.py::test_the_readmes_cost_section_is_what_the_code_computes_from_the_committed_notebooks",
+        "test_notebook_support.py::test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_outputs",
+        "test_store.py::test_fields_added_later_leave_the_committed_paper_runs_their_identity",
+        "test_verdicts.py::test_the_readmes_cross_machine_table_is_what_the_code_computes_from_the_committed_lines",
+    ],
+}
+
+
+def tier_of(nodeid: str) -> str:
+    """The tier of a test by its id ('tests/test_x.py::test_y[param]'): a listed file or test, else its file's."""
+    path, _, name = nodeid.partition("::")
+    file = Path(path).name
+    for tier, entries in TIERS.items():
+        if file in entries or f"{file}::{name.split('[')[0]}" in entries:
+            return tier
+    return "unit" if file in UNIT_FILES else "integration"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).parent.name == "tests":  # not the executed notebooks nbval collects
+            item.add_marker(getattr(pytest.mark, tier_of(item.nodeid)))
+
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:

@@ -40,3 +40,12 @@ def test_lth_utils_never_imports_torchvision():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     sources = "\n".join(p.read_text() for p in (ROOT / "lth_utils").glob("*.py"))
     assert not re.search(r"^\s*(import|from)\s+torchvision", sources, flags=re.M)
+
+
+def test_every_test_named_in_the_tiers_exists():
+    from conftest import TIERS, UNIT_FILES
+    tests = Path(__file__).resolve().parent
+    for entry in [e for entries in TIERS.values() for e in entries] + sorted(UNIT_FILES):
+        file, _, name = entry.partition("::")
+        assert (tests / file).is_file(), entry
+        assert not name or f"def {name}(" in (tests / file).read_text(), entry
