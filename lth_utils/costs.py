@@ -61,12 +61,15 @@ def stored_level_record(cfg: IMPConfig, trial: int, level: int, row: dict) -> Re
     return level_record(cfg, level, row, copied_dense_level(cfg, trial, level, row))
 
 
-def compact_records(store: str | Path) -> list[Record]:
-    """The level records of a compact store (results/<profile>/store, portable.py's layout), without importing it."""
+def compact_records(store: str | Path, runs: set[str] | None = None) -> list[Record]:
+    """The level records of a compact store (results/<profile>/store, portable.py's layout), without importing it;
+    only those of the run folders named in `runs` when given."""
     from .portable import config_of
 
     records = []
     for run in sorted(Path(store).glob("*/levels.json")):
+        if runs is not None and run.parent.name not in runs:
+            continue
         cfg = config_of(run.parent, Path(store))
         records += [level_record(cfg, level["level"], level["result"], "copied_from" in level)
                     for level in json.loads(run.read_text())]
@@ -189,8 +192,11 @@ def projection_check(rates_store: str | Path, trained_store: str | Path,
     from .profiles import NOTEBOOK_SETTINGS, imp_config
 
     rates = per_iteration(compact_records(rates_store))
+    from .engine import _all_tasks
+
     configs = [c for n in notebooks for c in notebook_runs(n, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])]
-    recorded = compact_records(trained_store)
+    # the levels of these notebooks' runs (and the runs they read), not those of other notebooks trained since
+    recorded = compact_records(trained_store, {cfg.root.name for cfg, _, _ in _all_tasks(configs)})
     devices = Counter(r.device or "unrecorded" for r in recorded)
     return {"rates": rates, "projected": projected(configs, rates), "recorded_levels": len(recorded),
             "recorded_devices": dict(devices.most_common()),
