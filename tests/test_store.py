@@ -111,6 +111,7 @@ def test_the_hash_ignores_where_and_how_much(tiny, monkeypatch):
     assert config_hash(tiny) == config_hash(replace(tiny, trials=9, levels=9, workers=3, out="elsewhere",
                                                     data_root="other", test_curve_levels="none"))
     assert config_hash(tiny) != config_hash(replace(tiny, device="cuda"))
+    assert config_hash(tiny) != config_hash(replace(tiny, lr=1e-3))
 
 
 # -------------------------------------------------------------------------------------------- 4. summary
