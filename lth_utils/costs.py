@@ -188,12 +188,11 @@ def projection_check(rates_store: str | Path, trained_store: str | Path,
     """The `paper` runs of `notebooks` projected at the rates of `rates_store`'s records, next to what the trained
     `trained_store` recorded for them: {"rates", "projected", "recorded_levels", "recorded_devices" (levels
     per machine), "recorded_iterations", "recorded_core_hours"}."""
+    from .engine import _all_tasks
     from .plan import notebook_runs
     from .profiles import NOTEBOOK_SETTINGS, imp_config
 
     rates = per_iteration(compact_records(rates_store))
-    from .engine import _all_tasks
-
     configs = [c for n in notebooks for c in notebook_runs(n, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])]
     # the levels of these notebooks' runs (and the runs they read), not those of other notebooks trained since
     recorded = compact_records(trained_store, {cfg.root.name for cfg, _, _ in _all_tasks(configs)})

@@ -63,6 +63,20 @@ def _is_pool2(module: nn.Module) -> bool:
 
 
 # ------------------------------------------------------------------ a sparse first Linear layer, survivors only
+def csr_pattern(mask: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(crow, col, flat index) of a 2-D mask's survivors on `device`: the fixed CSR pattern of a pruned weight (its
+    values in CSR order are weight.reshape(-1)[flat]: row-major order is CSR value order)."""
+    csr = mask.to("cpu", torch.float32).to_sparse_csr()
+    flat = mask.reshape(-1).nonzero().squeeze(1)
+    return csr.crow_indices().to(device), csr.col_indices().to(device), flat.to(device)
+
+
+def survivor_density(sparse_train_density: float = 0.0) -> float:
+    """The density at or below which version 2 trains a first Linear layer through its survivors: the config's
+    `sparse_train_density` where set (version 1's CSR option uses the same threshold), else SPARSE_TRAIN_DENSITY."""
+    return sparse_train_density or SPARSE_TRAIN_DENSITY
+
+
 class _SurvivorLinear(torch.autograd.Function):
     """y = x W^T + b for a W given by its surviving `values` in a fixed CSR pattern (crow, col); the gradient of the
     values is sampled at the pattern (SDDMM), so no dense weight gradient is formed. The input needs no gradient."""
@@ -88,10 +102,8 @@ class SurvivorLayer:
 
     def __init__(self, module: nn.Linear, mask: torch.Tensor):
         self.module = module
-        csr = mask.to("cpu", torch.float32).to_sparse_csr()
         device = module.weight.device
-        self.crow, self.col = csr.crow_indices().to(device), csr.col_indices().to(device)
-        self.flat = mask.reshape(-1).nonzero().squeeze(1).to(device)  # row-major order = CSR value order
+        self.crow, self.col, self.flat = csr_pattern(mask, device)
         self.values = nn.Parameter(module.weight.detach().reshape(-1).index_select(0, self.flat))
         with torch.no_grad():
             module.weight.mul_(mask.to(device, module.weight.dtype))  # pruned weights exactly zero from the start
@@ -156,20 +168,19 @@ def same_in_every_version(mask: dict, sparse_train_density: float = 0.0) -> bool
     Linear layer (a 2-D mask) at or below the survivor density (version 1's `sparse_train_density` option uses the
     same threshold). Masks only shrink, so the levels before it in its chain train the same bits too."""
     first = next(iter(mask.values()), None)
-    threshold = sparse_train_density or SPARSE_TRAIN_DENSITY
-    return first is None or first.dim() != 2 or first.float().mean().item() > threshold
+    return first is None or first.dim() != 2 or first.float().mean().item() > survivor_density(sparse_train_density)
 
 
 def survivor_layers(model: nn.Module, mask: dict, kernels: int, device: torch.device,
-                    max_density: float = SPARSE_TRAIN_DENSITY) -> dict:
+                    sparse_train_density: float = 0.0) -> dict:
     """{first Linear: SurvivorLayer} when version >= 2 trains it through its survivors (CPU, Sequential model, the
-    layer is the first one with weights, at or below `max_density`); else {}."""
+    layer is the first one with weights, at or below `survivor_density(sparse_train_density)`); else {}."""
     if kernels < 2 or device.type != "cpu" or not isinstance(model, nn.Sequential):
         return {}
     first = next((m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))), None)
     if not isinstance(first, nn.Linear) or first.bias is None:
         return {}
     name = next(n for n, m in model.named_children() if m is first) + ".weight"
-    if name not in mask or mask[name].float().mean().item() > max_density:
+    if name not in mask or mask[name].float().mean().item() > survivor_density(sparse_train_density):
         return {}
     return {first: SurvivorLayer(first, mask[name])}

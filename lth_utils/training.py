@@ -104,10 +104,7 @@ def sparse_layouts(model: nn.Module, mask: Mask, max_density: float = SPARSE_EVA
     for name, m in mask.items():
         module = model.get_submodule(name.rpartition(".")[0])
         if isinstance(module, nn.Linear) and m.float().mean().item() <= max_density:
-            csr = m.to("cpu", torch.float32).to_sparse_csr()
-            flat = m.reshape(-1).nonzero().squeeze(1)  # row-major order = CSR value order
-            device = module.weight.device
-            layouts[module] = (csr.crow_indices().to(device), csr.col_indices().to(device), flat.to(device))
+            layouts[module] = kernels.csr_pattern(m, module.weight.device)
     return layouts
 
 
@@ -224,8 +221,7 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     device = next(model.parameters()).device
     x_train, y_train = splits.train
     layouts = sparse_layouts(model, mask) if isinstance(model, nn.Sequential) else {}
-    survivors = kernels.survivor_layers(model, mask, kernels_version, device,
-                                        config.sparse_train_density or kernels.SPARSE_TRAIN_DENSITY)
+    survivors = kernels.survivor_layers(model, mask, kernels_version, device, config.sparse_train_density)
     compact = {f"{name}.weight" for name, m in model.named_children() if m in survivors}
     masked = masked_parameters(model, {n: m for n, m in mask.items() if n not in compact})
     params = [p for n, p in model.named_parameters() if n not in compact] + [l.values for l in survivors.values()]
