@@ -1,11 +1,14 @@
-# make run                 the main job: every notebook, headless, in the `standard` profile (the handouts)
-# make run PROFILE=paper   the paper's settings, written to results/paper/ (the committed notebooks stay as they are)
+# make run                 the main job: every notebook, headless, each in its handout's profile (the paper's protocol
+#                          where its paper-scale runs are committed: 01, 02, 03, 05; `standard` for the others)
+# make run PROFILE=quick    every notebook as a miniature you can retrain in minutes, into build/notebooks/quick
+#                          (any PROFILE other than handouts writes to build/notebooks/<profile>, never over the handouts)
 # make run IMPORT=no       without importing the committed results first: a fresh clone then retrains everything
 # make test                the tests: pytest, then every notebook in the `smoke` profile, then nbval re-runs them
 # make test-fast           unit and integration tests only (a few minutes), while changing the library
 # make bench               the performance benchmark (benchmarks/)
 # make verify              retrain a few committed levels from scratch here and compare them with the committed bits
 # make handouts            the executed notebooks as HTML pages in handouts/ (make run refreshes them)
+# make sync                carry an edit of notebooks/NN_name.py to its notebook, or back (jupytext pairs)
 # make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
 #                           results to commit under results/paper/store; make compare: the README's table from them
 # Each target sets everything up first (.venv with the pinned packages, verified MNIST) and skips what is done.
@@ -13,10 +16,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA_ROOT ?= $(CURDIR)/data
-PROFILE ?= standard
+PROFILE ?= handouts
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test test-fast data venv browser handouts bench clean-runs import train export compare verify
+.PHONY: run test test-fast data venv browser handouts bench clean-runs import train export compare verify sync
 
 venv: $(VENV)/.installed
 
@@ -37,53 +40,60 @@ data: venv
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) || true; fi
 	$(PY) -m lth_utils fetch-data fashion-mnist --data-root $(DATA_ROOT)
 
-ifeq ($(PROFILE),standard)
-RUN_ARGS :=
-STORE := runs
-else
-# Other profiles keep their own store beside their committed compact results (results/<profile>/store).
-STORE := results/$(PROFILE)/runs
-RUN_ARGS := --output-dir results/$(PROFILE) --set figures ../results/$(PROFILE)/figures --set out ../$(STORE)
-endif
+# The run store of a profile (profiles.run_store): `paper` keeps its own beside its committed compact results
+# (results/paper/store), so that exporting it writes only paper runs there; the others share runs/.
+STORE := $(if $(filter paper,$(PROFILE)),results/paper/runs,runs)
 COMPACT := results/$(PROFILE)/store
+# make verify retrains a few levels of the standard profile when asked for the handouts (the paper's are 50,000
+# iterations each)
+VERIFY_PROFILE := $(if $(filter handouts,$(PROFILE)),standard,$(PROFILE))
 # DATA_ROOT reaches every target; the default (./data) is also what the notebooks and IMPConfig assume by themselves
 DATA_SET := $(if $(filter $(CURDIR)/data,$(DATA_ROOT)),,--set data_root $(DATA_ROOT))
 
 # The notebooks' IMP runs are trained first in one pool (both cores busy to the end), then each notebook reads them.
 run: data import
-	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE) $(DATA_SET)
-	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(RUN_ARGS) $(DATA_SET)
-	@if [ "$(PROFILE)" = standard ]; then $(MAKE) --no-print-directory handouts; fi
+	$(PY) -m lth_utils train --profile $(PROFILE) $(DATA_SET)
+	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(DATA_SET)
+	@if [ "$(PROFILE)" = handouts ]; then $(MAKE) --no-print-directory handouts; fi
+
+# Every notebook is a jupytext pair: notebooks/NN_name.py (percent format: the source to edit, diff and review) and
+# the executed notebooks/NN_name.ipynb. After editing either, carry the change to the other (outputs are kept):
+sync: venv
+	$(PY) -m jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 # The executed notebooks as self-contained HTML pages (figures inline), what an instructor uploads to a course page.
 handouts: venv
 	$(PY) -m jupyter nbconvert --to html --log-level WARN --output-dir handouts notebooks/[0-9][0-9]_*.ipynb
 
-# Committed compact results are read, not retrained: materialise them into the profile's store first.
+# Committed compact results are read, not retrained: materialise them into the profile's store first (for the
+# handouts: results/standard/store into runs/ and results/paper/store into results/paper/runs/).
 # IMPORT=no skips that, so a fresh clone's `make run IMPORT=no` trains every run from scratch.
 IMPORT ?= yes
 import: data
-	@if [ -d $(COMPACT) ] && [ "$(IMPORT)" != no ]; then $(PY) -m lth_utils import --from $(COMPACT) --out $(STORE); fi
+	@if [ "$(IMPORT)" != no ]; then $(PY) -m lth_utils import --profile $(PROFILE); fi
 
 # Does this machine reproduce the committed results? Trains notebook 02's ticket, trial 0, levels 0-2, from scratch
 # into build/verify (a few minutes) and compares it with them: identical bits, or how far last-bit differences carried.
 verify: data
 	rm -rf build/verify
-	$(PY) -m lth_utils train --profile $(PROFILE) --only 02 --set out build/verify --set trials 1 --set levels 2 \
-		$(DATA_SET)
-	$(PY) -m lth_utils verify --out build/verify --against $(COMPACT)
+	$(PY) -m lth_utils train --profile $(VERIFY_PROFILE) --only 02 --set out build/verify --set trials 1 \
+		--set levels 2 $(DATA_SET)
+	$(PY) -m lth_utils verify --out build/verify --against results/$(VERIFY_PROFILE)/store
 
 # Long profiles: train the notebooks' runs without the notebooks (resumable), and write their compact form to commit.
 train: data import
-	$(PY) -m lth_utils train --profile $(PROFILE) --set out $(STORE) $(DATA_SET)
+	$(PY) -m lth_utils train --profile $(PROFILE) $(DATA_SET)
 
 export: venv
+	@if [ "$(PROFILE)" = handouts ]; then echo "make export needs PROFILE=standard or PROFILE=paper (the store to \
+		write results/<profile>/store from)"; exit 2; fi
 	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
 	@if [ "$(PROFILE)" = paper ]; then $(MAKE) --no-print-directory compare; fi
 
-# The README's side-by-side table with the paper, from the committed paper results.
+# The README's side-by-side table with the paper and its handout-protocols table, from the committed paper results.
 compare: venv
 	$(PY) -m lth_utils compare --profile paper --store results/paper/store --readme README.md
+	$(PY) -m lth_utils protocols --readme README.md
 
 # The browser test's Chromium: Debian's package (needs root and apt-get, as CI has). Where it cannot be installed the
 # reason goes to build/browser-unavailable, and tests/test_browser.py is skipped with it (pytest -rs prints it).

@@ -59,11 +59,18 @@ def portable_command(args) -> int:
         print(portable.verify_sentence(table, args.out, args.against))
         return 1 if portable.verify_failed(table) else 0
     else:
-        if not Path(args.source).is_dir():
-            raise ConfigError("from", args.source, "a folder written by `python -m lth_utils export`")
-        rows = portable.import_store(args.source, args.out)
-        print(f"{len(rows)} runs imported into {args.out}: {sum(r['levels_written'] for r in rows)} levels written, "
-              f"the rest were already stored")
+        from .profiles import profiles_of, run_store
+        pairs = [(args.source, args.out or "runs")] if args.source else \
+            [(f"results/{p}/store", args.out or run_store(p)) for p in profiles_of(args.profile)]
+        for source, out in pairs:
+            if not Path(source).is_dir():
+                if args.source:
+                    raise ConfigError("from", source, "a folder written by `python -m lth_utils export`")
+                print(f"{source}: no committed results for this profile, nothing to import")
+                continue
+            rows = portable.import_store(source, out)
+            print(f"{len(rows)} runs imported from {source} into {out}: "
+                  f"{sum(r['levels_written'] for r in rows)} levels written, the rest were already stored")
     return 0
 
 
@@ -96,19 +103,23 @@ def apply_target(args) -> None:
 def train_ahead(args) -> int:
     """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
     from . import plan
-    from .profiles import NOTEBOOK_SETTINGS, imp_config
+    from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, handout_profile, imp_config, profiles_of, run_store
     order = args.only or ["02", "03", "01", "05", "04", "07", "08", "10", "11", "09"]
     for name in order:
         if name not in plan.PLANNED:
             raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
-    cfg = imp_config(args.profile, **dict(args.set))
-    settings = NOTEBOOK_SETTINGS[args.profile]
-    configs = list(dict.fromkeys(c for name in order for c in plan.notebook_runs(name, cfg, settings)))
+    configs, stores = [], []
+    for profile in profiles_of(args.profile):  # `handouts`: each notebook's runs in its handout's profile
+        names = [n for n in order if args.profile != HANDOUTS or handout_profile(n) == profile]
+        cfg = imp_config(profile, **{"out": run_store(profile), **dict(args.set)})
+        configs += [c for name in names for c in plan.notebook_runs(name, cfg, NOTEBOOK_SETTINGS[profile])]
+        stores.append(f"{cfg.out}/ ({profile}: {' '.join(names) or 'none'})")
+    configs = list(dict.fromkeys(configs))
     for dataset in dict.fromkeys(c.dataset for c in configs):
         data.fetch(dataset, cfg.data_root)
     from .engine import run
     run(configs, progress=not args.quiet, scheduler=args.scheduler)
-    print(f"{len(configs)} runs of notebooks {' '.join(order)} ({args.profile}) are stored in {cfg.out}/")
+    print(f"{len(configs)} runs of notebooks {' '.join(order)} are stored in {', '.join(stores)}")
     return 0
 
 
@@ -138,9 +149,10 @@ def compare_command(args) -> int:
     inputs = comparison.gather(cfg, NOTEBOOK_SETTINGS[args.profile], lambda c: portable.stored_summary(args.store, c))
     if inputs[0].empty:
         raise ConfigError("store", args.store, f"a compact store holding the {args.profile} profile's ticket run")
-    block = (f"{comparison.markdown(comparison.side_by_side(*inputs))}\n\n"
+    table = comparison.side_by_side(*inputs)
+    block = (f"{comparison.markdown(table)}\n\n"
              f"Computed by `python -m lth_utils compare --profile {args.profile}` from `{args.store}` "
-             f"({comparison.trials_note(*inputs[:3])}).")
+             f"({comparison.trials_note(*inputs[:3])}). {comparison.multiplicity(table)}")
     return _emit(block, args.readme, "side-by-side table", comparison.START, comparison.END)
 
 
@@ -161,6 +173,14 @@ def costs_command(args) -> int:
     if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
         raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
     return _emit(readme_block(args.dir), args.readme, "notebook costs", COSTS_START, COSTS_END)
+
+
+def protocols_command(args) -> int:
+    """`protocols`: the protocol each handout is rendered in and its committed paper-protocol levels."""
+    from . import protocol
+    from .notebook import notebook_paths
+    block = protocol.handouts_table([p.stem for p in notebook_paths()])
+    return _emit(block, args.readme, "handout protocols", protocol.PROTOCOLS_START, protocol.PROTOCOLS_END)
 
 
 def verdicts_command(args) -> int:
@@ -210,7 +230,8 @@ def _main(argv: list[str] | None = None) -> int:
                                                        "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
     ahead = commands.add_parser("train", help="train (or resume) every IMP run that notebooks read, without the "
                                               "notebooks: for long profiles, in the background")
-    ahead.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
+    ahead.add_argument("--profile", default="handouts", help="handouts (default: each notebook in its handout's "
+                       "profile), smoke, quick, standard or paper")
     ahead.add_argument("--only", nargs="*", default=None,
                        help="notebooks in priority order (default: 02 03 01 05 04 07 08 10 11 09)")
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -224,8 +245,12 @@ def _main(argv: list[str] | None = None) -> int:
     export.add_argument("--runs", nargs="*", default=None, help="run folder names (default: every run)")
     load = commands.add_parser("import", help="materialise a compact store into a run store (then notebooks read "
                                               "it and runs resume from it)")
-    load.add_argument("--from", dest="source", required=True, help="the compact form, e.g. results/paper/store")
-    load.add_argument("--out", default="runs", help="the run store to write into (default: runs)")
+    load.add_argument("--from", dest="source", default=None,
+                      help="the compact form, e.g. results/paper/store (default: the profile's committed results)")
+    load.add_argument("--out", default=None, help="the run store to write into (default: the profile's, runs or "
+                                                  "results/paper/runs)")
+    load.add_argument("--profile", default="handouts", help="without --from: import results/<profile>/store for "
+                      "this profile (default: handouts, the stores of every profile the handouts read)")
     check = commands.add_parser("verify", help="compare the levels a run store trained with committed results: "
                                                "identical bits, or how far they differ")
     check.add_argument("--out", default="runs", help="the run store trained here (default: runs)")
@@ -236,6 +261,9 @@ def _main(argv: list[str] | None = None) -> int:
     again.add_argument("--against", default=None, help="the compact store it was imported from, to check the "
                                                        "weights' digests too")
     again.add_argument("--data-root", default="data", help="the datasets (default: data)")
+    protocols = commands.add_parser("protocols", help="the protocol of each handout and its committed paper-scale "
+                                                      "levels, as the README's table")
+    protocols.add_argument("--readme", default=None, help="write the table into this README's block")
     compare = commands.add_parser("compare", help="the side-by-side table with the paper, from committed results")
     compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
     compare.add_argument("--store", default="results/paper/store", help="the compact store to read")
@@ -255,9 +283,11 @@ def _main(argv: list[str] | None = None) -> int:
     both.add_argument("b", help="verdict lines of machine B (JSON)")
     both.add_argument("--readme", default=None, help="write the table into this README's cross-machine block")
     books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
-    books.add_argument("--profile", default="standard", help="smoke, standard (default) or paper")
+    books.add_argument("--profile", default="handouts", help="handouts (default: each notebook in its handout's "
+                       "profile, written over notebooks/), smoke, quick, standard or paper")
     books.add_argument("--output-dir", default=None,
-                       help="where the executed notebooks go (default: over notebooks/, the handouts)")
+                       help="where the executed notebooks go (default: notebooks/ for the handouts, "
+                            "build/notebooks/<profile> for a profile: never over the handouts)")
     books.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="a notebook parameter, e.g. --set out /tmp/runs (repeatable)")
     books.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
@@ -290,6 +320,8 @@ def _main(argv: list[str] | None = None) -> int:
             return compare_command(args)
         if args.command == "costs":
             return costs_command(args)
+        if args.command == "protocols":
+            return protocols_command(args)
         if args.command == "verdicts":
             return verdicts_command(args)
         if args.command == "fetch-data":

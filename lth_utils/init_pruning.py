@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import masks, scorers
-from .analysis import at_levels, interval_verdict, load_mask, paired_difference
+from .analysis import at_levels, load_mask, mean_interval
 from .data import Splits
 from .imp import IMPConfig, level_inputs, scoring_batch
 
@@ -37,21 +37,44 @@ def overview(summaries: dict[str, pd.DataFrame], levels) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+EQUIVALENCE_PP = 0.3  # an ablation "changes nothing" only when a 90% interval of the paired difference lies within this
+
+
+def sanity_verdict(diffs_pp: pd.Series, margin: float = EQUIVALENCE_PP) -> str:
+    """What a method's paired differences to its ablation (pp, one per trial) show, with the power they have:
+    - the 95% t-interval excludes 0: "the ablation hurts" / "the ablation helps";
+    - else the 90% t-interval lies within +-margin (two one-sided tests at 5%): "equivalent within +-margin pp";
+    - else, where every trial moves the same way: "worse (or better) in every trial, not resolved at n=k";
+    - else "not distinguishable at this power (95% CI half-width x pp)". Non-rejection is not equivalence."""
+    n = len(diffs_pp)
+    wide, narrow = mean_interval(diffs_pp, 0.95), mean_interval(diffs_pp, 0.90)
+    if n >= 2 and (wide["ci_low"] > 0 or wide["ci_high"] < 0):
+        return "the ablation hurts" if wide["ci_low"] > 0 else "the ablation helps"
+    if n >= 2 and -margin <= narrow["ci_low"] and narrow["ci_high"] <= margin:
+        return f"equivalent within ±{margin:g} pp"
+    if n >= 2 and ((diffs_pp > 0).all() or (diffs_pp < 0).all()):
+        return f"{'worse' if (diffs_pp > 0).all() else 'better'} with the ablation in every trial, not resolved at n={n}"
+    half = (wide["ci_high"] - wide["ci_low"]) / 2 if n >= 2 else float("nan")
+    return f"not distinguishable at this power (95% CI ±{half:.2f} pp)"
+
+
 def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
     """For every method and ablation: method minus ablated method, paired by trial at the ablation's levels (test
-    accuracy at early stop), with a verdict on whether the method's advantage over its ablation survives."""
+    accuracy at early stop), how many trials favour the method, and `sanity_verdict`'s verdict."""
     rows = []
     for (method, ablation), summary in results.items():
         if ablation == "none" or (method, "none") not in results:
             continue
-        d = paired_difference(at_levels(results[(method, "none")], summary["level"].unique()), summary,
-                              "test_acc_at_early_stop")
-        for _, r in d.iterrows():
-            rows.append({"method": method, "ablation": ablation, "level": int(r["level"]),
-                         "% remaining": r["percent_remaining"], "method - ablation (pp)": 100 * r["mean_diff"],
-                         "ci_low": 100 * r["ci_low"], "ci_high": 100 * r["ci_high"], "trials": int(r["trials"]),
-                         "verdict": interval_verdict(r["ci_low"], r["ci_high"], "the ablation hurts",
-                                                         "the ablation helps")})
+        merged = at_levels(results[(method, "none")], summary["level"].unique()).merge(
+            summary, on=["trial", "level"], suffixes=("_m", "_a"))
+        merged["diff"] = 100 * (merged["test_acc_at_early_stop_m"] - merged["test_acc_at_early_stop_a"])
+        for level, group in merged.groupby("level"):
+            m = mean_interval(group["diff"])
+            rows.append({"method": method, "ablation": ablation, "level": int(level),
+                         "% remaining": 100 * group["density_m"].mean(), "method - ablation (pp)": m["mean"],
+                         "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": int(m["n"]),
+                         "method better in": f"{int((group['diff'] > 0).sum())} of {len(group)}",
+                         "verdict": sanity_verdict(group["diff"])})
     return pd.DataFrame(rows)
 
 

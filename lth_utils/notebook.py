@@ -20,7 +20,7 @@ from . import data, plots
 from .children import die_with_parent
 from .config import ConfigError
 from .imp import IMPConfig
-from .profiles import NOTEBOOK_SETTINGS, check_profile, imp_config
+from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, check_profile, handout_profile, imp_config, run_store
 from .progress import text_bars
 from .store import cpu_name
 
@@ -56,34 +56,39 @@ IMP_PARAMETERS = ("seed", "trials", "rate", "levels", "iterations", "workers", "
 
 
 def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] | None = None,
-          ) -> tuple[IMPConfig, dict[str, Any]]:
+          notebook: str | None = None) -> tuple[IMPConfig, dict[str, Any]]:
     """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings). `defaults`: the
-    parameters cell's values other than None (and seed 0), so that changing one sends the figures elsewhere."""
+    parameters cell's values other than None (and seed 0), so that changing one sends the figures elsewhere;
+    `notebook`: its number, whose handout profile (profiles.HANDOUT_PROFILES) is the one that writes the committed
+    figures. An `out` of None is the profile's run store (profiles.run_store)."""
     values = parameters(namespace, names)
     # The kernel exits with whatever started it (papermill, the Jupyter server), so a killed papermill leaves no
     # kernel training on, and the kernel's workers exit with it (children.py).
     die_with_parent()
+    if values.get("out", "") is None:
+        values["out"] = f"../{run_store(values['profile'])}"
     cfg = imp_config(values["profile"], **{k: values[k] for k in IMP_PARAMETERS if k in values})
     data.fetch(cfg.dataset, cfg.data_root)
     plots.set_style()
     _STARTED["at"] = time.time()
+    handout = handout_profile(notebook) if notebook else "standard"
     return cfg, {**NOTEBOOK_SETTINGS[values["profile"]], "profile": values["profile"],
-                 "figures": figures_folder(values, defaults or {})}
+                 "figures": figures_folder(values, defaults or {}, handout)}
 
 
 COMMITTED_FIGURES = "../figures"
 _NOT_EXPERIMENT = ("profile", "workers", "out", "data_root", "figures", "scheduler")
 
 
-def figures_folder(values: dict[str, Any], defaults: dict[str, Any]) -> str:
+def figures_folder(values: dict[str, Any], defaults: dict[str, Any], handout: str = "standard") -> str:
     """Where the notebook saves its figures: the committed ../figures only for the handouts' own settings (profile
-    standard, seed 0, every other knob at its default: None or `defaults`); any other setting writes to
+    `handout`, seed 0, every other knob at its default: None or `defaults`); any other setting writes to
     ../build/figures/<profile>-<the changed settings>, so trying a parameter never overwrites the committed figures.
     An explicit `figures` other than ../figures is used as given."""
     folder = values.get("figures", COMMITTED_FIGURES)
     defaults = {"seed": 0, **defaults}
     changed = {k: v for k, v in values.items() if k not in _NOT_EXPERIMENT and v != defaults.get(k)}
-    if folder != COMMITTED_FIGURES or (values["profile"] == "standard" and not changed):
+    if folder != COMMITTED_FIGURES or (values["profile"] == handout and not changed):
         return folder
     tag = "-".join([values["profile"]] + [f"{k}={v}" for k, v in sorted(changed.items())])
     folder = f"../build/figures/{''.join(c if c.isalnum() or c in '=-._' else '_' for c in tag)[:120]}"
@@ -176,6 +181,22 @@ def tidy_progress(path) -> None:
     nbformat.write(nb, str(path))
 
 
+def code_digest(nb) -> str:
+    """A digest of a notebook's code cells (papermill's injected parameters left out): an executed notebook records
+    the one it was executed with (metadata lth.code_digest), so a code cell edited afterwards is detected."""
+    import hashlib
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+               and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return hashlib.sha256("\n\0".join(sources).encode()).hexdigest()[:16]
+
+
+def record_code_digest(path) -> None:
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.setdefault("lth", {})["code_digest"] = code_digest(nb)
+    nbformat.write(nb, str(path))
+
+
 def execute_one(path: Path, target: Path, parameters: dict[str, Any], progress: bool = True) -> None:
     """One notebook executed with papermill into `target` (written only when it has finished, with its progress bars
     tidied); the kernel runs in notebooks/, so relative paths (../runs, ../data) mean what they do in JupyterLab."""
@@ -189,23 +210,28 @@ def execute_one(path: Path, target: Path, parameters: dict[str, Any], progress: 
                                    cwd=str(NOTEBOOK_DIR), progress_bar=False,
                                    stderr_file=sys.stderr if progress else None)
     tidy_progress(partial)
+    record_code_digest(partial)
     os.replace(partial, target)
 
 
-def execute(profile: str, output_dir=None, parameters: dict[str, Any] | None = None,
+def execute(profile: str = HANDOUTS, output_dir=None, parameters: dict[str, Any] | None = None,
             selection: list[str] | None = None, progress: bool = True) -> list[tuple[str, float]]:
     """Run the notebooks headlessly with papermill; returns (name, minutes) per notebook.
 
-    output_dir None writes the executed notebooks over the ones in notebooks/ (the handouts); the kernel always runs
-    in notebooks/, so the notebooks' relative paths (../runs, ../data, ../figures) mean the same as in JupyterLab.
+    `handouts` runs each notebook in its own handout profile (its parameters cell's default) and by default writes
+    them over the ones in notebooks/ (the handouts); any other profile is passed to every notebook and writes to
+    build/notebooks/<profile> unless `output_dir` says where. The kernel always runs in notebooks/, so the
+    notebooks' relative paths (../runs, ../data, ../figures) mean the same as in JupyterLab.
     """
-    check_profile(profile)
-    params = {**({"profile": profile} if profile != "standard" else {}), **(parameters or {})}
+    check_profile(profile, handouts=True)
+    params = {**({"profile": profile} if profile != HANDOUTS else {}), **(parameters or {})}
+    folder = Path(output_dir) if output_dir else \
+        NOTEBOOK_DIR if profile == HANDOUTS else NOTEBOOK_DIR.parent / "build" / "notebooks" / profile
     timings = []
     for path in notebook_paths(selection):
-        target = (Path(output_dir) if output_dir else NOTEBOOK_DIR) / path.name
+        target = folder / path.name
         started = time.time()
-        print(f"== {path.name} ({profile})", flush=True)
+        print(f"== {path.name} ({handout_profile(path.name) if profile == HANDOUTS else profile})", flush=True)
         execute_one(path, target, params, progress)
         timings.append((path.name, (time.time() - started) / 60))
         print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)

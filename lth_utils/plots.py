@@ -66,3 +66,20 @@ def save(fig, name: str, folder: str | Path) -> Path:
 def sequential_colors(n: int) -> list:
     """n colours from dark (dense, early) to light (sparse, late), all readable on white."""
     return [plt.cm.plasma(0.85 * i / max(1, n - 1)) for i in range(n)]
+
+
+def trial_curves(ax, curves: pd.DataFrame, column: str, color, label: str, scale: float = 1.0, marker=None):
+    """Learning curves as one thin line per trial, and their mean only over the iterations every trial reached (a
+    mean over the trials still running would jump where the others stopped); a dot marks where a trial ended early.
+    `curves`: rows of (trial, iteration, `column`), as analysis.curves gives them."""
+    trials = curves["trial"].nunique()
+    for _, group in curves.groupby("trial"):
+        ax.plot(group["iteration"], scale * group[column], color=color, lw=0.6, alpha=0.35)
+    ends = curves.groupby("trial")["iteration"].max()
+    common = curves[curves["iteration"] <= ends.min()].groupby("iteration")[column].mean()
+    ax.plot(common.index, scale * common, color=color, lw=1.8, marker=marker, ms=3, markevery=0.1,
+            label=f"{label} (mean of {trials})" if trials > 1 else label)
+    if ends.nunique() > 1:  # trials that stopped at different iterations (patience): where each ended
+        last = curves.loc[curves.groupby("trial")["iteration"].idxmax()]
+        ax.plot(last["iteration"], scale * last[column], "o", color=color, ms=3.5, mfc="white")
+    return ax

@@ -466,6 +466,24 @@ def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
 
 
+def stored_tasks(source: str | Path, cfg: IMPConfig) -> set[tuple[int, int]]:
+    """The (trial, level) pairs of `cfg`'s run that the compact store `source` holds."""
+    path = Path(source) / cfg.root.name / "levels.json"
+    return {(r["trial"], r["level"]) for r in json.loads(path.read_text())} if path.is_file() else set()
+
+
+def stored_curve(source: str | Path, cfg: IMPConfig, trial: int, level: int, split: str = "val",
+                 column: str = "loss") -> tuple[np.ndarray, np.ndarray] | None:
+    """(iterations, `column`) of one level's `split` evaluations, read from the compact store without importing;
+    None when the store does not hold that level."""
+    path = Path(source) / cfg.root.name / f"trial_{trial}" / f"level_{level}.npz"
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as members:
+        rows = members["metrics/split"] == SPLITS.index(split)
+        return members["metrics/iteration"][rows], members[f"metrics/{column}"][rows]
+
+
 def _refit(cfg: IMPConfig, trial: int, level: int, mask_path: Path):
     row, model, mask, _, _ = fit_level(cfg, trial, level, known_mask=masks.load(mask_path))
     return row, mask, {k: v.cpu() for k, v in model.state_dict().items()}

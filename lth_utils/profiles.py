@@ -1,7 +1,8 @@
-"""Run profiles for the notebooks: `smoke` (seconds, for CI), `standard` (the default and the handouts: the paper's
-protocol with early stopping by patience; its committed runs are read in minutes, trained from scratch they take
-hours on 2 cores, see the README's cost section) and `paper` (the paper's exact hyperparameters,
-shared/docs/paper.md).
+"""Run profiles for the notebooks: `smoke` (seconds, for CI), `quick` (a miniature to retrain in minutes: 2 trials of
+2,000 iterations), `standard` (the paper's protocol with early stopping by patience: the handouts of the notebooks
+whose paper-scale runs are not all committed yet; trained from scratch they take hours on 2 cores, see the README's
+cost section) and `paper` (the paper's exact hyperparameters, shared/docs/paper.md: the handouts of 01, 02, 03 and
+05). HANDOUT_PROFILES says which profile each handout is rendered in; `handouts` (make run's default) means that.
 
     cfg = imp_config("standard", seed=0)                 # an IMPConfig
     NOTEBOOK_SETTINGS["standard"]["one_shot_rates"]      # the knobs each notebook adds, per profile
@@ -33,6 +34,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     # seconds: 1,000 training images, 40 iterations, 2 trials, 3 levels
     "smoke": dict(train_subset=1000, iterations=40, eval_every=20, trials=2, levels=3,
                   test_curve_levels=CURVE_LEVELS),
+    # minutes per notebook on 2 cores, to rerun from scratch: 2 trials of 2,000 iterations, every level trained to the
+    # end (no patience, so nothing is cut at a noisy minimum); a miniature whose conclusions say so (protocol.py)
+    "quick": dict(iterations=2_000, eval_every=100, trials=2, levels=18, test_curve_levels=CURVE_LEVELS),
     # the paper's protocol, stopped 12 evaluations after the minimum validation loss (at most 15,000 iterations)
     "standard": dict(iterations=15_000, eval_every=100, patience=12, trials=5, levels=18,
                      test_curve_levels=CURVE_LEVELS),
@@ -64,6 +68,19 @@ NOTEBOOK_SETTINGS: dict[str, dict[str, Any]] = {
                   landscape_densities=[0.513], landscape_trials=2, landscape_points=5, landscape_examples=500,
                   sharpness_directions=3, conv_trials=2, conv_levels=2, conv_control_levels=[2],
                   conv_rewind_fraction=0.25, conv_rewind_levels=1),
+    "quick": dict(control_levels=[3, 7, 12, 15, 18], reinit_draws=1, reinit_draw_levels=[],
+                  one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95], one_shot_trials=2,
+                  late_rewind_fractions=[0.01, 0.05], late_rewind_levels=7, late_rewind_trials=2,
+                  instability_levels=[0, 7], widths=[1, 2, 4, 8, 16, 32, 64, 128, 256], width_seeds=[0, 1],
+                  width_steps=1000, regression_rounds=6,
+                  init_densities=[0.211, 0.036], init_trials=2, ablation_densities=[0.036], ablation_trials=2,
+                  criteria_levels=12, criteria_trials=2, sign_densities=[0.211, 0.036], sign_trials=2,
+                  supermask_iterations=2000, supermask_eval_every=500, supermask_trials=2,
+                  quickstart_steps=400, quickstart_rounds=4, quickstart_trials=2, quickstart_subset=0,
+                  transfer_densities=[0.211, 0.036], transfer_trials=2,
+                  landscape_densities=[0.211], landscape_trials=2, landscape_points=11, landscape_examples=2000,
+                  sharpness_directions=4, conv_trials=2, conv_levels=4, conv_control_levels=[4],
+                  conv_rewind_fraction=0.01, conv_rewind_levels=2),
     "standard": dict(control_levels=CONTROL_LEVELS, reinit_draws=1, reinit_draw_levels=[],
                      one_shot_rates=[0.2, 0.5, 0.75, 0.9, 0.95, 0.98],
                      one_shot_trials=3, late_rewind_fractions=[0.01, 0.05, 0.1], late_rewind_levels=7,
@@ -107,6 +124,39 @@ PAPER_MODELS: dict[str, dict[str, Any]] = {
 }
 
 
+# The profile each notebook's handout (the committed notebook that `make run` renders) is computed in: the paper's
+# protocol where all of the notebook's paper-scale runs are committed (results/paper/store), `standard` until then,
+# which the handout's protocol cell says, with what it biases (protocol.py). A notebook's parameters cell defaults
+# to this profile (tested).
+HANDOUT_PROFILES: dict[str, str] = {"01": "paper", "02": "paper", "03": "paper", "05": "paper"}
+
+# Where each profile's runs are stored, relative to the repository: `paper` keeps its own store beside its committed
+# compact results (results/paper/store), which `make export PROFILE=paper` writes from it alone.
+RUN_STORES: dict[str, str] = {"paper": "results/paper/runs"}
+
+
+# Not a profile but the handouts' choice: every notebook in its own HANDOUT_PROFILES profile (`make run`'s default).
+HANDOUTS = "handouts"
+
+
+def profiles_of(choice: str) -> list[str]:
+    """The profiles a command's --profile means: itself, or for `handouts` those the handouts are rendered in."""
+    if choice == HANDOUTS:
+        return ["standard", *sorted(set(HANDOUT_PROFILES.values()) - {"standard"})]
+    check_profile(choice)
+    return [choice]
+
+
+def handout_profile(notebook: str) -> str:
+    """The profile notebook `notebook` ('02' or '02_iterative_magnitude_pruning') is rendered in for the handouts."""
+    return HANDOUT_PROFILES.get(notebook[:2], "standard")
+
+
+def run_store(profile: str) -> str:
+    """The run store of `profile`, relative to the repository root."""
+    return RUN_STORES.get(profile, "runs")
+
+
 def model_settings(profile: str, model: str | None) -> dict[str, Any]:
     """The paper's settings for `model` that apply in `profile` (none for a model the paper did not train)."""
     settings = dict(PAPER_MODELS.get(model, {}))
@@ -115,9 +165,11 @@ def model_settings(profile: str, model: str | None) -> dict[str, Any]:
     return settings
 
 
-def check_profile(profile: str) -> None:
-    if profile not in PROFILES:
-        raise ConfigError("profile", profile, f"one of {', '.join(PROFILES)}")
+def check_profile(profile: str, handouts: bool = False) -> None:
+    """A known profile (or, where `handouts`, also the handouts' choice); a ConfigError saying which otherwise."""
+    if profile not in PROFILES and not (handouts and profile == HANDOUTS):
+        allowed = ", ".join([*PROFILES, *([HANDOUTS] if handouts else [])])
+        raise ConfigError("profile", profile, f"one of {allowed}")
 
 
 def imp_config(profile: str = "standard", **overrides) -> IMPConfig:

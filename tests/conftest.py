@@ -18,7 +18,8 @@ DATA_ROOT = Path(os.environ.get("LTH_DATA_ROOT", Path(__file__).resolve().parent
 #   integration  the library on real MNIST: tiny IMP runs, stores, import/export (the default)
 #   system       processes, signals, Dask, papermill, the browser, the benchmark: minutes each
 #   repository   the committed artefacts agree with the code (README tables, handouts, committed stores)
-UNIT_FILES = {"test_masks_pruning.py", "test_models.py", "test_verdicts.py", "test_comparison.py", "test_scorers.py"}
+UNIT_FILES = {"test_masks_pruning.py", "test_models.py", "test_verdicts.py", "test_comparison.py", "test_scorers.py",
+              "test_protocol.py"}
 TIERS = {
     "system": [
         "test_processes.py", "test_benchmark.py", "test_cluster.py", "test_browser.py",
@@ -29,14 +30,18 @@ TIERS = {
         "test_imp.py::test_a_run_killed_with_sigkill_resumes_and_ends_bit_identical",
     ],
     "repository": [
-        "test_setup.py",
+        "test_setup.py", "test_notebook_pairs.py",
         "test_portable.py::test_the_committed_stores_import_without_training",
         "test_comparison.py::test_readme_table_is_the_one_computed_from_the_committed_results",
         "test_costs.py::test_the_committed_standard_store_holds_every_level_the_notebooks_plan",
         "test_costs.py::test_the_readmes_cost_section_is_what_the_code_computes_from_the_committed_notebooks",
         "test_notebook_support.py::test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_outputs",
+        "test_notebook_support.py::test_every_committed_notebook_was_executed_with_the_code_it_shows",
         "test_store.py::test_fields_added_later_leave_the_committed_paper_runs_their_identity",
         "test_verdicts.py::test_the_readmes_cross_machine_table_is_what_the_code_computes_from_the_committed_lines",
+        "test_protocol.py::test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_curves",
+        "test_protocol.py::test_every_notebook_defaults_to_its_handout_profile_and_prints_its_protocol",
+        "test_protocol.py::test_the_readmes_protocol_table_is_what_the_code_computes",
     ],
 }
 

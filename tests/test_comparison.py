@@ -26,12 +26,16 @@ def _summary(arm: str, per_level: dict[int, list[float]], es: dict[int, list[int
     return pd.DataFrame(rows)
 
 
-def test_number_verdict_inside_range_same_side_and_opposite():
-    values = pd.Series([0.3, 0.5, 0.7])
-    assert comparison.number_verdict(values, 0.62, 1.0) == comparison.AGREES
-    assert comparison.number_verdict(values, 0.9, 1.0) == comparison.OTHER_SIZE  # all below 1, but not 0.9
-    assert comparison.number_verdict(pd.Series([1.1, 1.3]), 0.62, 1.0) == comparison.DISAGREES
-    assert comparison.number_verdict(pd.Series([1.1, 1.3]), 2.5, 1.0) == comparison.OTHER_SIZE
+def test_number_verdict_judges_the_interval_of_the_mean_not_the_range():
+    values = pd.Series([0.55, 0.6, 0.65])  # 95% CI [0.48, 0.72]
+    assert comparison.number_verdict(values, 0.62, 1.0) == comparison.CONSISTENT
+    assert comparison.number_verdict(values, 0.9, 1.0) == comparison.OTHER_SIZE  # below 1, but not 0.9
+    assert comparison.number_verdict(pd.Series([1.2, 1.25, 1.3]), 0.62, 1.0) == comparison.DISAGREES
+    assert comparison.number_verdict(pd.Series([1.2, 1.25, 1.3]), 2.5, 1.0) == comparison.OTHER_SIZE
+    assert comparison.number_verdict(pd.Series([0.8, 1.0, 1.2]), 0.62, 1.0) == comparison.UNRESOLVED
+    # the old rule's leniency: 0.62 lies inside this range [0.3, 1.6], but far outside the interval of the mean
+    wide = pd.Series([0.3] + [1.5] * 8 + [1.6])
+    assert comparison.number_verdict(wide, 0.62, 1.0) == comparison.DISAGREES
 
 
 def test_sign_verdict_uses_the_paired_interval():
@@ -44,12 +48,19 @@ def test_sign_verdict_uses_the_paired_interval():
     assert comparison.sign_verdict(pd.Series([0.01]), "above") == comparison.UNRESOLVED  # one trial decides nothing
 
 
-def test_fall_back_level_starts_after_the_peak():
-    ticket = _summary("ticket", {0: [0.98, 0.98], 1: [0.975, 0.975], 2: [0.985, 0.985], 3: [0.982, 0.982],
-                                 4: [0.97, 0.97], 5: [0.96, 0.96]})
-    # level 1 is below dense but comes before the peak (level 2): the fall-back is level 4
-    assert comparison.fall_back_level(ticket, 0.98) == 4
-    assert comparison.fall_back_level(ticket[ticket["level"] <= 3], 0.98) is None
+def test_the_onset_is_where_the_paired_interval_stays_below_zero():
+    dense = [0.980, 0.979, 0.981]
+    ticket = _summary("ticket", {0: dense, 1: [0.970, 0.971, 0.969], 2: [0.985, 0.984, 0.986],
+                                 3: [0.975, 0.990, 0.978], 4: [0.970, 0.969, 0.971], 5: [0.960, 0.961, 0.959]})
+    cis = comparison.paired_intervals(ticket, comparison._by_trial(ticket, 0, "test_acc_at_early_stop"))
+    # level 1 is below dense but not for good; level 3 holds 0; from level 4 on every interval is below 0
+    assert comparison.onset_level(cis) == 4
+    assert comparison.onset_level({l: ci for l, ci in cis.items() if l <= 3}) is None
+    assert comparison.onset_verdict(cis, 5) == comparison.AGREES  # within one level
+    assert comparison.onset_verdict(cis, 3) == comparison.AGREES
+    assert comparison.onset_verdict(cis, 2) == comparison.DISAGREES  # resolved above dense there
+    no_onset = {l: ci for l, ci in cis.items() if l <= 3}
+    assert comparison.onset_verdict(no_onset, 3) == comparison.UNRESOLVED  # the paper's level is within the noise
 
 
 def test_side_by_side_rows_and_verdicts():
@@ -63,18 +74,50 @@ def test_side_by_side_rows_and_verdicts():
                       {7: [7500, 7750, 8750]})  # 3.0x, 2.5x, 2.5x
     table = comparison.side_by_side(ticket, reinit, ticket.iloc[0:0], {}).set_index("claim")
     assert table.loc["dense test accuracy at early stop (%)", "verdict"] == comparison.AGREES
-    assert table.loc["early-stop iteration at 21.1% remaining / dense's", "ours"] == "0.61 [0.50, 0.70]"
-    assert table.loc["early-stop iteration at 21.1% remaining / dense's", "verdict"] == comparison.AGREES
+    ratio = "early-stop iteration at 21.1% remaining / dense's (argmin of validation loss, the paper's measure too)"
+    assert table.loc[ratio, "ours"].startswith("0.61 [0.50, 0.70]; 95% CI [0.3")
+    assert table.loc[ratio, "verdict"] == comparison.CONSISTENT
     assert table.loc["ticket at 21.1% remaining: test accuracy (%), and minus dense", "verdict"] == comparison.AGREES
     assert table.loc["ticket at 3.6% remaining: test accuracy (%), and minus dense", "verdict"] == comparison.DISAGREES
     assert table.loc["ticket at 1.9% remaining: test accuracy (%), and minus dense", "verdict"] == comparison.AGREES
-    assert table.loc["tickets fall back below dense accuracy at (% remaining)", "ours"].endswith("(level 16)")
-    assert table.loc["tickets fall back below dense accuracy at (% remaining)", "verdict"] == comparison.AGREES
-    assert table.loc["ticket minus reinitialised at 21.1% remaining (pp)", "verdict"] == comparison.AGREES
-    assert table.loc["reinitialised early-stop iteration / ticket's at 21.1% remaining", "verdict"] == comparison.AGREES
+    fall = "tickets fall below dense accuracy for good at (% remaining)"
+    assert "(level 16), the first level from which the paired CI stays below 0" in table.loc[fall, "ours"]
+    assert table.loc[fall, "verdict"] == comparison.AGREES
+    assert table.loc["ticket minus reinitialised at 21.1% remaining (pp)", "verdict"] == comparison.CONSISTENT
+    assert table.loc["reinitialised early-stop iteration / ticket's at 21.1% remaining", "verdict"] == \
+        comparison.CONSISTENT
+    onset = "reinitialised networks fall below dense accuracy for good at (% remaining)"
+    assert table.loc[onset, "verdict"] == comparison.UNRESOLVED  # level 7: reinit - dense is +0.1, 0, -0.2 pp
     assert table.loc["tickets beat reinitialised networks by 10-15 pp", "verdict"] == comparison.DISAGREES
     assert table.loc["tickets at 80-90% sparsity within 2 pp of dense", "verdict"] == comparison.AGREES
+    assert table.filter(like="Conv-2/4/6", axis=0)["verdict"].tolist() == [comparison.NOT_RUN]
     assert "| claim |" in comparison.markdown(table.reset_index())
+
+
+def test_one_shot_accuracy_agrees_only_where_every_interval_is_above_dense():
+    dense = pd.Series([0.980, 0.979, 0.981])
+    above = _summary("one_shot", {1: [0.985, 0.984, 0.986]})
+    noisy = _summary("one_shot", {1: [0.990, 0.970, 0.985]})
+    below = _summary("one_shot", {1: [0.970, 0.969, 0.971]})
+    verdict = lambda one_shot: comparison.one_shot_accuracy_row(one_shot, dense)["verdict"]  # noqa: E731
+    assert verdict({3: above, 7: above}) == comparison.AGREES
+    assert verdict({3: above, 7: noisy}) == comparison.UNRESOLVED
+    assert verdict({3: above, 7: below}) == comparison.DISAGREES
+    assert comparison.one_shot_accuracy_row({3: above, 7: noisy}, dense)["ours"].endswith("above at 1 of 2")
+
+
+def test_the_es667_claims_are_judged_on_paired_intervals():
+    dense = [0.980, 0.979, 0.981]
+    close = {l: [0.975, 0.974, 0.976] for l in range(8, 11)}  # 10-20% remaining, 0.5 pp below dense
+    ticket = _summary("ticket", {0: dense, **close})
+    row = comparison.es667_within_2pp(ticket)
+    assert row["verdict"] == comparison.AGREES and "worst single trial -0.50 pp" in row["ours"]
+    far = _summary("ticket", {0: dense, **{l: [0.95, 0.951, 0.949] for l in range(8, 11)}})
+    row = comparison.es667_within_2pp(far)
+    assert row["verdict"] == comparison.DISAGREES
+    reinit = _summary("reinit", {l: [a - 0.12 for a in accs] for l, accs in close.items()})
+    assert comparison.es667_reinit_gap(ticket, reinit)["verdict"] == comparison.CONSISTENT
+    assert comparison.es667_reinit_gap(ticket, _summary("reinit", close))["verdict"] == comparison.DISAGREES
 
 
 def test_splice_replaces_only_the_block():
@@ -95,7 +138,9 @@ def test_censored_counts_runs_that_hit_the_cap():
     late = imp_config("standard", iterations=10_000, patience=20, rewind="500")  # a rewound level trains iterations - k steps: 9,500 is the cap
     rows = pd.DataFrame({"level": [1, 1], "early_stop_iteration": [9500, 3000], "iterations_run": [9500, 5000]})
     assert analysis.censored(rows, late).tolist() == [True, False]
-    assert analysis.censoring_note({"ticket": rows}, late).startswith("1 of 2 runs (50%)")
+    note = analysis.censoring_note({"ticket": rows}, late)
+    assert note.startswith("1 of 2 runs (50%) were stopped by patience") and "a later, lower minimum" in note
+    assert "no patience" in analysis.censoring_note({"ticket": rows}, paper)
 
 
 def test_readme_table_is_the_one_computed_from_the_committed_results():

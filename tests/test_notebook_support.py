@@ -29,7 +29,7 @@ def test_every_profile_has_the_same_notebook_settings():
 
 
 def test_unknown_profile_is_an_error_naming_the_allowed_ones():
-    with pytest.raises(ConfigError, match="profile='fast' is invalid: one of smoke, standard, paper"):
+    with pytest.raises(ConfigError, match="profile='fast' is invalid: one of smoke, quick, standard, paper"):
         profiles.imp_config("fast")
 
 
@@ -311,6 +311,24 @@ def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_
         assert ran.group(0) in handout.read_text(), f"{handout.name} is older than {path.name}: run make handouts"
 
 
+@pytest.mark.parametrize("path", sorted(notebook.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem[:2])
+def test_every_committed_notebook_was_executed_with_the_code_it_shows(path):
+    """`make run` records a digest of the code cells it executed; a code cell edited later (and not re-executed)
+    would show outputs that code did not produce."""
+    nb = json.loads(path.read_text())
+    recorded = nb["metadata"].get("lth", {}).get("code_digest")
+    assert recorded == notebook.code_digest(nb), f"{path.name}: its code changed since it was executed: make run"
+
+
+def test_the_code_digest_changes_with_code_and_not_with_outputs_or_injected_parameters():
+    cell = lambda source, tags=(): {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}}  # noqa
+    nb = {"cells": [cell("a = 1"), {"cell_type": "markdown", "source": "text", "metadata": {}}, cell("b = a")]}
+    digest = notebook.code_digest(nb)
+    assert notebook.code_digest({"cells": nb["cells"] + [cell("x = 2", ["injected-parameters"])]}) == digest
+    assert notebook.code_digest({"cells": [cell("a = 2"), *nb["cells"][1:]]}) != digest
+    assert notebook.code_digest({"cells": [cell("a = 1\nb = a")]}) != digest
+
+
 def test_headless_executions_keep_text_progress_bars_and_restore_the_environment(monkeypatch):
     import os
     from tqdm import tqdm as text_tqdm
@@ -394,6 +412,9 @@ def test_figures_go_to_the_committed_folder_only_with_the_handouts_settings(caps
         folder = notebook.figures_folder({**base, **changed}, {"span": 1.0})
         assert folder.startswith("../build/figures/") and "not the committed" in capsys.readouterr().out, changed
     assert notebook.figures_folder({**base, "seed": 1, "figures": "/tmp/mine"}, {}) == "/tmp/mine"
+    # a notebook whose handout is rendered in the paper profile writes the committed figures in that one only
+    assert notebook.figures_folder({**base, "profile": "paper"}, {"span": 1.0}, handout="paper") == "../figures"
+    assert notebook.figures_folder(base, {"span": 1.0}, handout="paper").startswith("../build/figures/standard")
 
 
 def test_a_second_descent_counts_only_beyond_the_seeds_spread():
@@ -419,3 +440,84 @@ def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_la
     assert runs["late"].rewind == str(round(0.01 * cfg.iterations)) and runs["late"].num_levels == 4
     assert runs["mlp"] == cfg  # LeNet-300-100's ticket: notebook 02's run, read
     assert "09" in plan.PLANNED and plan.notebook_runs("09", cfg, settings) == list(runs.values())
+
+
+def test_iterations_to_reach_reads_the_first_evaluation_near_the_dense_minimum():
+    rows = []
+    for trial, (dense, ticket) in enumerate([([1.0, 0.5, 0.2, 0.21, 0.2], [1.0, 0.3, 0.205, 0.25, 0.3]),
+                                             ([1.0, 0.4, 0.3, 0.1, 0.12], [1.0, 0.9, 0.8, 0.7, 0.6])]):
+        for level, losses in ((0, dense), (3, ticket)):
+            rows += [{"trial": trial, "level": level, "iteration": 100 * i, "loss": loss,
+                      "percent_remaining": 100 if level == 0 else 51.2} for i, loss in enumerate(losses)]
+    reach = analysis.iterations_to_reach(pd.DataFrame(rows), within=0.05).set_index(["trial", "level"])
+    assert reach.loc[(0, 0), "iterations_to_reach"] == 200  # the first of its two evaluations at 0.2
+    assert reach.loc[(0, 3), "iterations_to_reach"] == 200  # 0.205 <= 1.05 x 0.2
+    assert reach.loc[(1, 0), "iterations_to_reach"] == 300
+    assert np.isnan(reach.loc[(1, 3), "iterations_to_reach"])  # never within 5% of 0.1
+
+
+def test_sanity_verdicts_say_what_the_trials_can_show():
+    from lth_utils.init_pruning import sanity_verdict
+    assert sanity_verdict(pd.Series([1.0, 1.2, 0.9])) == "the ablation hurts"
+    assert sanity_verdict(pd.Series([-1.0, -1.2, -0.9])) == "the ablation helps"
+    assert sanity_verdict(pd.Series([0.05, -0.02, 0.01, 0.0, 0.03])) == "equivalent within ±0.3 pp"
+    # inversion that collapses every trial by very different amounts: no interval excludes 0 at n=3
+    assert sanity_verdict(pd.Series([17.8, 39.6, 76.1])) == \
+        "worse with the ablation in every trial, not resolved at n=3"
+    assert sanity_verdict(pd.Series([0.4, -0.5, 0.2])).startswith("not distinguishable at this power (95% CI ±")
+
+
+def test_the_handouts_run_each_notebook_in_its_own_profile_and_other_profiles_never_over_them(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(notebook, "execute_one", lambda path, target, params, progress=True:
+                        calls.append((path.name[:2], target, params)))
+    notebook.execute("handouts", selection=["02", "04"], progress=False)
+    assert calls == [("02", notebook.NOTEBOOK_DIR / "02_iterative_magnitude_pruning.ipynb", {}),
+                     ("04", notebook.NOTEBOOK_DIR / "04_late_rewinding.ipynb", {})]
+    calls.clear()
+    notebook.execute("quick", selection=["02"], progress=False)
+    assert calls == [("02", notebook.NOTEBOOK_DIR.parent / "build" / "notebooks" / "quick" /
+                      "02_iterative_magnitude_pruning.ipynb", {"profile": "quick"})]
+    calls.clear()
+    notebook.execute("standard", tmp_path, selection=["02"], progress=False)
+    assert calls[0][1] == tmp_path / "02_iterative_magnitude_pruning.ipynb"
+    with pytest.raises(ConfigError, match="profile='handout' is invalid: one of smoke, quick, standard, paper, handouts"):
+        notebook.execute("handout", progress=False)
+
+
+def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_store(monkeypatch, capsys):
+    from lth_utils import __main__ as cli
+    from lth_utils import engine, plan
+    planned = []
+    monkeypatch.setattr(engine, "run", lambda configs, **kw: planned.extend(configs))
+    monkeypatch.setattr(cli.data, "fetch", lambda *a, **k: None)
+    assert cli.main(["train", "--only", "02", "04", "--quiet"]) == 0
+    paper = profiles.imp_config("paper", out="results/paper/runs")
+    standard = profiles.imp_config("standard", out="runs")
+    expected = list(dict.fromkeys(plan.notebook_runs("04", standard, profiles.NOTEBOOK_SETTINGS["standard"])
+                                  + plan.notebook_runs("02", paper, profiles.NOTEBOOK_SETTINGS["paper"])))
+    assert planned == expected and {c.out for c in planned} == {"runs", "results/paper/runs"}
+    assert "results/paper/runs/ (paper: 02)" in capsys.readouterr().out
+
+
+def test_the_profile_settings_give_every_store_and_handout_one_place():
+    assert profiles.run_store("paper") == "results/paper/runs" and profiles.run_store("quick") == "runs"
+    assert profiles.profiles_of("handouts") == ["standard", "paper"] and profiles.profiles_of("quick") == ["quick"]
+    assert profiles.handout_profile("02_iterative_magnitude_pruning") == "paper"
+    assert profiles.handout_profile("04") == "standard"
+    quick = profiles.imp_config("quick")
+    assert (quick.iterations, quick.trials, quick.patience, quick.num_levels) == (2000, 2, 0, 18)
+
+
+def test_import_without_from_reads_each_profiles_committed_store_into_its_run_store(monkeypatch, tmp_path, capsys):
+    from lth_utils import __main__ as cli
+    from lth_utils import portable
+    imported = []
+    monkeypatch.setattr(portable, "import_store", lambda source, out: imported.append((source, out)) or [])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "paper" / "store").mkdir(parents=True)  # no committed standard store here
+    assert cli.main(["import"]) == 0
+    assert imported == [("results/paper/store", "results/paper/runs")]
+    assert "results/standard/store: no committed results for this profile" in capsys.readouterr().out
+    assert cli.main(["import", "--from", "missing"]) == 2
+    assert "from='missing' is invalid" in capsys.readouterr().err

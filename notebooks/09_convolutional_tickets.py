@@ -1,60 +1,75 @@
-"""Writes notebooks/09_convolutional_tickets.ipynb (unexecuted); dev/course.py then adds its course cells and papermill
-executes it."""
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-cells = []
-md = lambda s: cells.append(new_markdown_cell(s.strip()))  # noqa: E731
-code = lambda s, tags=None: cells.append(new_code_cell(s.strip(), metadata={"tags": tags or []}))  # noqa: E731
+# %% [markdown] tags=[]
+# # 9. Convolutional tickets: LeNet-5 on MNIST
+#
+# **Question.** The paper finds winning tickets in fully connected LeNet-300-100 and in convolutional networks on
+# CIFAR-10 (Conv-2/4/6), pruning convolutional layers more gently than fully connected ones. Does IMP with rewinding
+# find tickets in LeNet-5, a small convolutional network on MNIST, and do they behave like LeNet-300-100's: better than
+# dense at moderate sparsity, better than random reinitialisation and random pruning, learning faster? How are the
+# convolutional and the fully connected layers pruned, and which first-layer filter weights survive?
+#
+# **Design.** LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, fully connected 120-84-10; 61.5K weights) with the
+# paper's rates for convolutional networks: 10% of each convolutional layer per level, 20% of each hidden fully
+# connected layer, 10% of the output layer, all layerwise by magnitude. Training as for LeNet-300-100 (Adam 1.2e-3,
+# batch 60, evaluation every 100 iterations, the profile's stopping rule), so the two architectures are compared
+# under one protocol. Arms, paired by trial (same initialisation and data order):
+#
+# | arm | mask | start weights |
+# |---|---|---|
+# | ticket | IMP, rewound to iteration 0 | the initialisation |
+# | random reinitialisation | the ticket's | a fresh initialisation |
+# | random pruning | random, the ticket's per-layer counts | the initialisation |
+# | late rewinding | IMP, rewound to iteration k (1% of training) | the weights at iteration k |
+#
+# LeNet-300-100's ticket (notebook 02's run) is read from the store for comparison.
 
-md("""
-# 9. Convolutional tickets: LeNet-5 on MNIST
+# %% [markdown] course="objectives" tags=[]
+# **You will** run IMP with rewinding on a convolutional network (LeNet-5) with the paper's rates for conv layers; compare its tickets with random reinitialisation, random pruning, late rewinding and LeNet-300-100; and read how convolutional and fully connected layers are pruned, and which first-layer weights survive.
+#
+# **Before you start:** Notebooks 02-04 and the [glossary](glossary.md).
 
-**Question.** The paper finds winning tickets in fully connected LeNet-300-100 and in convolutional networks on
-CIFAR-10 (Conv-2/4/6), pruning convolutional layers more gently than fully connected ones. Does IMP with rewinding
-find tickets in LeNet-5, a small convolutional network on MNIST, and do they behave like LeNet-300-100's: better than
-dense at moderate sparsity, better than random reinitialisation and random pruning, learning faster? How are the
-convolutional and the fully connected layers pruned, and which first-layer filter weights survive?
-
-**Design.** LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, fully connected 120-84-10; 61.5K weights) with the
-paper's rates for convolutional networks: 10% of each convolutional layer per level, 20% of each hidden fully
-connected layer, 10% of the output layer, all layerwise by magnitude. Training as for LeNet-300-100 (Adam 1.2e-3,
-batch 60, evaluation every 100 iterations, the profile's stopping rule), so the two architectures are compared
-under one protocol. Arms, paired by trial (same initialisation and data order):
-
-| arm | mask | start weights |
-|---|---|---|
-| ticket | IMP, rewound to iteration 0 | the initialisation |
-| random reinitialisation | the ticket's | a fresh initialisation |
-| random pruning | random, the ticket's per-layer counts | the initialisation |
-| late rewinding | IMP, rewound to iteration k (1% of training) | the weights at iteration k |
-
-LeNet-300-100's ticket (notebook 02's run) is read from the store for comparison.
-""")
-
-code("""
-profile = "standard"   # "smoke" (seconds, for CI), "standard" or "paper"
+# %% tags=["parameters"]
+profile = "standard"   # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
 seed = 0               # base seed: initialisations, data orders and random masks derive from it
 trials = None          # None: the profile's LeNet-5 trials (standard: 3 of its 5, to fit its budget; paper: 5)
 workers = 0            # parallel single-thread CPU workers (0: one per core)
-out = "../runs"        # the run store shared by all notebooks
+out = None             # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"  # datasets, fetched and checksum-verified on first use
 figures = "../figures" # where the PNG figures go
-""", ["parameters"])
 
-md("""
-The next cell checks the parameters, fetches MNIST and lists the runs (a level list per arm, trials and the run's
-folder in the store).
-""")
+# %% [markdown] tags=[]
+# The next cell checks the parameters, fetches MNIST and lists the runs (a level list per arm, trials and the run's
+# folder in the store).
 
-code("""
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# LeNet-300-100's ticket from notebook 02; it trains the LeNet-5 runs if they are not stored. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, and the README compares their records with it). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 from lth_utils import analysis, engine, masks, notebook, plan, plots
 
-cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"])
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="09")
 configs = plan.conv_runs(cfg, settings)
 ticket = configs["ticket"]
 k = configs["late"].rewind_iteration
@@ -67,31 +82,33 @@ pd.DataFrame([{"run": LABELS[name], "model": c.model, "rates (conv / fc / output
                f"{c.output_rate if c.output_rate is not None else c.rate / 2:g}", "rewind": c.rewind,
                "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials, "folder": f"{c.prefix}-{c.hash}"}
               for name, c in configs.items()])
-""")
 
-md("""
-## Train every run
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
 
-The LeNet-5 runs train here unless the store has them (`python -m lth_utils train` trains them ahead with the other
-notebooks' runs); LeNet-300-100's ticket is notebook 02's run.
-""")
+Markdown(protocol.statement(cfg, settings["profile"], notebook="09"))
 
-code("""
+# %% [markdown] tags=[]
+# ## Train every run
+#
+# The LeNet-5 runs train here unless the store has them (`python -m lth_utils train` trains them ahead with the other
+# notebooks' runs); LeNet-300-100's ticket is notebook 02's run.
+
+# %% tags=[]
 results = engine.run(list(configs.values()), workers=workers or None)
 summaries = {name: results[c] for name, c in configs.items()}
 lenet5_levels = sorted(summaries["ticket"]["level"].unique())
 Markdown(analysis.censoring_note({LABELS[n]: s for n, s in summaries.items() if n != "mlp"}, cfg))
-""")
 
-md("""
-## Accuracy and learning speed against sparsity
+# %% [markdown] tags=[]
+# ## Accuracy and learning speed against sparsity
+#
+# Test accuracy at the early-stopping iteration (left) and the early-stopping iteration (right), mean and min-max
+# over trials; dashed: each architecture's dense network; dotted: the end of training (a run stopped there is
+# censored). LeNet-300-100 is drawn to the same % remaining as LeNet-5 reaches.
 
-Test accuracy at the early-stopping iteration (left) and the early-stopping iteration (right), mean and min-max
-over trials; dashed: each architecture's dense network; dotted: the end of training (a run stopped there is
-censored). LeNet-300-100 is drawn to the same % remaining as LeNet-5 reaches.
-""")
-
-code("""
+# %% tags=[]
 deepest = 100 * summaries["ticket"]["density"].min()
 tables = {}
 for name, s in summaries.items():
@@ -114,16 +131,14 @@ axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy")
 axes[1].set(ylabel="early-stop iteration", title="Learning speed")
 axes[0].legend(fontsize=7)
 plots.save(fig, "09_conv_accuracy_and_early_stop", settings["figures"]);
-""")
 
-md("""
-## Paired differences
+# %% [markdown] tags=[]
+# ## Paired differences
+#
+# The LeNet-5 ticket minus each other LeNet-5 arm, paired by trial, at the levels both ran: mean and 95% t-interval
+# in percentage points (pp). An interval that excludes 0 is a difference these trials resolve.
 
-The LeNet-5 ticket minus each other LeNet-5 arm, paired by trial, at the levels both ran: mean and 95% t-interval
-in percentage points (pp). An interval that excludes 0 is a difference these trials resolve.
-""")
-
-code("""
+# %% tags=[]
 rows = []
 for other in ["reinit", "random_prune", "late"]:
     shared = sorted(set(summaries[other]["level"]) & set(summaries["ticket"]["level"]) - {0})
@@ -133,23 +148,20 @@ paired = pd.concat(rows, ignore_index=True)
 paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
 show = paired.assign(**{c: 100 * paired[c] for c in ("mean_diff", "ci_low", "ci_high")})
 show[["comparison", "level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials", "verdict"]].round(2)
-""")
 
-code("""
+# %% tags=[]
 # NBVAL_CHECK_OUTPUT
 # the paired results, compactly: the sign of each resolved difference
 print(paired.groupby("comparison")["verdict"].agg(lambda v: ", ".join(sorted(set(v)))).to_string())
-""")
 
-md("""
-## How the layers are pruned
+# %% [markdown] tags=[]
+# ## How the layers are pruned
+#
+# Per-layer density at each level (trial 0): the convolutional layers lose 10% per level, the hidden fully connected
+# layers 20%, the output layer 10%; the fully connected layers hold 95% of the weights, so they set the overall
+# density.
 
-Per-layer density at each level (trial 0): the convolutional layers lose 10% per level, the hidden fully connected
-layers 20%, the output layer 10%; the fully connected layers hold 95% of the weights, so they set the overall
-density.
-""")
-
-code("""
+# %% tags=[]
 history = analysis.layer_density_history(ticket, trial=0)
 fig, ax = plt.subplots()
 styles = iter([dict(marker=m, ls=l, ms=4) for m, l in zip("os^vD", ["-", "--", "-", "--", ":"])])
@@ -163,16 +175,14 @@ ax.set(xlabel="pruning level", ylabel="% of the layer's weights remaining (log s
 ax.legend(fontsize=8)
 plots.save(fig, "09_layer_density_by_level", settings["figures"])
 history.pivot(index="level", columns="layer", values="density").mul(100).round(1)
-""")
 
-md("""
-## First-layer filters that survive
+# %% [markdown] tags=[]
+# ## First-layer filters that survive
+#
+# The six 5x5 filters of the first convolutional layer of trial 0: their initial weights (which the ticket rewinds
+# to) at the deepest level, with the pruned weights blanked (grey), and the filters after training at that level.
 
-The six 5x5 filters of the first convolutional layer of trial 0: their initial weights (which the ticket rewinds
-to) at the deepest level, with the pruned weights blanked (grey), and the filters after training at that level.
-""")
-
-code("""
+# %% tags=[]
 level = lenet5_levels[-1]
 mask = analysis.load_mask(ticket, 0, level)["conv1.weight"][:, 0]
 start = analysis.load_weights(ticket, 0, level, "start")["conv1.weight"][:, 0]
@@ -192,13 +202,11 @@ fig.colorbar(image, ax=axes, fraction=0.02, pad=0.02, label="weight")
 fig.suptitle(f"conv1 at {100 * masks.density(analysis.load_mask(ticket, 0, level)):.1f}% of all weights remaining "
              f"(conv1 keeps {100 * mask.float().mean():.0f}%)")
 plots.save(fig, "09_first_layer_filters", settings["figures"]);
-""")
 
-md("""
-## What the data say
-""")
+# %% [markdown] tags=[]
+# ## What the data say
 
-code("""
+# %% tags=[]
 acc = tables["ticket"]["test_acc_at_early_stop"]
 stop = tables["ticket"]["early_stop_iteration"]
 dense_acc, dense_stop = acc["mean"].iloc[0], stop["mean"].iloc[0]
@@ -227,36 +235,29 @@ lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.
 lines.append(f"- With {ticket.trials} trials and {len(lenet5_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
              f"remaining) this profile is a first look: the `paper` profile runs 5 trials, more levels and the controls "
              f"at every level.")
-Markdown("\\n".join(lines))
-""")
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 
-md("""
-## Exercises
+# %% [markdown] tags=[]
+# ## Exercises
+#
+# 1. Prune the convolutional layers at the fully connected rate: which arm loses most, and at which density?
+#    (`python -m lth_utils imp --model lenet5 --conv-rate 0.2`.)
+# 2. Compare the early-stopping ratio of LeNet-5's tickets with LeNet-300-100's (notebook 02): which architecture's
+#    tickets learn faster relative to their dense network?
+# 3. Look at the surviving first-layer weights: do they keep the large initial values, or those that grew in training?
+#    Notebook 05 asks the same of LeNet-300-100.
+#
+# ## References
+#
+# - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).
+# - LeCun, Bottou, Bengio & Haffner 1998, Gradient-based learning applied to document recognition (LeNet-5).
+# - Frankle, Dziugaite, Roy & Carbin 2019, Stabilizing the lottery ticket hypothesis,
+#   [arXiv:1903.01611](https://arxiv.org/abs/1903.01611).
+#
+# ## Provenance
 
-1. Prune the convolutional layers at the fully connected rate: which arm loses most, and at which density?
-   (`python -m lth_utils imp --model lenet5 --conv-rate 0.2`.)
-2. Compare the early-stopping ratio of LeNet-5's tickets with LeNet-300-100's (notebook 02): which architecture's
-   tickets learn faster relative to their dense network?
-3. Look at the surviving first-layer weights: do they keep the large initial values, or those that grew in training?
-   Notebook 05 asks the same of LeNet-300-100.
-
-## References
-
-- Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).
-- LeCun, Bottou, Bengio & Haffner 1998, Gradient-based learning applied to document recognition (LeNet-5).
-- Frankle, Dziugaite, Roy & Carbin 2019, Stabilizing the lottery ticket hypothesis,
-  [arXiv:1903.01611](https://arxiv.org/abs/1903.01611).
-
-## Provenance
-""")
-
-code("""
+# %% tags=[]
 Markdown(notebook.provenance(ticket, settings["profile"], notebook="09", experiment=(
     f"LeNet-5: {ticket.trials} trial(s), {ticket.num_levels} levels, at most {ticket.iterations:,} iterations per "
     f"level, evaluation every {ticket.eval_every}; LeNet-300-100's ticket read with its {cfg.trials} trials; ticket "
     f"config hash `{ticket.hash}`")))
-""")
-
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}})
-nbformat.write(nb, "notebooks/09_convolutional_tickets.ipynb")

@@ -1,38 +1,51 @@
-"""Writes notebooks/11_loss_landscapes.ipynb (unexecuted); papermill then executes it."""
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-cells = []
-md = lambda s: cells.append(new_markdown_cell(s.strip()))  # noqa: E731
-code = lambda s, tags=None: cells.append(new_code_cell(s.strip(), metadata={"tags": tags or []}))  # noqa: E731
+# %% [markdown] tags=[]
+# # 11. Loss landscapes: what does a winning ticket's minimum look like?
+#
+# **You will learn** to draw a network's loss landscape along 1D paths and 2D slices (with the filter normalisation
+# of Li et al. 2018 that makes networks of different scale comparable), to measure a simple sharpness, and to read
+# the linear path between a ticket and its dense parent. Prerequisites: notebooks 02-04 (IMP, the controls,
+# instability and linear mode connectivity).
+#
+# **Question.** At the same density, the winning ticket trains to a better network than the same mask reinitialised
+# or a random mask (notebook 03). Is its minimum also shaped differently: flatter, or lower along the way from its
+# initialisation? And is the ticket linearly connected to the dense network it was pruned from?
+#
+# **What is computed**, at the densities below, for the ticket, the random reinitialisation and random pruning (the
+# runs of notebooks 02-03, paired by trial):
+#
+# 1. **Init -> trained.** The training loss along the straight line from each network's start weights to its trained
+#    weights (alpha 0 = start, 1 = trained; beyond 1 extrapolates).
+# 2. **Ticket -> dense parent.** The test error along the line from the trained dense network (level 0) to the
+#    trained ticket (pruned weights at 0), and its barrier: the highest error minus the mean of the two ends
+#    (notebook 04's measure). Random pruning's line to the same dense network is the reference.
+# 3. **2D slices** of the training loss around each trained network along two random directions, filter-normalised and
+#    restricted to the network's surviving weights (`lth_utils.landscape`).
+# 4. **Sharpness**: the rise of the training loss at a fixed filter-normalised distance along random directions.
 
-md("""
-# 11. Loss landscapes: what does a winning ticket's minimum look like?
+# %% [markdown] course="objectives" tags=[]
+# **You will** draw 1D and 2D slices of the loss landscape around a ticket and its controls (filter-normalised directions); measure sharpness, and the linear path between a ticket and its dense parent; and say what such pictures do and do not show.
+#
+# **Before you start:** Notebooks 02-04 and the [glossary](glossary.md) (error barrier).
 
-**You will learn** to draw a network's loss landscape along 1D paths and 2D slices (with the filter normalisation
-of Li et al. 2018 that makes networks of different scale comparable), to measure a simple sharpness, and to read
-the linear path between a ticket and its dense parent. Prerequisites: notebooks 02-04 (IMP, the controls,
-instability and linear mode connectivity).
-
-**Question.** At the same density, the winning ticket trains to a better network than the same mask reinitialised
-or a random mask (notebook 03). Is its minimum also shaped differently: flatter, or lower along the way from its
-initialisation? And is the ticket linearly connected to the dense network it was pruned from?
-
-**What is computed**, at the densities below, for the ticket, the random reinitialisation and random pruning (the
-runs of notebooks 02-03, paired by trial):
-
-1. **Init -> trained.** The training loss along the straight line from each network's start weights to its trained
-   weights (alpha 0 = start, 1 = trained; beyond 1 extrapolates).
-2. **Ticket -> dense parent.** The test error along the line from the trained dense network (level 0) to the
-   trained ticket (pruned weights at 0), and its barrier: the highest error minus the mean of the two ends
-   (notebook 04's measure). Random pruning's line to the same dense network is the reference.
-3. **2D slices** of the training loss around each trained network along two random directions, filter-normalised and
-   restricted to the network's surviving weights (`lth_utils.landscape`).
-4. **Sharpness**: the rise of the training loss at a fixed filter-normalised distance along random directions.
-""")
-
-code("""
-profile = "standard"   # "smoke" (seconds, for CI), "standard" or "paper"
+# %% tags=["parameters"]
+profile = "standard"   # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
 seed = 0               # base seed: initialisations, data orders, masks and the random directions derive from it
 trials = None          # None: the profile's landscape trials (standard 3)
 densities = None       # None: the profile's (standard: 0.211 and 0.07 of weights remaining)
@@ -41,17 +54,20 @@ examples = None        # None: the profile's number of training images the lands
 span = 1.0             # the 2D slices and 1D extrapolation reach +/- span filter-normalised units
 radius = 0.5           # the sharpness distance, in filter-normalised units
 workers = 0            # parallel single-thread CPU workers (0: one per core)
-out = "../runs"        # the run store shared by all notebooks
+out = None             # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"  # datasets, fetched and checksum-verified on first use
 figures = "../figures" # where the PNG figures go
-""", ["parameters"])
 
-md("""
-The next cell checks the parameters (before any training: a density no level reaches, a grid of fewer than 3
-points, a non-positive span or radius) and lists the runs.
-""")
+# %% [markdown] tags=[]
+# The next cell checks the parameters (before any training: a density no level reaches, a grid of fewer than 3
+# points, a non-positive span or radius) and lists the runs.
 
-code("""
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# Notebook 02's ticket and notebook 03's controls at the slice densities (trained first if missing). Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, and the README compares their records with it). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -65,7 +81,7 @@ from lth_utils.models import build_model
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "points", "examples", "span",
                                            "radius", "workers", "out", "data_root", "figures"],
-                               defaults=dict(span=1.0, radius=0.5))
+                               defaults=dict(span=1.0, radius=0.5), notebook="11")
 points = settings["landscape_points"] if points is None else points
 examples = settings["landscape_examples"] if examples is None else examples
 for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
@@ -78,13 +94,17 @@ configs, levels = plan.landscape_runs(cfg, settings, densities)
 ARMS = ["ticket", "reinit", "random_prune"]
 pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials,
                "run": f"{c.prefix}-{c.hash}"} for a, c in configs.items()])
-""")
 
-md("""
-## Train (or read) the networks
-""")
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
 
-code("""
+Markdown(protocol.statement(cfg, settings["profile"], notebook="11"))
+
+# %% [markdown] tags=[]
+# ## Train (or read) the networks
+
+# %% tags=[]
 results = engine.run(list(configs.values()), workers=workers or None)
 trials = configs["ticket"].trials
 splits = load_splits(cfg.dataset, cfg.data_root, train_subset=cfg.train_subset)
@@ -95,16 +115,14 @@ torch.set_num_threads(1)  # the same bits on every run of this machine
 density = {l: analysis.at_levels(results[configs["ticket"]], [l])["density"].mean() for l in levels}
 print(f"{trials} trial(s) at levels {levels} ({', '.join(f'{100 * density[l]:.1f}%' for l in levels)} remaining); "
       f"landscapes on the first {len(x_train):,} training images")
-""")
 
-md("""
-## 1. From initialisation to the trained network
+# %% [markdown] tags=[]
+# ## 1. From initialisation to the trained network
+#
+# The training loss along the straight line from each network's start weights (alpha 0) to its trained weights
+# (alpha 1), mean over trials; beyond alpha = 1 the line is extrapolated.
 
-The training loss along the straight line from each network's start weights (alpha 0) to its trained weights
-(alpha 1), mean over trials; beyond alpha = 1 the line is extrapolated.
-""")
-
-code("""
+# %% tags=[]
 alphas = np.round(np.linspace(-span / 2, 1 + span / 2, 2 * points - 1), 4)
 paths = []
 for level in levels:
@@ -129,16 +147,14 @@ for ax, level in zip(axes[0], levels):
            title=f"{100 * density[level]:.1f}% remaining")
 axes[0][0].legend(fontsize=8)
 plots.save(fig, "11_init_to_trained", settings["figures"]);
-""")
 
-md("""
-## 2. The ticket and its dense parent
+# %% [markdown] tags=[]
+# ## 2. The ticket and its dense parent
+#
+# The test error along the line from the trained dense network (level 0 of the same trial) to the trained sparse
+# network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected.
 
-The test error along the line from the trained dense network (level 0 of the same trial) to the trained sparse
-network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected.
-""")
-
-code("""
+# %% tags=[]
 parent_alphas = np.linspace(0, 1, 31)
 parent_paths, barriers = [], []
 for level in levels:
@@ -165,16 +181,14 @@ barrier_table = barriers.groupby(["level", "arm"]).agg(
     barrier_pp=("barrier", lambda b: 100 * b.mean()), barrier_min=("barrier", lambda b: 100 * b.min()),
     barrier_max=("barrier", lambda b: 100 * b.max()), trials=("barrier", "count")).round(2)
 barrier_table
-""")
 
-md("""
-## 3. Two-dimensional slices
+# %% [markdown] tags=[]
+# ## 3. Two-dimensional slices
+#
+# The training loss around each trained network (trial 0) on the plane spanned by two random filter-normalised
+# directions that move only its surviving weights; the same contour levels in every panel.
 
-The training loss around each trained network (trial 0) on the plane spanned by two random filter-normalised
-directions that move only its surviving weights; the same contour levels in every panel.
-""")
-
-code("""
+# %% tags=[]
 coords = np.round(np.linspace(-span, span, points), 4)
 planes = {}
 for level in levels:
@@ -200,17 +214,15 @@ for row, level in enumerate(levels):
 bar = fig.colorbar(c, ax=axes, shrink=0.8, label="training loss (log scale)", ticks=contour_levels[::2])
 bar.ax.set_yticklabels([f"{v:.2g}" for v in contour_levels[::2]])
 plots.save(fig, "11_loss_slices", settings["figures"]);
-""")
 
-md("""
-## 4. Sharpness
+# %% [markdown] tags=[]
+# ## 4. Sharpness
+#
+# The rise of the training loss at distance `radius` along random filter-normalised directions (the larger of the
+# two sides), per network; then the ticket minus each control, paired by trial (the mean rise over the directions of
+# one trial is one pair), with 95% t-intervals.
 
-The rise of the training loss at distance `radius` along random filter-normalised directions (the larger of the
-two sides), per network; then the ticket minus each control, paired by trial (the mean rise over the directions of
-one trial is one pair), with 95% t-intervals.
-""")
-
-code("""
+# %% tags=[]
 rises = []
 for level in levels:
     for arm in ARMS:
@@ -241,18 +253,18 @@ sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[ot
 sharp_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
                            for lo, hi in zip(sharp_paired["ci_low"], sharp_paired["ci_high"])]
 sharp_paired.round(4)
-""")
 
-code("""
+# %% tags=[]
 # NBVAL_CHECK_OUTPUT
 print(sharp_paired[["comparison", "level", "trials", "verdict"]].to_string(index=False))
 print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a), b in
                                         barriers.groupby(["level", "arm"])["barrier"].mean().items()})
-""")
 
-md("## What the data say")
 
-code("""
+# %% [markdown] tags=[]
+# ## What the data say
+
+# %% tags=[]
 def interval(r, scale=1.0, unit=""):
     if pd.isna(r["ci_low"]):
         return f"{scale * r['mean_diff']:+.3g}{unit} (one trial: no interval)"
@@ -283,43 +295,35 @@ lines.append("**What these pictures do and do not show.** Each slice is a 1D or 
              "own surviving weights, so the ticket and the random pruning are explored in different subspaces of the "
              "same size. A difference called 'sharper' or 'flatter' above is a difference in this measure, resolved "
              "by these trials; whether it explains the ticket's accuracy is not tested here.")
-Markdown("\\n".join(lines))
-""")
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 
-md("""
-## Exercises
+# %% [markdown] tags=[]
+# ## Exercises
+#
+# 1. Rerun with `radius=0.1` and `radius=1.0`: does the ranking of the three networks by sharpness depend on the
+#    distance?
+# 2. The 1D path from the dense parent to the ticket ends at a network with most weights at exactly zero. Where on the
+#    path does the error start to rise, and what does that say about the pruned weights of the trained dense network?
+# 3. Replace the random directions of the 2D slice by the direction from the start weights to the trained weights and
+#    one random direction. What does the training trajectory look like in that plane?
+# 4. Evaluate the slices on the test set instead of the training images (`x_test`, `y_test`). Where do the flattest
+#    regions of the training loss sit in test error?
+#
+# ## References
+#
+# - Li, Xu, Taylor, Studer & Goldstein 2018, Visualizing the loss landscape of neural nets,
+#   [arXiv:1712.09913](https://arxiv.org/abs/1712.09913) (filter normalisation).
+# - Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis,
+#   [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
+# - Keskar et al. 2017, On large-batch training for deep learning: generalization gap and sharp minima,
+#   [arXiv:1609.04836](https://arxiv.org/abs/1609.04836).
+# - Dinh, Pascanu, Bengio & Bengio 2017, Sharp minima can generalize for deep nets,
+#   [arXiv:1703.04933](https://arxiv.org/abs/1703.04933).
+#
+# ## Provenance
 
-1. Rerun with `radius=0.1` and `radius=1.0`: does the ranking of the three networks by sharpness depend on the
-   distance?
-2. The 1D path from the dense parent to the ticket ends at a network with most weights at exactly zero. Where on the
-   path does the error start to rise, and what does that say about the pruned weights of the trained dense network?
-3. Replace the random directions of the 2D slice by the direction from the start weights to the trained weights and
-   one random direction. What does the training trajectory look like in that plane?
-4. Evaluate the slices on the test set instead of the training images (`x_test`, `y_test`). Where do the flattest
-   regions of the training loss sit in test error?
-
-## References
-
-- Li, Xu, Taylor, Studer & Goldstein 2018, Visualizing the loss landscape of neural nets,
-  [arXiv:1712.09913](https://arxiv.org/abs/1712.09913) (filter normalisation).
-- Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis,
-  [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
-- Keskar et al. 2017, On large-batch training for deep learning: generalization gap and sharp minima,
-  [arXiv:1609.04836](https://arxiv.org/abs/1609.04836).
-- Dinh, Pascanu, Bengio & Bengio 2017, Sharp minima can generalize for deep nets,
-  [arXiv:1703.04933](https://arxiv.org/abs/1703.04933).
-
-## Provenance
-""")
-
-code("""
+# %% tags=[]
 Markdown(notebook.provenance(cfg, settings["profile"], notebook="11", experiment=(
     f"LeNet-300-100 on MNIST at levels {', '.join(map(str, levels))}, {trials} trial(s); {points}x{points} slices "
     f"over +/-{span:g}, sharpness at radius {radius:g} along {settings['sharpness_directions']} directions, on "
     f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`")))
-""")
-
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                        "name": "python3"},
-                                         "language_info": {"name": "python"}})
-nbformat.write(nb, "notebooks/11_loss_landscapes.ipynb")

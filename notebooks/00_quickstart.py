@@ -1,38 +1,51 @@
-"""Writes notebooks/00_quickstart.ipynb (unexecuted); papermill then executes it."""
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-cells = []
-md = lambda s: cells.append(new_markdown_cell(s.strip()))  # noqa: E731
-code = lambda s, tags=None: cells.append(new_code_cell(s.strip(), metadata={"tags": tags or []}))  # noqa: E731
+# %% [markdown] tags=[]
+# # 0. Quickstart: a lottery ticket for your own model
+#
+# **You will learn** to find a winning ticket for a network *you* define, trained by a loop *you* write, with three
+# calls of `lth_utils.tickets`; and to check it against the two controls that make it a *winning* ticket (the same
+# mask from a new initialisation, and a random mask of the same size). Prerequisites: a PyTorch training loop.
+# Everything else is explained in notebooks 01-03.
+#
+# ```python
+# from lth_utils import tickets
+# ticket = tickets.find_ticket(model, train_fn, target_sparsity=0.9, rounds=5)  # prune 90% in 5 rounds
+# tickets.apply_ticket(model, ticket)                 # the sparse network at its rewound weights
+# rows = tickets.controls(model, ticket, train_fn)    # ticket vs reinitialisation vs random pruning
+# ```
+#
+# `train_fn(model)` trains the model it is given in place and may return a number (or a dict of numbers) that the
+# ticket keeps per round: here, the test accuracy. **Iterative magnitude pruning** (IMP, Frankle & Carbin 2019):
+# train, remove the smallest-magnitude surviving weights, *rewind* the survivors to their initial values, train again;
+# `rounds` times. To reach a target sparsity s in n rounds each round prunes p = 1 - (1 - s)^(1/n) of the survivors.
+# While `train_fn` runs, the library keeps the pruned weights exactly zero whatever optimiser the loop uses (their
+# values and gradients are masked by hooks), so the loop needs no changes.
+#
+# The same from the command line, for the paper's models: `python -m lth_utils imp --target-sparsity 0.9 --rounds 5`.
 
-md("""
-# 0. Quickstart: a lottery ticket for your own model
+# %% [markdown] course="objectives" tags=[]
+# **You will** find a winning ticket for a model you define yourself, with your own training function; read a ticket: its mask, rewind weights, sparsity per round and compression ratio; and compare it with its two controls (random reinitialisation, random pruning) in one call.
+#
+# **Before you start:** Python and PyTorch; no earlier notebook.
 
-**You will learn** to find a winning ticket for a network *you* define, trained by a loop *you* write, with three
-calls of `lth_utils.tickets`; and to check it against the two controls that make it a *winning* ticket (the same
-mask from a new initialisation, and a random mask of the same size). Prerequisites: a PyTorch training loop.
-Everything else is explained in notebooks 01-03.
-
-```python
-from lth_utils import tickets
-ticket = tickets.find_ticket(model, train_fn, target_sparsity=0.9, rounds=5)  # prune 90% in 5 rounds
-tickets.apply_ticket(model, ticket)                 # the sparse network at its rewound weights
-rows = tickets.controls(model, ticket, train_fn)    # ticket vs reinitialisation vs random pruning
-```
-
-`train_fn(model)` trains the model it is given in place and may return a number (or a dict of numbers) that the
-ticket keeps per round: here, the test accuracy. **Iterative magnitude pruning** (IMP, Frankle & Carbin 2019):
-train, remove the smallest-magnitude surviving weights, *rewind* the survivors to their initial values, train again;
-`rounds` times. To reach a target sparsity s in n rounds each round prunes p = 1 - (1 - s)^(1/n) of the survivors.
-While `train_fn` runs, the library keeps the pruned weights exactly zero whatever optimiser the loop uses (their
-values and gradients are masked by hooks), so the loop needs no changes.
-
-The same from the command line, for the paper's models: `python -m lth_utils imp --target-sparsity 0.9 --rounds 5`.
-""")
-
-code("""
-profile = "standard"     # "smoke" (seconds, for CI), "standard" (about two minutes on 2 CPU cores) or "paper"
+# %% tags=["parameters"]
+profile = "standard"     # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
 seed = 0                 # trial t initialises the model and orders the data with seed + t
 trials = None            # None: the profile's (standard: 3), for an uncertainty on every difference
 target_sparsity = 0.9    # fraction of the prunable (conv and linear) weights removed at the end
@@ -40,18 +53,21 @@ rounds = None            # None: the profile's (standard: 5) prune-rewind-retrai
 rewind = "init"          # "init" (the paper), an iteration k (late rewinding), "lr" or "none"
 scope = "global"         # "global": rank all layers' weights together; "layerwise": each layer loses the same share
 steps = None             # None: the profile's (standard: 800) Adam steps of batch 60 per training
-out = "../runs"          # the tickets found are saved here (quickstart/trial_<t>.pt)
+out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"    # datasets, fetched and checksum-verified on first use
 figures = "../figures"   # where the PNG figures go
-""", ["parameters"])
 
-md("""
-The cell above holds the notebook's parameters (papermill replaces them). The next cell checks them before any
-training (a sparsity outside (0, 1), zero rounds or an unknown rewind point stop there with the parameter's name)
-and loads MNIST.
-""")
+# %% [markdown] tags=[]
+# The cell above holds the notebook's parameters (papermill replaces them). The next cell checks them before any
+# training (a sparsity outside (0, 1), zero rounds or an unknown rewind point stop there with the parameter's name)
+# and loads MNIST.
 
-code("""
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# Nothing: its tickets are saved under `out/quickstart/`, and a rerun reads them. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, (no projection: this notebook's runs are trained by the notebook itself, and its `paper` settings have not been run). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -68,7 +84,7 @@ from lth_utils.data import load_splits
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "target_sparsity", "rounds", "rewind", "scope",
                                            "steps", "out", "data_root", "figures"],
-                               defaults=dict(target_sparsity=0.9, rewind="init", scope="global"))
+                               defaults=dict(target_sparsity=0.9, rewind="init", scope="global"), notebook="00")
 trials = settings["quickstart_trials"] if trials is None else trials
 steps = settings["quickstart_steps"] if steps is None else steps
 for name, value in [("trials", trials), ("steps", steps)]:
@@ -81,16 +97,24 @@ splits = load_splits("mnist", data_root, train_subset=settings["quickstart_subse
 torch.set_num_threads(1)  # one thread: the same bits on every run of this machine
 print(f"{trials} trial(s) x {ticket_config.rounds} rounds at p = {ticket_config.per_round_rate:.3f} per round, "
       f"{steps} steps per training, {len(x_train):,} training images")
-""")
 
-md("""
-## Your model and your training loop
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
 
-Any `nn.Module` works; its `nn.Linear` and `nn.Conv2d` weights are what gets pruned (biases are kept). This one is a
-small LeNet-like convolutional network, defined here and nowhere in the library.
-""")
+Markdown(protocol.statement(cfg, settings["profile"], experiment=(
+    f"a small CNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% "
+    f"sparsity, {steps} Adam steps per training; the test accuracy after the last step (no validation split, "
+    f"no early stopping)"), keys=("quickstart_steps", "quickstart_rounds", "quickstart_trials")))
 
-code("""
+
+# %% [markdown] tags=[]
+# ## Your model and your training loop
+#
+# Any `nn.Module` works; its `nn.Linear` and `nn.Conv2d` weights are what gets pruned (biases are kept). This one is a
+# small LeNet-like convolutional network, defined here and nowhere in the library.
+
+# %% tags=[]
 class SmallCNN(nn.Module):
     def __init__(self):
         super().__init__()
@@ -106,7 +130,7 @@ class SmallCNN(nn.Module):
 
 
 def make_train_fn(data_seed):
-    \"\"\"A plain PyTorch loop: Adam, batches of 60 in a seeded order, test accuracy at the end.\"\"\"
+    """A plain PyTorch loop: Adam, batches of 60 in a seeded order, test accuracy at the end."""
     def train_fn(model):
         optimiser = torch.optim.Adam(model.parameters(), lr=1.2e-3)
         order = torch.Generator().manual_seed(data_seed)
@@ -126,17 +150,15 @@ def make_train_fn(data_seed):
 torch.manual_seed(seed)
 print(f"{sum(p.numel() for p in SmallCNN().parameters()):,} parameters, "
       f"{sum(m.numel() for m in masks.ones_like(SmallCNN()).values()):,} of them prunable")
-""")
 
-md("""
-## Find a ticket, then train its controls
+# %% [markdown] tags=[]
+# ## Find a ticket, then train its controls
+#
+# For each trial: `find_ticket` trains the dense network (round 0), then prunes, rewinds and retrains `rounds` times;
+# `controls` retrains the final ticket and its two controls on the same data order. Each ticket is saved under
+# `out` (`tickets.Ticket.load` reads it back).
 
-For each trial: `find_ticket` trains the dense network (round 0), then prunes, rewinds and retrains `rounds` times;
-`controls` retrains the final ticket and its two controls on the same data order. Each ticket is saved under
-`out` (`tickets.Ticket.load` reads it back).
-""")
-
-code("""
+# %% tags=[]
 history, control_rows, found = [], [], {}
 for trial in range(trials):
     torch.manual_seed(seed + trial)  # the model's own initialisation, as a user's script would seed it
@@ -144,31 +166,28 @@ for trial in range(trials):
     train_fn = make_train_fn(seed + trial)
     ticket = tickets.find_ticket(model, train_fn, ticket_config, seed=seed + trial)
     found[trial] = ticket
-    ticket.save(Path(out) / "quickstart" / f"trial_{trial}.pt")
+    ticket.save(Path(cfg.out) / "quickstart" / f"trial_{trial}.pt")
     history += [{"trial": trial, "level": h["round"], "density": h["density"], "test_acc": h["result"]}
                 for h in ticket.history]
     control_rows += [{"trial": trial, "level": ticket_config.rounds, "density": 1 - r["sparsity"], "arm": r["arm"],
                       "test_acc": r["result"]} for r in tickets.controls(SmallCNN(), ticket, train_fn)]
 history, control_rows = pd.DataFrame(history), pd.DataFrame(control_rows)
 found[0]
-""")
 
-code("""
+# %% tags=[]
 # NBVAL_CHECK_OUTPUT
 t = found[0]
 print(f"trial 0: {t.remaining} of {t.total} weights remain (sparsity {t.sparsity:.4f}); masks only shrink: "
       f"{all(a >= b for a, b in zip(history.query('trial == 0')['density'], history.query('trial == 0')['density'][1:]))}")
 print("test accuracy per round, trial 0:", " ".join(f"{a:.4f}" for a in history.query("trial == 0")["test_acc"]))
-""")
 
-md("""
-## Accuracy as the network gets sparser
+# %% [markdown] tags=[]
+# ## Accuracy as the network gets sparser
+#
+# Test accuracy after each round's training (mean and min-max over trials), and the two controls at the final
+# sparsity. The ticket is *winning* if it keeps up with the dense network where the controls fall behind.
 
-Test accuracy after each round's training (mean and min-max over trials), and the two controls at the final
-sparsity. The ticket is *winning* if it keeps up with the dense network where the controls fall behind.
-""")
-
-code("""
+# %% tags=[]
 COLORS, LABELS = plots.COLORS, plots.LABELS
 fig, ax = plt.subplots(figsize=(7, 4))
 t = analysis.by_level(history, "test_acc")
@@ -185,14 +204,12 @@ ax.axhline(100 * t["mean"].iloc[0], color=COLORS["dense"], ls="--", lw=1, label=
 ax.set(ylabel="test accuracy (%)", title=f"SmallCNN on MNIST: IMP to {100 * target_sparsity:g}% sparsity")
 ax.legend(fontsize=8)
 plots.save(fig, "00_quickstart_accuracy", settings["figures"]);
-""")
 
-md("""
-Where the pruning went: with `scope="global"` all layers compete for the surviving weights, so layers end at
-different densities (with `"layerwise"` every layer keeps the same share).
-""")
+# %% [markdown] tags=[]
+# Where the pruning went: with `scope="global"` all layers compete for the surviving weights, so layers end at
+# different densities (with `"layerwise"` every layer keeps the same share).
 
-code("""
+# %% tags=[]
 layers = pd.DataFrame(found[0].layers())
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.bar(layers["layer"], 100 * layers["density"], color=COLORS["ticket"])
@@ -200,16 +217,14 @@ for i, r in layers.iterrows():
     ax.text(i, 100 * r["density"], f"{r['remaining']:,} of {r['total']:,}", ha="center", va="bottom", fontsize=8)
 ax.set(ylabel="% of weights remaining", title="The ticket's layers (trial 0)")
 plots.save(fig, "00_quickstart_layers", settings["figures"]);
-""")
 
-md("""
-## Is it a winning ticket?
+# %% [markdown] tags=[]
+# ## Is it a winning ticket?
+#
+# Paired by trial (same seed, same data order): the ticket minus each control, mean and 95% t-interval in
+# percentage points (pp); and the ticket minus the dense network of its own trial.
 
-Paired by trial (same seed, same data order): the ticket minus each control, mean and 95% t-interval in
-percentage points (pp); and the ticket minus the dense network of its own trial.
-""")
-
-code("""
+# %% tags=[]
 final = pd.concat([history.query("level == 0").assign(arm="dense"), control_rows], ignore_index=True)
 final["level"] = 0  # one comparison per pair of arms, paired by trial
 ticket_rows = final[final["arm"] == "ticket"]
@@ -219,16 +234,16 @@ paired = pd.concat([analysis.paired_difference(ticket_rows, final[final["arm"] =
 paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
 table = paired.assign(**{c: (100 * paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})
 table[["comparison", "trials", "mean_diff", "ci_low", "ci_high", "verdict"]]
-""")
 
-code("""
+# %% tags=[]
 # NBVAL_CHECK_OUTPUT
 print(table[["comparison", "trials", "verdict"]].to_string(index=False))
-""")
 
-md("## What the data say")
 
-code("""
+# %% [markdown] tags=[]
+# ## What the data say
+
+# %% tags=[]
 def interval(r):
     if pd.isna(r["ci_low"]):
         return f"{100 * r['mean_diff']:+.2f} pp (one trial: no interval)"
@@ -253,39 +268,31 @@ lines = [
     "with the paper's protocol (early stopping, 5 trials, the dense network trained to convergence). A difference "
     "whose interval contains 0 is not shown by these trials either way.",
 ]
-Markdown("\\n".join(lines))
-""")
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 
-md("""
-## Exercises
+# %% [markdown] tags=[]
+# ## Exercises
+#
+# 1. Set `rewind=100` (late rewinding to the weights after 100 steps) and `rewind="lr"` (keep the trained weights):
+#    which ticket is best at 90% sparsity, and by how much given the intervals?
+# 2. Swap `scope` to `"layerwise"`. Which layer limited the global ticket (see the layer figure), and does the
+#    layerwise ticket do better or worse?
+# 3. Push `target_sparsity` to 0.98 with `rounds=10`. At what sparsity does the ticket fall behind the dense network,
+#    and does the random-pruning control fall first?
+# 4. Replace `SmallCNN` with a model of your own (an MLP, a wider CNN). What in `train_fn` would have to change for
+#    a model that needs a learning-rate schedule?
+#
+# ## References
+#
+# - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).
+# - Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis (late rewinding),
+#   [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
+# - Renda, Frankle & Carbin 2020, Comparing rewinding and fine-tuning in neural network pruning (learning-rate
+#   rewinding), [arXiv:2003.02389](https://arxiv.org/abs/2003.02389).
+#
+# ## Provenance
 
-1. Set `rewind=100` (late rewinding to the weights after 100 steps) and `rewind="lr"` (keep the trained weights):
-   which ticket is best at 90% sparsity, and by how much given the intervals?
-2. Swap `scope` to `"layerwise"`. Which layer limited the global ticket (see the layer figure), and does the
-   layerwise ticket do better or worse?
-3. Push `target_sparsity` to 0.98 with `rounds=10`. At what sparsity does the ticket fall behind the dense network,
-   and does the random-pruning control fall first?
-4. Replace `SmallCNN` with a model of your own (an MLP, a wider CNN). What in `train_fn` would have to change for
-   a model that needs a learning-rate schedule?
-
-## References
-
-- Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).
-- Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis (late rewinding),
-  [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
-- Renda, Frankle & Carbin 2020, Comparing rewinding and fine-tuning in neural network pruning (learning-rate
-  rewinding), [arXiv:2003.02389](https://arxiv.org/abs/2003.02389).
-
-## Provenance
-""")
-
-code("""
+# %% tags=[]
 Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
     f"SmallCNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% sparsity "
     f"({scope}, rewind {ticket_config.rewind}), {steps} Adam steps per training, seed {seed}")))
-""")
-
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                        "name": "python3"},
-                                         "language_info": {"name": "python"}})
-nbformat.write(nb, "notebooks/00_quickstart.ipynb")

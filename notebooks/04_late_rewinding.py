@@ -1,0 +1,227 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=[]
+# # 4. Late rewinding and instability
+#
+# **Question.** The paper rewinds tickets to iteration 0. Frankle et al. later found that deeper networks only yield
+# tickets when rewound to an iteration k slightly *into* training ("Stabilizing the LTH", 2019), and explained why with
+# *linear mode connectivity* (ICML 2020): IMP works when the network is *stable*, i.e. two copies trained from the rewind
+# point with different data orders end up in the same linearly connected basin. Does the rewind point matter for
+# LeNet-300-100, and is it stable?
+#
+# **Method.** (1) Run IMP rewinding to k = 0 and to a few iterations up to ~10% of training, plus `none` (keep the trained
+# weights and fine-tune). A network rewound to k trains the remaining iterations - k steps. (2) From each rewind point
+# (dense and tickets at a few densities), train two copies with different data orders, and measure the test error along
+# the straight line between them; the *error barrier* is its largest rise above the mean of the two ends.
+
+# %% [markdown] course="objectives" tags=[]
+# **You will** rewind a ticket to an iteration k after initialisation (late rewinding) and compare with k = 0 and fine-tuning; measure instability: the error barrier between two copies trained from the same point with different data orders; and read a barrier per pair of copies, with the training and the test error along the path.
+#
+# **Before you start:** Notebooks 02 and 03 and the [glossary](glossary.md) (rewind, error barrier).
+
+# %% tags=["parameters"]
+profile = "standard"     # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
+seed = 0                 # base seed: initialisations, data orders and random masks all derive from it
+trials = None            # None: the profile's late-rewinding trials (standard: 2 of its 5, to fit its budget)
+rewind_points = None     # None: the profile's k as fractions of training (standard: 1%, 5%, 10%); or a list of
+                         # iterations such as [500]
+workers = 0              # parallel single-thread CPU workers (0: one per core)
+out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
+data_root = "../data"    # datasets, fetched and checksum-verified on first use
+figures = "../figures"   # where the PNG figures go
+
+# %% [markdown] tags=[]
+# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them, builds the experiment's config from the profile, fetches and verifies MNIST, and sets the figure style.
+
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# k = 0 is notebook 02's IMP run; it trains the other rewind points, fine-tuning and the instability copies if they are not stored. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, (no projection: this notebook's runs are trained by the notebook itself, and its `paper` settings have not been run). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown
+from lth_utils import analysis, engine, notebook, plan, plots
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rewind_points", "workers", "out",
+                                           "data_root", "figures"], notebook="04")
+# a ticket chain per rewind point k (k = 0 is notebook 02's run) and fine-tuning; bad rewind points fail here
+configs = plan.late_rewind_runs(cfg, settings, trials, rewind_points)
+ks = [c.rewind_iteration for name, c in configs.items() if name.startswith("k = ")]
+n_trials, levels = configs["k = 0"].trials, configs["k = 0"].levels
+pd.Series({"profile": settings["profile"], "trials": n_trials, "levels": levels, "rewind points k": ks,
+           "iterations per level (at most)": f"{cfg.iterations:,}", "instability levels":
+           [l for l in settings["instability_levels"] if l <= levels]}).to_frame("setting")
+
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
+
+Markdown(protocol.statement(cfg, settings["profile"], notebook="04"))
+
+# %% [markdown] tags=[]
+# ## IMP with different rewind points
+
+# %% tags=[]
+from lth_utils import instability
+
+results = engine.run(list(configs.values()))
+tables = {name: analysis.by_level(results[c], "test_acc_at_early_stop") for name, c in configs.items()}
+rewind_table = pd.DataFrame({"% remaining": tables["k = 0"]["percent_remaining"].round(2)} |
+                            {name: (100 * t["mean"]).round(2) for name, t in tables.items()})
+rewind_table
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(rewind_table.round(1).to_string(index=False))
+
+# %% tags=[]
+fig, ax = plt.subplots()
+palette = plt.get_cmap("tab10").colors
+markers = "osD^vP*"
+# rewind points as fractions of the training the dense network actually did (patience stops it before the cap),
+# which is what Frankle et al.'s 0.1-7% refers to, as well as of the cap
+dense_run = results[configs["k = 0"]].query("level == 0")["iterations_run"].mean()
+for color, marker, (name, t) in zip(palette, markers, tables.items()):
+    k = configs[name].rewind_iteration
+    label = name if k in (None, 0) else (f"{name} it ({100 * k / dense_run:.0f}% of dense's realised {dense_run:,.0f}; "
+                                         f"{100 * k / cfg.iterations:.1f}% of the {cfg.iterations:,} cap)")
+    ax.plot(t["percent_remaining"], 100 * t["mean"], marker=marker, ms=4, color=color, label=label)
+    ax.fill_between(t["percent_remaining"], 100 * t["min"], 100 * t["max"], color=color, alpha=0.08, lw=0)
+plots.density_axis(ax, tables["k = 0"]["percent_remaining"])
+ax.set(ylabel="test accuracy at early stop (%)", title="Rewinding to iteration k vs fine-tuning")
+ax.legend(fontsize=8)
+plots.save(fig, "04_late_rewinding_accuracy_vs_weights_remaining", settings["figures"]);
+
+# %% [markdown] tags=[]
+# ## Instability: the error barrier between two copies
+#
+# For the dense network and tickets at a few densities, rewound to k = 0 and to the largest k above: two copies per
+# trial, trained from the same point with different data orders. The error is measured at 31 points along the straight
+# line between them, on the test set and on the first 10,000 training images. Per pair of copies: the *barrier* (highest
+# error minus the mean of the two ends) and the *midpoint excess* (error at alpha = 0.5 minus the mean of the ends;
+# negative when the average of the two copies is better than the copies).
+
+# %% tags=[]
+probe_levels = [l for l in settings["instability_levels"] if l <= levels]
+probes = {k: configs[f"k = {k}"] for k in (ks[0], ks[-1])}
+barriers = pd.concat([instability.run_instability(c, probe_levels) for c in probes.values()], ignore_index=True)
+barrier_table = barriers.groupby(["rewind", "level"]).agg(
+    percent_remaining=("percent_remaining", "mean"), pairs=("barrier", "size"),
+    test_barrier_pp=("barrier", lambda b: 100 * b.mean()), test_barrier_max_pp=("barrier", lambda b: 100 * b.max()),
+    train_barrier_pp=("train_barrier", lambda b: 100 * b.mean()),
+    midpoint_excess_pp=("midpoint_excess", lambda m: 100 * m.mean()),
+    end_error_pp=("error_end", lambda e: 100 * e.mean()))
+barrier_table.round(2)
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+# the instability results themselves, compactly: barriers and midpoint excess rounded to 0.1 pp
+print(barrier_table[["percent_remaining", "test_barrier_pp", "midpoint_excess_pp"]].round(1).to_string())
+
+# %% tags=[]
+fig, axes = plt.subplots(2, len(probes), figsize=(6 * len(probes), 7), sharex=True, squeeze=False)
+for column, (rewind, group) in enumerate(barriers.groupby("rewind", sort=False)):
+    palette = plt.get_cmap("tab10").colors
+    for row, (key, name) in enumerate([("errors", "test"), ("train_errors", "train (10,000 images)")]):
+        ax = axes[row][column]
+        for color, (level, g) in zip(palette, group.groupby("level")):
+            for pair in g.itertuples():  # one thin line per pair of copies
+                ax.plot(pair.alphas, 100 * pd.Series(getattr(pair, key)), color=color, lw=0.6, alpha=0.5)
+            path = 100 * pd.DataFrame(g[key].tolist()).mean()
+            ax.plot(g["alphas"].iloc[0], path, color=color, lw=2,
+                    label=f"{g['percent_remaining'].mean():.1f}% remaining, barrier "
+                          f"{100 * g['barrier' if key == 'errors' else 'train_barrier'].mean():.2f} pp")
+        ax.set(title=f"rewind = {rewind}: {name} error", ylabel=f"{name.split()[0]} error (%)")
+        ax.legend(fontsize=7)
+    axes[1][column].set_xlabel("interpolation between the two copies (alpha)")
+plots.save(fig, "04_instability_error_along_path", settings["figures"]);
+
+# %% [markdown] tags=[]
+# ## What the runs show
+
+# %% tags=[]
+reference = configs["k = 0"]
+paired = pd.concat([analysis.paired_difference(results[c], results[reference], "test_acc_at_early_stop").assign(arm=name)
+                    for name, c in configs.items() if c is not reference], ignore_index=True).query("level > 0")
+sparsest_level = paired["level"].max()
+last = paired.query("level == @sparsest_level")
+lines = [f"- At the sparsest level run here ({last['percent_remaining'].iloc[0]:.1f}% remaining), each arm minus k = 0, "
+         f"paired by trial ({n_trials} trials): " + "; ".join(
+             f"{r.arm}: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}]"
+             for r in last.itertuples()) + "."]
+# a zero-width interval (every trial gave exactly the same difference: accuracies move in steps of 0.01 pp) is no
+# evidence either way, so it is not counted as a difference: on another CPU such a tie does not recur
+resolved = paired[paired["ci_high"] > paired["ci_low"]]
+tied = len(paired) - len(resolved)
+lines.append(f"- Over all {paired['level'].nunique()} pruned levels, {int((resolved['ci_low'] > 0).sum())} of "
+             f"{len(paired)} (arm, level) differences have an interval above 0 and "
+             f"{int((resolved['ci_high'] < 0).sum())} below 0; the rest are not distinguishable from rewinding to "
+             f"k = 0 with {n_trials} trials."
+             + (" With 2 trials the t-interval is very wide (t = 12.7): read these as a first look." if n_trials == 2 else "")
+             + (f" Not counted: {tied} difference(s) whose trials all gave exactly the same value (a zero-width "
+                f"interval, which a t-interval cannot tell from certainty)." if tied else ""))
+late = [c.rewind_iteration for c in configs.values() if c.rewind_iteration not in (None, 0)]
+lines.append(f"- The rewind points k = {', '.join(f'{k:,}' for k in late)} are "
+             f"{', '.join(f'{100 * k / dense_run:.1f}%' for k in late)} of the {dense_run:,.0f} iterations the dense "
+             f"network actually trained (mean over trials; {', '.join(f'{100 * k / cfg.iterations:.1f}%' for k in late)} "
+             f"of the {cfg.iterations:,}-iteration cap). Frankle et al.'s late rewinding is 0.1-7% of full training"
+             + (": the later points here are closer to fine-tuning than to late rewinding."
+                if max(late, default=0) / dense_run > 0.07 else "."))
+lines.append(f"- Fine-tuning (`none`) keeps training the same weights from level to level: level l has trained "
+             f"about (l + 1) times as long as a rewound level, so a lead of `none` is confounded with extra "
+             f"training (Renda et al. 2020 compare rewinding and fine-tuning at equal budgets).")
+lines.append(f"- These levels reach {min(t['percent_remaining'].min() for t in tables.values()):.1f}% "
+             f"remaining: the regime where rewinding matters most (below ~7%) is "
+             f"{'not reached in this profile' if last['percent_remaining'].iloc[0] > 7.5 else 'included'}.")
+pair_max = barriers.loc[barriers["barrier"].idxmax()]
+negative = (barriers["midpoint_excess"] < 0).mean()
+stable = (barriers["barrier"] < 0.02).all()
+lines.append(f"- Instability ({len(barriers)} pairs of copies, 31 points on each path): the largest test-error barrier "
+             f"of a pair is {100 * pair_max['barrier']:.2f} pp (rewind {pair_max['rewind']}, "
+             f"{pair_max['percent_remaining']:.1f}% remaining); the mean training-error barrier is "
+             f"{100 * barriers['train_barrier'].mean():.2f} pp. Every barrier is {'below' if stable else 'not below'} "
+             f"2 pp, so LeNet-300-100 is "
+             f"{'stable from these rewind points, as Frankle et al. (2020) report for it' if stable else 'not stable at every rewind point tested'}.")
+lines.append(f"- In {100 * negative:.0f}% of the pairs the midpoint is *better* than the mean of the two ends (mean "
+             f"midpoint excess {100 * barriers['midpoint_excess'].mean():+.2f} pp): the barrier there is the "
+             f"difference between the two ends, not a rise along the path. Averaging the weights of two copies that "
+             f"share a basin can improve on both.")
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+
+# %% [markdown] course="exercises" tags=[]
+# ## Exercises
+#
+# 1. Set `rewind_points=[500]` (k = 500): does a later rewind point help at the sparsest level here?
+# 2. Set `trials=5`: which paired differences against k = 0 keep their interval away from 0?
+# 3. Why can the average of two trained copies be *better* than both (a negative midpoint excess)? Relate it to weight averaging and to the two copies sharing a basin.
+
+# %% [markdown] course="references" tags=[]
+# ## References
+#
+# - Frankle & Carbin 2019, The lottery ticket hypothesis: finding sparse, trainable neural networks, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635)
+# - Frankle, Dziugaite, Roy & Carbin 2019, Stabilizing the lottery ticket hypothesis, [arXiv:1903.01611](https://arxiv.org/abs/1903.01611)
+# - Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis, [arXiv:1912.05671](https://arxiv.org/abs/1912.05671)
+# - Renda, Frankle & Carbin 2020, Comparing rewinding and fine-tuning in neural network pruning, [arXiv:2003.02389](https://arxiv.org/abs/2003.02389)
+
+# %% [markdown] tags=[]
+# ## Provenance
+
+# %% tags=[]
+Markdown(notebook.provenance(cfg, settings["profile"], notebook="04"))

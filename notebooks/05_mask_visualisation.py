@@ -1,0 +1,273 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=[]
+# # 5. What do winning tickets look like?
+#
+# **Question.** Which weights survive IMP, and could we have told from the initialisation alone? We look at the masks
+# of the IMP run of notebook 02: which input pixels keep their connections, how each layer thins out, whether the kept
+# weights differ from the pruned ones at initialisation (in magnitude or sign), and how much the masks of different trials,
+# and of one-shot vs iterative pruning, overlap.
+#
+# **Method.** Everything here reads stored masks and weights; nothing new is trained except the one-shot runs of
+# notebook 03, if they are not stored yet.
+
+# %% [markdown] course="objectives" tags=[]
+# **You will** look inside the masks IMP finds: which input pixels keep their connections, how each layer is pruned; ask whether a weight's initial value predicts whether it survives; and measure how much the masks of different trials, and of one-shot and iterative pruning, overlap.
+#
+# **Before you start:** Notebooks 02 and 03 and the [glossary](glossary.md).
+
+# %% tags=["parameters"]
+profile = "paper"        # the handout's; "quick" (a miniature, minutes), "standard", "smoke" (CI)
+seed = 0                 # base seed: initialisations, data orders and random masks all derive from it
+trials = None            # None: the profile's number of trials (standard and paper: 5)
+rate = None              # None: the profile's (0.2 per hidden layer per level; the output layer at half)
+levels = None            # None: the profile's pruning levels after the dense one (18 reach 1.9% remaining)
+iterations = None        # None: the profile's most iterations per level (standard: 15,000 with patience)
+workers = 0              # parallel single-thread CPU workers (0: one per core)
+out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
+data_root = "../data"    # datasets, fetched and checksum-verified on first use
+figures = "../figures"   # where the PNG figures go
+
+# %% [markdown] tags=[]
+# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them, builds the experiment's config from the profile, fetches and verifies MNIST, and sets the figure style.
+
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# Notebooks 02 and 03's runs; it trains them first (minutes) if they are missing. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, and the README compares their records with it). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
+import dataclasses
+import numpy as np
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown
+from lth_utils import analysis, engine, notebook, plots, profiles
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rate", "levels", "iterations", "workers",
+                                           "out", "data_root", "figures"], notebook="05")
+pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
+           "rate (hidden / output)": f"{cfg.rate:g} / {cfg.output_rate if cfg.output_rate is not None else cfg.rate / 2:g}",
+           "iterations per level (at most)": f"{cfg.iterations:,}",
+           "early stopping": f"{cfg.patience} evaluations after the minimum" if cfg.patience else "none",
+           "evaluation every": cfg.eval_every, "config hash": cfg.hash}).to_frame("setting")
+
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
+
+Markdown(protocol.statement(cfg, settings["profile"], notebook="05"))
+
+# %% tags=[]
+summary = engine.run_imp(cfg)
+levels = analysis.levels_near(summary, [51.3, 21.1, 7.0, 3.6, 1.9])
+densities = analysis.by_level(summary, "density").set_index("level")["percent_remaining"]
+
+# %% [markdown] tags=[]
+# ## First-layer connections per input pixel
+#
+# Each image shows, for every one of the 784 input pixels, the share of its 300 first-layer connections that survive
+# divided by the layer's density (trial 0): 1 means the pixel keeps as many as an average pixel, on one colour scale
+# for all panels. If IMP learns where the digits are, the centre of the field should keep more connections than the
+# border, whose pixels are blank in almost every image; the conclusion below measures it.
+
+# %% tags=[]
+fig, axes = plt.subplots(1, len(levels), figsize=(3.2 * len(levels), 3.2))
+axes = [axes] if len(levels) == 1 else list(axes)
+relative = {}
+for level in levels:
+    mask = analysis.load_mask(cfg, 0, level)
+    relative[level] = analysis.input_connectivity(mask) / (300 * mask["fc1.weight"].float().mean().item())
+top = max(image.max() for image in relative.values())
+for ax, level in zip(axes, levels):
+    shown = ax.imshow(relative[level], cmap="magma", vmin=0, vmax=top)
+    ax.set_title(f"{densities[level]:.1f}% remaining", fontsize=10)
+    ax.axis("off")
+fig.colorbar(shown, ax=axes, fraction=0.015, pad=0.02, label="connections kept / layer average")
+fig.suptitle("Surviving first-layer connections per input pixel")
+plots.save(fig, "05_first_layer_connectivity_heatmaps", settings["figures"]);
+
+# %% [markdown] tags=[]
+# ## Per-layer density by level
+
+# %% tags=[]
+history = analysis.layer_density_history(cfg, trial=0)
+pivot = history.pivot(index="level", columns="layer", values="density").mul(100).round(2)
+fig, ax = plt.subplots()
+styles = iter([dict(marker="o", ls="-", ms=6), dict(marker="x", ls="--", ms=5), dict(marker="s", ls=":", ms=3)])
+for layer in pivot.columns:
+    ax.plot(densities.loc[pivot.index], pivot[layer], label=layer, **next(styles))
+if pivot.shape[1] >= 2 and (pivot.iloc[:, 0] == pivot.iloc[:, 1]).all():
+    ax.text(0.02, 0.04, f"{pivot.columns[0]} and {pivot.columns[1]} coincide (both at the hidden rate)",
+            transform=ax.transAxes, fontsize=8)
+plots.density_axis(ax, densities)
+ax.set(ylabel="% of the layer's weights remaining", title="Layer densities against overall density")
+ax.set_yscale("log")
+ax.legend()
+plots.save(fig, "05_layer_density_vs_overall", settings["figures"]);
+pivot
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(pivot.round(1).to_string())
+
+# %% [markdown] tags=[]
+# ## Is a winning initialisation predictable from the initial weights?
+#
+# For the sparsest level, the first layer's initial weights split into kept and pruned. We compare their distributions
+# (trial 0) and measure in every trial how well |w0| separates them (ROC AUC: 0.5 is chance, 1.0 perfect). The trained
+# magnitude |w| is shown as a sanity check only: layerwise IMP keeps exactly the largest trained magnitudes, so its AUC
+# is 1.0 by construction.
+
+# %% tags=[]
+level = levels[-1]
+w0 = analysis.load_weights(cfg, 0, 0, "start")["fc1.weight"].flatten()
+w_end = analysis.load_weights(cfg, 0, level - 1, "final")["fc1.weight"].flatten()
+kept = analysis.load_mask(cfg, 0, level)["fc1.weight"].flatten()
+alive_before = analysis.load_mask(cfg, 0, level - 1)["fc1.weight"].flatten()
+auc_init = analysis.roc_auc(w0.abs().numpy(), kept.numpy())
+auc_final = analysis.roc_auc(w_end[alive_before].abs().numpy(), kept[alive_before].numpy())
+same_sign_kept = (w0[kept].sign() == w_end[kept].sign()).float().mean().item()
+positive_share = (w0[kept] > 0).float().mean().item()
+fig, ax = plt.subplots()
+bins = 60
+ax.hist(w0[~kept].numpy(), bins=bins, density=True, alpha=0.55, color=plots.COLORS["reinit"], label="pruned")
+ax.hist(w0[kept].numpy(), bins=bins, density=True, alpha=0.55, color=plots.COLORS["ticket"], label="kept")
+ax.set(xlabel="initial weight w0 (fc1)", ylabel="density",
+       title=f"Initial weights kept vs pruned at {densities[level]:.1f}% remaining")
+ax.legend()
+plots.save(fig, "05_initial_weights_kept_vs_pruned", settings["figures"]);
+def init_measures(run, trial):
+    w0_ = analysis.load_weights(run, trial, 0, "start")["fc1.weight"].flatten()
+    kept_ = analysis.load_mask(run, trial, level)["fc1.weight"].flatten()
+    return {"trial": trial, "AUC of |w0| for 'kept'": analysis.roc_auc(w0_.abs().numpy(), kept_.numpy()),
+            "share of kept weights with w0 > 0": (w0_[kept_] > 0).float().mean().item()}
+per_trial = pd.DataFrame([init_measures(cfg, t) for t in range(cfg.trials)]).set_index("trial")
+# The same measures on the other protocol's masks (same initial weights, other training length before each
+# pruning), where its run is stored: the `standard` masks are pruned from weights trained a few thousand
+# iterations under patience, the `paper` ones from weights trained 50,000.
+other_profile = "standard" if settings["profile"] == "paper" else "paper"
+other_cfg = profiles.imp_config(other_profile, seed=cfg.seed, out=f"../{profiles.run_store(other_profile)}")
+try:
+    other_trials = pd.DataFrame([init_measures(other_cfg, t) for t in range(other_cfg.trials)]).set_index("trial")
+except FileNotFoundError:  # that protocol's run is not in its store (`make import` brings the committed ones)
+    other_trials = None
+init_stats = pd.DataFrame({"mean": per_trial.mean(), "min": per_trial.min(), "max": per_trial.max()})
+init_stats.loc["AUC of |w_trained| among survivors (trial 0; 1.0 by construction)"] = [auc_final] * 3
+init_stats.loc["kept weights that end with their initial sign (trial 0)"] = [same_sign_kept] * 3
+init_stats.round(3)
+
+# %% [markdown] tags=[]
+# ## Do different trials find the same mask? Does one-shot find the iterative mask?
+#
+# Jaccard overlap |A and B| / |A or B| of whole masks. For two independent random masks of density d it is about
+# d / (2 - d), the reference line.
+
+# %% tags=[]
+rows = []
+for level in analysis.levels_near(summary, [51.3, 21.1, 7.0, 3.6]):
+    trial_masks = [analysis.load_mask(cfg, t, level) for t in range(cfg.trials)]
+    matrix = analysis.jaccard_matrix(trial_masks)
+    off_diagonal = matrix[~np.eye(len(trial_masks), dtype=bool)] if len(trial_masks) > 1 else np.array([np.nan])
+    d = densities[level] / 100
+    one_shot = analysis.one_shot_like(cfg, level)
+    engine.run_imp(one_shot)
+    rows.append({"level": level, "% remaining": round(densities[level], 2),
+                 "across trials": off_diagonal.mean(), "random masks": d / (2 - d),
+                 "one-shot vs iterative (trial 0)": analysis.masks.jaccard(analysis.load_mask(one_shot, 0, 1),
+                                                                         trial_masks[0])})
+overlap = pd.DataFrame(rows).round(3)
+fig, ax = plt.subplots()
+for column, color in [("across trials", "#444444"), ("one-shot vs iterative (trial 0)", plots.COLORS["one_shot"]),
+                      ("random masks", "#999999")]:
+    ax.plot(overlap["% remaining"], overlap[column], marker="o", ms=4, color=color, label=column,
+            ls="--" if column == "random masks" else "-")
+plots.density_axis(ax, overlap["% remaining"])
+ax.set(ylabel="Jaccard overlap", title="Mask overlap")
+ax.legend(fontsize=8)
+plots.save(fig, "05_mask_overlap", settings["figures"]);
+overlap
+
+# %% [markdown] tags=[]
+# ## What the masks show
+
+# %% tags=[]
+border = analysis.input_connectivity(analysis.load_mask(cfg, 0, levels[-1]))
+
+
+def rim(image):  # the pixels of the 3-pixel border
+    return np.concatenate([image[:3].ravel(), image[-3:].ravel(), image[:, :3].ravel(), image[:, -3:].ravel()])
+
+
+edge, centre = rim(border), border[10:18, 10:18].ravel()
+ratios = {l: relative[l][10:18, 10:18].mean() / max(1e-9, rim(relative[l]).mean()) for l in levels}
+last = overlap.iloc[-1]
+auc = init_stats.loc["AUC of |w0| for 'kept'"]
+share = analysis.mean_interval(per_trial["share of kept weights with w0 > 0"])
+lines = [
+    f"- At {densities[levels[-1]]:.1f}% remaining, a pixel in the 3-pixel border keeps {edge.mean():.1f} of its 300 "
+    f"first-layer connections on average, a pixel in the central 8x8 square {centre.mean():.1f}. Centre / border, "
+    f"relative to each level's density: " + ", ".join(f"{densities[l]:.1f}%: {r:.2f}" for l, r in ratios.items()) + ".",
+    f"- |w0| predicts which first-layer weights survive with AUC {auc['mean']:.3f} (min-max over {cfg.trials} trials "
+    f"{auc['min']:.3f}-{auc['max']:.3f}; {'barely better than chance' if auc['mean'] < 0.6 else 'clearly better than chance'}). "
+    f"{100 * same_sign_kept:.1f}% of kept weights end training with their initial sign (trial 0).",
+    f"- {100 * share['mean']:.1f}% of the kept first-layer weights started positive (95% CI "
+    f"[{100 * share['ci_low']:.1f}, {100 * share['ci_high']:.1f}]%, n={share['n']}), where half would be expected if "
+    f"the initial sign did not matter: "
+    + ("consistent with half." if share["ci_low"] <= 0.5 <= share["ci_high"] else
+       f"{'more' if share['mean'] > 0.5 else 'fewer'} than half, beyond the trials' noise.")
+    + " Zhou et al. (2019) find that a ticket's signs matter for training (notebook 08); which signs survive is a "
+      "different question.",
+    f"- At {last['% remaining']:.1f}% remaining, masks of different trials overlap {last['across trials']:.3f} "
+    f"(random masks: {last['random masks']:.3f}); one-shot and iterative masks of the same trial overlap "
+    f"{last['one-shot vs iterative (trial 0)']:.3f}. Trials start from different initialisations, and IMP keeps the "
+    f"weights that grew large from *their* start, so masks of different trials need not share weights: an overlap "
+    f"at the random level does not make the masks random.",
+]
+if other_trials is not None:
+    other_share = analysis.mean_interval(other_trials["share of kept weights with w0 > 0"])
+    other_auc = other_trials["AUC of |w0| for 'kept'"]
+    apart = other_share["ci_high"] < share["ci_low"] or share["ci_high"] < other_share["ci_low"]
+    lines.append(
+        f"- The same masks under the other protocol (`{other_profile}`, same initial weights, another training length "
+        f"before each pruning): AUC {other_auc.mean():.3f} ({other_auc.min():.3f}-{other_auc.max():.3f}), "
+        f"{100 * other_share['mean']:.1f}% started positive (95% CI [{100 * other_share['ci_low']:.1f}, "
+        f"{100 * other_share['ci_high']:.1f}]%). "
+        + ("The two intervals do not overlap: which signs and magnitudes survive depends on how long the weights are "
+           "trained before each pruning, so these are properties of a protocol's masks, not of tickets as such."
+           if apart else "The two protocols' intervals overlap: no dependence on training length is shown."))
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+
+# %% [markdown] course="exercises" tags=[]
+# ## Exercises
+#
+# 1. Change `trials` and check whether the initial-magnitude AUC holds in every trial.
+# 2. Look at the connectivity map of the sparsest level: where do the surviving connections sit, and why would the border pixels of MNIST lose theirs first?
+# 3. Masks of different trials overlap no more than random masks do. Does that mean IMP masks are random? (Hint: each trial starts from another initialisation.)
+
+# %% [markdown] course="references" tags=[]
+# ## References
+#
+# - Frankle & Carbin 2019, The lottery ticket hypothesis: finding sparse, trainable neural networks, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635)
+# - Zhou, Lan, Liu & Yosinski 2019, Deconstructing lottery tickets: zeros, signs, and the supermask, [arXiv:1905.01067](https://arxiv.org/abs/1905.01067)
+
+# %% [markdown] tags=[]
+# ## Provenance
+
+# %% tags=[]
+Markdown(notebook.provenance(cfg, settings["profile"], notebook="05"))

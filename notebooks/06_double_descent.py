@@ -1,0 +1,214 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=[]
+# # 6. Capacity, double descent, and pruning a regression network
+#
+# **Question.** How does test error change with the size of a network, and does pruning act like choosing a smaller
+# one? Classical statistics predicts a U-shaped curve; Belkin et al. (2019) and Nakkiran et al. (2019) found a *double
+# descent*: test error peaks near the *interpolation threshold*, where the network can just fit the noisy training set,
+# then falls again as width grows. Then: does IMP on a regression MLP improve generalisation, as has been reported for
+# small regression networks when ~40-60% of the weights remain?
+#
+# **Method.** A teacher-student regression task: 100 noisy training points in 5 dimensions from a random tanh teacher
+# (label noise std 0.5 against a signal of std 1). One-hidden-layer students of growing width, ReLU or tanh, with and
+# without weight decay, trained full batch with Adam for longer as they grow (the step counts of the profile are in the
+# provenance at the end). Then IMP on the width-100 student: rounds of 10% (output layer 5%), rewound to its
+# initialisation each round. A label-noise MNIST variant (Nakkiran et al.) is out of scope here: on 2 cores its width
+# sweep alone would take hours; the regression task shows the same phenomenon in minutes.
+
+# %% [markdown] course="objectives" tags=[]
+# **You will** see double descent: test loss against model width through the interpolation threshold; separate a result from seed noise: a second descent counts only beyond the seeds' spread; and prune a wide regression network with IMP and compare it with narrower dense networks.
+#
+# **Before you start:** Notebook 02 and the [glossary](glossary.md) (IMP, level).
+
+# %% tags=["parameters"]
+profile = "standard"     # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
+seed = 0                 # the students' initialisations use seeds seed, seed + 1, ... (the teacher and its data
+                         # stay fixed: data seed 0)
+trials = None            # None: the profile's number of seeds per width (standard: 3)
+workers = 0              # parallel single-thread CPU workers (0: one per core)
+out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
+data_root = "../data"    # datasets, fetched and checksum-verified on first use
+figures = "../figures"   # where the PNG figures go
+
+# %% [markdown] tags=[]
+# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them, builds the experiment's config from the profile, fetches and verifies MNIST, and sets the figure style.
+
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# Nothing from the other notebooks: it trains small regression networks (stored, so a rerun reads them). Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, (no projection: this notebook's runs are trained by the notebook itself, and its `paper` settings have not been run). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
+import dataclasses
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown
+from lth_utils import analysis, engine, notebook, plots
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="06")
+seeds = [cfg.seed + i for i in range(len(settings["width_seeds"]) if trials is None else cfg.trials)]
+
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
+
+Markdown(protocol.statement(cfg, settings["profile"], experiment=(
+    f"teacher-student regression, widths {settings['widths'][0]}-{settings['widths'][-1]}, {len(seeds)} "
+    f"seed(s) per width, {settings['width_steps']:,} Adam steps per student plus more for wider ones; the "
+    f"final losses (no early stopping)"), keys=("width_steps", "width_seeds", "widths")))
+
+# %% tags=[]
+from lth_utils import double_descent as dd
+
+base = dd.RegressionConfig(out=cfg.out, steps=settings["width_steps"])
+noise_floor = base.noise ** 2  # the labels' noise variance: no student can do better on test data
+interpolation_width = (base.n_train - 1) / (base.input_dim + 2)  # parameters = (d + 2) * width + 1 = n_train
+settings_grid = {(act, wd): dataclasses.replace(base, activation=act, weight_decay=wd)
+                 for act in ("relu", "tanh") for wd in (0.0, 1e-3)}
+sweep = pd.concat([dd.width_sweep(c, settings["widths"], seeds, workers=cfg.workers)
+                   for c in settings_grid.values()], ignore_index=True)
+sweep_table = sweep.groupby(["activation", "weight_decay", "width"])[["train_loss", "test_loss"]].mean()
+sweep_table.unstack(["activation", "weight_decay"])["test_loss"].round(3)
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(sweep_table.round(2).to_string())
+
+# %% [markdown] tags=[]
+# ## Test loss against width
+#
+# Mean over seeds with min/max bands; dashed: training loss. The grey line marks the interpolation threshold, the width
+# at which the student has as many parameters as there are training points.
+
+# %% tags=[]
+fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+for ax, act in zip(axes, ("relu", "tanh")):
+    for wd, color in ((0.0, plots.COLORS["ticket"]), (1e-3, plots.COLORS["reinit"])):
+        g = sweep.query("activation == @act and weight_decay == @wd").groupby("width")
+        ax.plot(g["test_loss"].mean().index, g["test_loss"].mean(), marker="o", ms=3, color=color,
+                label=f"test, weight decay {wd:g}")
+        ax.fill_between(g["test_loss"].mean().index, g["test_loss"].min(), g["test_loss"].max(), color=color,
+                        alpha=0.15, lw=0)
+        ax.plot(g["train_loss"].mean().index, g["train_loss"].mean(), ls="--", color=color, lw=1,
+                label=f"train, weight decay {wd:g}")
+    ax.axvline(interpolation_width, color="grey", lw=1, label=f"interpolation threshold (width ~{interpolation_width:.0f})")
+    ax.axhline(noise_floor, color="black", lw=0.8, ls=":", label=f"noise floor ({noise_floor:g})")
+    ax.set_xscale("log")
+    ax.set(xlabel="hidden units (log scale)", title=f"{act} students")
+axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+axes[0].set_ylabel("mean squared error")
+plots.save(fig, "06_double_descent_test_loss_vs_width", settings["figures"]);
+
+# %% [markdown] tags=[]
+# ## IMP on the width-100 regression network
+
+# %% tags=[]
+imp_base = dataclasses.replace(base, width=100)
+imp_runs = dd.regression_imp_trials(imp_base, seeds, rounds=settings["regression_rounds"], rate=0.1,
+                                    workers=cfg.workers)
+imp_table = imp_runs.groupby("round").agg(percent_remaining=("density", lambda d: 100 * d.mean()),
+                                          mean=("test_loss", "mean"), min=("test_loss", "min"),
+                                          max=("test_loss", "max"), train_loss=("train_loss", "mean"))
+fig, ax = plt.subplots()
+ax.set_xscale("log")
+ticks = [p for p in (100, 75, 50, 40) if p >= imp_table["percent_remaining"].min() - 1] + [imp_table["percent_remaining"].min()]
+ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
+ax.minorticks_off()
+ax.invert_xaxis()
+ax.set_xlabel("% of weights remaining (log scale)")
+plots.band(ax, imp_table, "ticket", label="IMP ticket, test loss")
+ax.plot(imp_table["percent_remaining"], imp_table["train_loss"], ls="--", color=plots.COLORS["ticket"], lw=1,
+        label="train loss")
+ax.axhline(imp_table["mean"].iloc[0], color=plots.COLORS["dense"], ls="--", lw=1, label="dense width-100 test loss")
+ax.set(ylabel="mean squared error", title="IMP on a width-100 regression MLP (ReLU, no weight decay)")
+ax.legend(fontsize=8)
+plots.save(fig, "06_regression_imp_test_loss_vs_weights_remaining", settings["figures"]);
+imp_table.round(3)
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(imp_table[["percent_remaining", "mean"]].round(2).to_string())
+
+# %% [markdown] tags=[]
+# ## What the runs show
+
+# %% tags=[]
+lines = []
+for (act, wd), c in settings_grid.items():
+    rows = sweep.query("activation == @act and weight_decay == @wd")
+    v = dd.curve_verdict(rows, noise_floor)
+    unbeaten = "not beaten beyond the seeds' spread before the peak"
+    t = sweep_table.loc[(act, wd)]["test_loss"]
+    start = (f"falls from {v['smallest_loss']:.3f} at width {t.index[0]} to a classical minimum of "
+             f"{t[v['classical_width']]:.3f} at width {v['classical_width']} (beyond the seeds' spread) and then rises"
+             if v["u_shape"] else
+             f"shows no classical U: the smallest student (width {t.index[0]}, {v['smallest_loss']:.3f}, noise floor "
+             f"{noise_floor:g}) is {'already the best model' if v['best_width'] == t.index[0] else unbeaten}; the loss rises")
+    peak = (f"to a peak at width {v['peak_width']} ({v['peak_loss']:.3f}, seeds {v['peak_range'][0]:.3f}-"
+            f"{v['peak_range'][1]:.3f}; interpolation threshold ~{interpolation_width:.0f})")
+    if v["separated"]:
+        after = (f"After the peak it falls to {v['descent_loss']:.3f} at width {v['descent_width']} (seeds "
+                 f"{v['descent_range'][0]:.3f}-{v['descent_range'][1]:.3f}): **a second descent** beyond the seeds' spread.")
+    elif v["second_descent"]:
+        after = (f"After the peak the mean falls to {v['descent_loss']:.3f} at width {v['descent_width']}, but within "
+                 f"the seeds' spread of the peak (seeds {v['descent_range'][0]:.3f}-{v['descent_range'][1]:.3f}): "
+                 f"**no convincing second descent** with {len(seeds)} seeds.")
+    else:
+        after = "**No second descent** within these widths."
+    lines.append(f"- {act}, weight decay {wd:g}: test loss {start} {peak}; the widest net reaches {t.iloc[-1]:.3f}. "
+                 + after)
+smallest = sweep[sweep["width"] == sweep["width"].min()]["test_loss"].min()
+lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the best width-{sweep['width'].min()} "
+             f"student is {smallest - noise_floor:.3f} above it"
+             + (": this teacher is easy for small students, so a classical U is not to be expected here."
+                if smallest - noise_floor < 0.1 else "."))
+dense_loss = imp_table["mean"].iloc[0]
+lines.append(f"- IMP runs on ReLU students without weight decay, {len(seeds)} seeds, 10% of the weights per round.")
+best = imp_table["mean"].idxmin()
+band_ = imp_table.query("40 <= percent_remaining <= 60")
+lines.append(f"- IMP, width 100: dense test loss {dense_loss:.3f}; the best round keeps "
+             f"{imp_table.loc[best, 'percent_remaining']:.1f}% of weights with {imp_table.loc[best, 'mean']:.3f}.")
+if not band_.empty:
+    gain = dense_loss - band_["mean"].min()
+    lines.append(f"- Between 40% and 60% remaining the best test loss is {band_['mean'].min():.3f}: pruning "
+                 + (f"**improves** generalisation by {gain:.3f} here." if gain > 0 else "does **not** improve generalisation here."))
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+
+# %% [markdown] course="exercises" tags=[]
+# ## Exercises
+#
+# 1. Set `seed=1`: which verdicts (U shape, peak, second descent) stay?
+# 2. Set `trials=5` (five seeds): do the bands of the tanh curve still overlap the peak?
+# 3. Where is the interpolation threshold for a network with twice as many training points? Predict, then check in `lth_utils/double_descent.py`.
+
+# %% [markdown] course="references" tags=[]
+# ## References
+#
+# - Belkin, Hsu, Ma & Mandal 2019, Reconciling modern machine learning practice and the bias-variance trade-off, [arXiv:1812.11118](https://arxiv.org/abs/1812.11118)
+# - Nakkiran, Kaplun, Bansal, Yang, Barak & Sutskever 2019, Deep double descent, [arXiv:1912.02292](https://arxiv.org/abs/1912.02292)
+# - Frankle & Carbin 2019, The lottery ticket hypothesis: finding sparse, trainable neural networks, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635)
+
+# %% [markdown] tags=[]
+# ## Provenance
+
+# %% tags=[]
+Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
+    f"regression: {base.n_train} training points, widths {settings['widths'][0]}-{settings['widths'][-1]}, "
+    f"seeds {seeds}, {base.steps:,} + {base.steps_per_width} x width steps; IMP on width 100 for "
+    f"{settings['regression_rounds']} rounds of 10%")))

@@ -1,0 +1,291 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,course,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=[]
+# # 7. Pruning at initialisation: SNIP, GraSP, SynFlow and magnitude next to the IMP ticket
+#
+# **Question.** IMP finds its mask only after training the dense network once per pruning level. If a good mask already
+# exists at initialisation, can a method find it *before* any training, from one look at the initial weights (and
+# perhaps a minibatch)? Four methods from the literature try: magnitude at initialisation, SNIP (Lee et al. 2019,
+# [arXiv:1810.02340](https://arxiv.org/abs/1810.02340)), GraSP (Wang et al. 2020,
+# [arXiv:2002.07376](https://arxiv.org/abs/2002.07376)) and SynFlow (Tanaka et al. 2020,
+# [arXiv:2006.05467](https://arxiv.org/abs/2006.05467)). Frankle et al. 2021 ("Pruning neural networks at
+# initialization: why are we missing the mark?", [arXiv:2009.08576](https://arxiv.org/abs/2009.08576)) asked a sharper
+# question: do these methods find *which* weights matter, or only *how many* weights each layer should keep?
+#
+# **Method.** Each method is an arm of the IMP driver: at each of the paper's densities it prunes the ticket's initial
+# weights once, to exactly the number of weights the IMP ticket keeps there, ranking all layers together as its
+# reference does, and the network trains with the ticket's data order and protocol. Method, ticket and random pruning
+# therefore differ only in the mask, and every difference is paired by trial. The sanity checks retrain each method's
+# mask after (1) shuffling it within each layer, (2) reinitialising the weights it keeps, and (3) inverting its scores
+# (keeping the lowest-scoring weights). If shuffling or reinitialising costs nothing, the method found only per-layer
+# proportions. Finally, a diagnostic that needs no training: at initialisation, how large is the gradient of the pruned
+# network, and how well does it point where the dense network's gradient points?
+
+# %% [markdown] course="objectives" tags=[]
+# **You will** prune at initialisation with SNIP, GraSP, SynFlow and magnitude, and train each mask like a ticket; run the sanity checks of Frankle et al. (2021): shuffle, reinitialise, invert; and read the gradient flow a mask leaves at initialisation.
+#
+# **Before you start:** Notebooks 02 and 03 and the [glossary](glossary.md).
+
+# %% tags=["parameters"]
+profile = "standard"     # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
+seed = 0                 # base seed: initialisations, data orders, scoring batches and shuffles all derive from it
+trials = None            # None: the profile's number of trials (methods use min(trials, the profile's init_trials))
+methods = None           # None: all of "magnitude_init", "snip", "grasp", "synflow"
+densities = None         # None: the profile's (paper: 0.513, 0.211, 0.07, 0.036, 0.019 of weights remaining)
+workers = 0              # parallel single-thread CPU workers (0: one per core)
+out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
+data_root = "../data"    # datasets, fetched and checksum-verified on first use
+figures = "../figures"   # where the PNG figures go
+
+# %% [markdown] tags=[]
+# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them (an unknown method or a density outside (0, 1) stops here, before any training), builds the configs and sets the figure style.
+
+# %% [markdown] course="running" tags=[]
+# ### Running this notebook
+#
+# Notebook 02's ticket and notebook 03's random pruning; it trains the methods' masks if they are not stored. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, and the README compares their records with it). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+
+# %% tags=[]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+from lth_utils import analysis, engine, init_pruning, notebook, plan, plots
+from lth_utils.data import load_splits
+
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "methods", "densities", "workers", "out",
+                                           "data_root", "figures"], notebook="07")
+configs = plan.init_pruning_runs(cfg, settings, methods, densities)
+method_names = [arm for arm, ablation in configs if ablation == "none" and arm not in ("ticket", "random_prune")]
+levels = sorted({int(l) for l in configs[(method_names[0], "none")].only_levels.split(",")})
+pd.DataFrame([{"arm": arm, "ablation": ablation, "levels": c.only_levels or "all", "trials": c.trials}
+              for (arm, ablation), c in configs.items()])
+
+# %% tags=[]
+from IPython.display import Markdown
+from lth_utils import protocol
+
+Markdown(protocol.statement(cfg, settings["profile"], notebook="07"))
+
+# %% [markdown] tags=[]
+# ## Train every arm
+#
+# The ticket and random pruning are the runs of notebooks 02 and 03 (read from the store when those ran first); each method's levels are independent, so they train in parallel.
+
+# %% tags=[]
+results = engine.run(list(configs.values()), workers=workers or None)
+summaries = {arm: results[c] for (arm, ablation), c in configs.items() if ablation == "none"}
+dense = summaries["ticket"].query("level == 0")
+table = init_pruning.overview(summaries, levels)
+Markdown(analysis.censoring_note({arm: analysis.at_levels(s, levels) for arm, s in summaries.items()}, cfg))
+
+# %% tags=[]
+pd.pivot_table(table, index=["level", "% remaining"], columns="arm", values="test acc (%)").round(2)
+
+# %% [markdown] tags=[]
+# ## Accuracy and learning speed at each density
+
+# %% tags=[]
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+for arm, summary in summaries.items():
+    part = analysis.at_levels(summary, levels)
+    color = plots.COLORS.get(arm) or init_pruning.COLORS[arm]
+    for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "early_stop_iteration", 1)]:
+        t = analysis.by_level(part, metric)
+        ax.errorbar(t["percent_remaining"], scale * t["mean"],
+                    yerr=[scale * (t["mean"] - t["min"]), scale * (t["max"] - t["mean"])], marker="o", ms=4,
+                    capsize=3, color=color, label=init_pruning.LABELS[arm])
+for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "early_stop_iteration", 1)]:
+    plots.density_axis(ax, 100 * analysis.at_levels(summaries["ticket"], levels)["density"])
+    ax.axhline(scale * dense[metric].mean(), color=plots.COLORS["dense"], ls="--", lw=1, label="dense")
+plots.end_of_training(axes[1], cfg.iterations)
+axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy (mean, min-max over trials)")
+axes[1].set(ylabel="early-stop iteration", title="Learning speed")
+axes[0].legend(fontsize=8)
+plots.save(fig, "07_methods_vs_ticket", settings["figures"]);
+
+# %% [markdown] tags=[]
+# ## Paired differences: each arm minus the IMP ticket
+#
+# Paired by trial at each density: the mean difference in test accuracy at early stop and its 95% t-interval (an interval below 0 means the ticket is better across these trials).
+
+# %% tags=[]
+vs_ticket = analysis.versus(summaries, "ticket", levels)
+fig, ax = plt.subplots()
+offsets = np.linspace(-0.06, 0.06, len(vs_ticket["arm"].unique()))
+for offset, (arm, d) in zip(offsets, vs_ticket.groupby("arm", sort=False)):
+    x = d["percent_remaining"] * (1 + offset)
+    ax.errorbar(x, 100 * d["mean_diff"], yerr=100 * (d["ci_high"] - d["mean_diff"]).fillna(0), marker="o", ms=4,
+                capsize=3, color=plots.COLORS.get(arm) or init_pruning.COLORS[arm], label=init_pruning.LABELS[arm])
+plots.density_axis(ax, vs_ticket["percent_remaining"])
+ax.axhline(0, color="black", lw=0.8)
+ax.set(ylabel="arm - IMP ticket (pp)", title="How far pruning at initialisation falls short of the ticket")
+ax.legend(fontsize=8)
+plots.save(fig, "07_paired_vs_ticket", settings["figures"])
+vs_ticket_table = vs_ticket.assign(**{c: 100 * vs_ticket[c] for c in ("mean_diff", "ci_low", "ci_high")})
+vs_ticket_table.pivot_table(index=["level"], columns="arm", values="mean_diff").round(2)
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(vs_ticket_table.assign(arm=vs_ticket_table["arm"].map(init_pruning.LABELS))
+      .pivot_table(index="level", columns="arm", values="mean_diff").round(0).to_string())
+
+# %% [markdown] tags=[]
+# ## How each method spreads its weights over the layers
+#
+# All four methods rank the layers in one pool, so unlike IMP (20% per layer, 10% for the output layer) each chooses its own per-layer densities. Trial 0, at the sparsest density:
+
+# %% tags=[]
+sparsest = max(levels)
+per_layer = init_pruning.layer_densities(configs, sparsest)
+fig, ax = plt.subplots(figsize=(7, 3.6))
+per_layer.T.plot.bar(ax=ax, logy=True, rot=0)
+ax.set(ylabel="% of the layer's weights kept (log)", xlabel="",
+       title=f"Per-layer density at {table.query('level == @sparsest')['% remaining'].iloc[0]:.1f}% remaining")
+ax.legend(title="layer", fontsize=8)
+plots.save(fig, "07_per_layer_density", settings["figures"])
+per_layer.round(2)
+
+# %% [markdown] tags=[]
+# ## Sanity checks: which weights, or how many per layer?
+#
+# Each method minus its ablated self, paired by trial: a positive difference whose interval excludes 0 means the ablation destroyed something the method had found.
+
+# %% tags=[]
+ablated = {key: results[c] for key, c in configs.items() if key[0] in method_names}
+sanity = init_pruning.sanity_checks(ablated)
+fig, axes = plt.subplots(1, len(sanity["level"].unique()), figsize=(6 * len(sanity["level"].unique()), 3.8),
+                         squeeze=False)
+for ax, (level, part) in zip(axes[0], sanity.groupby("level")):
+    labels = [f"{init_pruning.LABELS[m]}\n{a}" for m, a in zip(part["method"], part["ablation"])]
+    ax.errorbar(range(len(part)), part["method - ablation (pp)"],
+                yerr=(part["ci_high"] - part["method - ablation (pp)"]).fillna(0), fmt="o", capsize=3,
+                color="black")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
+    ax.set(ylabel="method - ablation (pp)", title=f"{part['% remaining'].iloc[0]:.1f}% remaining")
+plots.save(fig, "07_sanity_checks", settings["figures"])
+sanity.round(2)
+
+# %% tags=[]
+# NBVAL_CHECK_OUTPUT
+print(sanity[["method", "ablation", "level", "trials"]].to_string(index=False))
+
+# %% [markdown] tags=[]
+# ## Gradient flow at initialisation
+#
+# For each arm's mask on the ticket's initial weights: the norm of the pruned network's gradient on 100 training examples, and its cosine with the dense network's gradient. No training is involved. The hypothesis behind SNIP, GraSP and SynFlow is that a mask which keeps the gradient
+# large and aligned with the dense one trains well; 'What the data say' tests it against the arms' accuracy.
+
+# %% tags=[]
+splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
+flow = init_pruning.gradient_flow_table(configs, levels, cfg.trials, splits)
+flow_means = flow.groupby(["arm", "level"], as_index=False)[["grad_norm", "cosine"]].mean()
+flow_means["% remaining"] = flow_means["level"].map(table.groupby("level")["% remaining"].first())
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+for arm, part in flow_means.groupby("arm", sort=False):
+    color = plots.COLORS.get(arm) or init_pruning.COLORS[arm]
+    axes[0].plot(part["% remaining"], part["grad_norm"], marker="o", color=color, label=init_pruning.LABELS[arm])
+    axes[1].plot(part["% remaining"], part["cosine"], marker="o", color=color, label=init_pruning.LABELS[arm])
+for ax in axes:
+    plots.density_axis(ax, flow_means["% remaining"])
+axes[0].axhline(flow["dense_grad_norm"].mean(), color=plots.COLORS["dense"], ls="--", lw=1, label="dense")
+axes[0].set(yscale="log", ylabel="gradient norm at init", title="Gradient flow through the mask")
+axes[1].set(ylabel="cosine with the dense gradient", title="Alignment with the dense gradient")
+axes[0].legend(fontsize=8)
+plots.save(fig, "07_gradient_flow", settings["figures"])
+flow_means.pivot_table(index="level", columns="arm", values="cosine").round(3)
+
+# %% [markdown] tags=[]
+# ## What the data say
+
+# %% tags=[]
+lines = []
+for arm in method_names:
+    d = vs_ticket[vs_ticket["arm"] == arm]
+    below = d[d["ci_high"] < 0]
+    lines.append(f"- **{init_pruning.LABELS[arm]}** is {100 * d['mean_diff'].min():+.2f} to "
+                 f"{100 * d['mean_diff'].max():+.2f} pp from the IMP ticket over "
+                 f"{d['percent_remaining'].min():.1f}-{d['percent_remaining'].max():.1f}% remaining; the ticket is "
+                 f"better with a 95% interval excluding 0 at {len(below)} of {len(d)} densities "
+                 f"({d['trials'].min()}-{d['trials'].max()} paired trials).")
+    r = analysis.versus({arm: summaries[arm], "random_prune": summaries["random_prune"]}, "random_prune", levels)
+    beats = r[r["ci_low"] > 0]
+    lines.append(f"  Against random pruning with the ticket's per-layer counts it is {100 * r['mean_diff'].min():+.2f}"
+                 f" to {100 * r['mean_diff'].max():+.2f} pp, better with an interval excluding 0 at {len(beats)} of "
+                 f"{len(r)} densities.")
+    s = sanity[sanity["method"] == arm]
+    verdicts = "; ".join(f"{a} at {p:.1f}%: {v} ({x:+.2f} pp, method better in {k} trials)" for a, p, v, x, k in
+                         zip(s["ablation"], s["% remaining"], s["verdict"], s["method - ablation (pp)"],
+                             s["method better in"]))
+    lines.append(f"  Sanity checks: {verdicts}.")
+kept = sanity[sanity["ablation"].isin(["shuffle", "reinit"])]
+hurt = kept[kept["verdict"] == "the ablation hurts"]
+equivalent = kept[kept["verdict"].str.startswith("equivalent")]
+unresolved = kept.drop(hurt.index.union(equivalent.index))
+half = (unresolved["ci_high"] - unresolved["ci_low"]) / 2
+lines.append("")
+lines.append(
+    f"Shuffling a method's mask within each layer or reinitialising its weights hurt it in {len(hurt)} of {len(kept)} "
+    f"(method, ablation, density) cases (95% interval excluding 0), was shown to change nothing within "
+    f"±{init_pruning.EQUIVALENCE_PP:g} pp in {len(equivalent)}, and could not be told apart in {len(unresolved)}"
+    + (f" (95% interval half-widths {half.min():.2f}-{half.max():.2f} pp with {kept['trials'].min()}-"
+       f"{kept['trials'].max()} trials)" if len(unresolved) else "") + ". "
+    + ("Frankle et al. 2021 found that these methods choose *how many* weights each layer keeps, not *which*: "
+       + ("the equivalent cases agree with that; " if len(equivalent) else "")
+       + ("the unresolved ones cannot confirm or refute it at this power (more trials or densities would)."
+          if len(unresolved) else "")
+       + (" Where an ablation hurt, the choice of *which* weights mattered here." if len(hurt) else "")))
+from scipy import stats
+
+accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABELS.items()}))
+joined = flow_means.merge(accuracy[["arm", "level", "test acc (%)"]], on=["arm", "level"])
+rho = {row["% remaining"]: stats.spearmanr(part["cosine"], part["test acc (%)"]).statistic
+       for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
+best = joined.loc[joined.groupby("level")["test acc (%)"].idxmax()]
+lines.append("")
+lines.append(
+    "Gradient flow, tested as a hypothesis: across the arms, the rank correlation (Spearman) of the masked gradient's "
+    "cosine with the dense gradient against test accuracy at early stop is "
+    + ", ".join(f"{r:+.2f} at {p:.1f}%" for p, r in rho.items())
+    + f" ({joined['arm'].nunique()} arms per density, so each value is noisy). The most accurate arm at each density "
+    + "has cosine " + ", ".join(f"{r['cosine']:.3f} ({init_pruning.LABELS[r['arm']]}, {r['% remaining']:.1f}%)"
+                               for _, r in best.iterrows())
+    + f", against the largest cosine there of "
+    + ", ".join(f"{v:.3f}" for v in joined.groupby("level")["cosine"].max()) + ". "
+    + ("Alignment at initialisation does not order the masks by how well they train here."
+       if max(rho.values(), default=0) < 0.5 else "Alignment and accuracy go together at some densities here."))
+lines.append("")
+lines.append(f"Multiplicity: this cell reads {len(vs_ticket) + len(sanity)} paired intervals at 95%, so about "
+             f"{(len(vs_ticket) + len(sanity)) / 20:.1f} could exclude 0 by chance alone.")
+Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+
+# %% [markdown] course="exercises" tags=[]
+# ## Exercises
+#
+# 1. Set `methods=["snip"]` and `densities=[0.036]`: how far is SNIP from the ticket at 3.6% remaining?
+# 2. If shuffling a method's mask within each layer does not hurt, what did the method really choose?
+# 3. SynFlow needs no data. Which of its properties do the per-layer densities show?
+
+# %% [markdown] tags=[]
+# ## Provenance
+
+# %% tags=[]
+Markdown(notebook.provenance(cfg, settings["profile"], notebook="07", experiment=(
+    f"{len(method_names)} method(s) at levels {', '.join(map(str, levels))}; {cfg.iterations:,} iterations at most "
+    f"per training, patience {cfg.patience}; ticket config hash `{cfg.hash}`")))
