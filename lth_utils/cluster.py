@@ -17,9 +17,9 @@ from distributed import Client, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .config import ConfigError
-from .engine import _call
 from .imp import run_level
-from .training import _set_training_state
+from .training import set_training_state
+from .workers import call
 
 ENV = "DASK_SCHEDULER_ADDRESS"  # read by engine.run and by Dask itself
 CONNECT_TIMEOUT_S = 5
@@ -41,12 +41,12 @@ class _OneThread(WorkerPlugin):
     """Worker plugin: one torch thread and deterministic kernels from the start, before any task touches torch."""
 
     def setup(self, worker=None):
-        _set_training_state(1, True)
+        set_training_state(1, True)
 
 
 def _run_level(cfg, trial, level, *dependencies):
     """A task: its dependencies' results are arguments only so that Dask runs it after them."""
-    _set_training_state(1, True)
+    set_training_state(1, True)
     return run_level(cfg, trial, level)
 
 
@@ -72,5 +72,5 @@ def local_map(fn, arg_tuples: list[tuple], workers: int) -> list:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
             Client(local, set_as_default=False) as client:
         client.register_plugin(_OneThread(), name="lth-one-thread")
-        return client.gather(client.map(_call, [(fn, args) for args in arg_tuples], pure=False))
+        return client.gather(client.map(call, [(fn, args) for args in arg_tuples], pure=False))
 

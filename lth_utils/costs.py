@@ -22,7 +22,7 @@ from typing import Iterable, NamedTuple
 
 import pandas as pd
 
-from .imp import IMPConfig, copied_dense_level, dense_source
+from .imp import IMPConfig, all_tasks, copied_dense_level, dense_source, task_key
 from .store import recorded_device
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
@@ -101,13 +101,12 @@ def task_iterations(cfg: IMPConfig, level: int) -> int:
 def projected(configs: list[IMPConfig], rates: dict[str, float]) -> dict:
     """What training every level of `configs` (and the ticket levels their controls read) from an empty store takes
     at `rates`: {"levels", "iterations", "core_hours", "unmeasured"} (unmeasured: models with no rate, not counted)."""
-    from .engine import _all_tasks, _key
 
     seen, levels, iterations, seconds, unmeasured = set(), 0, 0, 0.0, set()
-    for cfg, trial, level in _all_tasks(configs):
-        if _key((cfg, trial, level)) in seen:
+    for cfg, trial, level in all_tasks(configs):
+        if task_key((cfg, trial, level)) in seen:
             continue
-        seen.add(_key((cfg, trial, level)))
+        seen.add(task_key((cfg, trial, level)))
         n = task_iterations(cfg, level)
         levels, iterations = levels + 1, iterations + n
         if cfg.model in rates:
@@ -188,14 +187,13 @@ def projection_check(rates_store: str | Path, trained_store: str | Path,
     """The `paper` runs of `notebooks` projected at the rates of `rates_store`'s records, next to what the trained
     `trained_store` recorded for them: {"rates", "projected", "recorded_levels", "recorded_devices" (levels
     per machine), "recorded_iterations", "recorded_core_hours"}."""
-    from .engine import _all_tasks
     from .plan import notebook_runs
     from .profiles import NOTEBOOK_SETTINGS, imp_config
 
     rates = per_iteration(compact_records(rates_store))
     configs = [c for n in notebooks for c in notebook_runs(n, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])]
     # the levels of these notebooks' runs (and the runs they read), not those of other notebooks trained since
-    recorded = compact_records(trained_store, {cfg.root.name for cfg, _, _ in _all_tasks(configs)})
+    recorded = compact_records(trained_store, {cfg.root.name for cfg, _, _ in all_tasks(configs)})
     devices = Counter(r.device or "unrecorded" for r in recorded)
     return {"rates": rates, "projected": projected(configs, rates), "recorded_levels": len(recorded),
             "recorded_devices": dict(devices.most_common()),

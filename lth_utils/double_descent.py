@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from . import masks, pruning
 from .config import config_hash
-from .engine import parallel_map
+from .workers import parallel_map
 from .files import atomic_write_text
 from .imp import derive_seed
 from .models import ACTIVATIONS, glorot_init_, mlp, prunable_names

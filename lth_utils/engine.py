@@ -12,92 +12,25 @@ run killed at any moment and started again skips every level whose result.json e
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import pandas as pd
 
-from .children import die_with_parent, ignore_interrupts
 from .costs import Record, stored_level_record
-from .training import _set_training_state, single_thread  # noqa: F401 (single_thread: re-exported)
-from .imp import IMPConfig, dependencies, prepare, run_level, start_iteration, tasks_of
+from .imp import IMPConfig, Task, all_tasks, dependencies, prepare, run_level, start_iteration, task_key, tasks_of
 from .progress import tqdm
+from .training import single_thread
 from .store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result, stored_levels,
                     write_csv)
-
-Task = tuple[IMPConfig, int, int]
-
-
-def _pool_context():
-    """Workers are forked from a server process that imported torch and this package once: a spawned worker spends
-    ~1.5 s importing them and ~1 s more in its first `use_deterministic_algorithms` (which imports torch._dynamo); a
-    forked one starts at once. The server never runs torch ops, so forking it is safe where forking a process that
-    has started torch's threads is not. Windows has no forkserver: workers are spawned there (slower to start, the
-    same results)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lth_utils.forkserver_guard", "lth_utils.engine", "torch._dynamo"])
-    return context
-
-
-_PROGRESS: dict = {}
-
-
-def _worker_init(progress=None) -> None:
-    """Every worker: exits with its parent, leaves Ctrl-C to it, trains on one thread, reports to `progress`."""
-    die_with_parent()
-    ignore_interrupts()
-    _set_training_state(1, True)
-    _PROGRESS["queue"] = progress
-
+from .workers import PROGRESS, in_worker, parallel_map, pool_context, stopping_workers_on_interrupt, worker_init
 
 def _worker_run(task: Task) -> dict:
     cfg, trial, level = task
-    progress = _PROGRESS.get("queue")
+    progress = PROGRESS.get("queue")
     return run_level(cfg, trial, level, on_progress=(lambda n: progress.put(n)) if progress is not None else None)
-
-
-@contextmanager
-def _stopping_workers_on_interrupt(pool: ProcessPoolExecutor):
-    """On Ctrl-C / 'interrupt kernel': kill the pool's workers at once (a level in training is lost, every stored
-    level is kept), say so in one line, and let the interrupt go on."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        print("\ninterrupted: the workers were stopped; every finished level is stored, and running the same call "
-              "again resumes from there", file=sys.stderr, flush=True)
-        raise
-
-
-def _all_tasks(configs: list[IMPConfig]) -> list[Task]:
-    """The requested tasks plus the ticket tasks that control arms depend on, without duplicates, in order."""
-    tasks: dict[Task, None] = {}
-
-    def add(task: Task) -> None:
-        for dep in dependencies(*task):
-            if dep not in tasks:
-                add(dep)
-        tasks.setdefault(task, None)
-
-    for cfg in configs:
-        for task in tasks_of(cfg):
-            add(task)
-    return list(tasks)
-
-
-def _key(task: Task):
-    """Tasks of configs that differ only in `trials`/`levels` are the same work (same folder)."""
-    cfg, trial, level = task
-    return (str(cfg.root), trial, level)
 
 
 def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
@@ -106,7 +39,7 @@ def default_workers(configs: list[IMPConfig], pending: list[Task]) -> int:
     requested = max(c.workers for c in configs)
     if requested:
         return requested
-    chains = len({(_key(t)[0], t[1]) for t in pending})  # independent (config, trial) chains
+    chains = len({(task_key(t)[0], t[1]) for t in pending})  # independent (config, trial) chains
     return max(1, min(os.cpu_count() or 1, chains))
 
 
@@ -149,7 +82,7 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
         check_writable(out)
     for cfg in configs:
         prepare(cfg)
-    tasks = _all_tasks(configs)
+    tasks = all_tasks(configs)
     pending = []
     for cfg, trial, level in tasks:
         directory = level_dir(cfg.root, trial, level)
@@ -170,13 +103,13 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
               mininterval=2.0) as bar:
         if client is not None:
             with client:
-                cluster.run_tasks(client, pending, _key, dependencies, bar, _budget)
+                cluster.run_tasks(client, pending, task_key, dependencies, bar, _budget)
         elif n_workers <= 1:
             with single_thread():
                 for task in pending:
                     run_level(*task, on_progress=bar.update)
         else:
-            stored = {_key(t) for t in tasks if t not in pending}
+            stored = {task_key(t) for t in tasks if t not in pending}
             _run_pool(pending, stored, n_workers, bar)
         bar.total = bar.n  # the total is the budget; levels stopped by patience leave the rest of it unused
         bar.refresh()
@@ -197,18 +130,18 @@ def _cluster_address(scheduler: str | None) -> str | None:
 
 def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:
     """Run `pending` tasks as their dependencies finish; `done` holds the keys of tasks already stored."""
-    context = _pool_context()
+    context = pool_context()
     done = set(done)
-    remaining = {_key(t): t for t in pending}
+    remaining = {task_key(t): t for t in pending}
     messages = context.Queue()
-    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init, initargs=(messages,)) as pool, \
-            _stopping_workers_on_interrupt(pool):
+    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=worker_init, initargs=(messages,)) as pool, \
+            stopping_workers_on_interrupt(pool):
         running: dict[Future, Task] = {}
         while remaining or running:
             for key, task in list(remaining.items()):
                 if len(running) >= n_workers:
                     break
-                if all(_key(d) in done for d in dependencies(*task)):
+                if all(task_key(d) in done for d in dependencies(*task)):
                     running[pool.submit(_worker_run, task)] = task
                     del remaining[key]
             finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -216,7 +149,7 @@ def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:
             for future in finished:
                 task = running.pop(future)
                 future.result()  # re-raise a worker's error here
-                done.add(_key(task))
+                done.add(task_key(task))
         _drain(messages, bar)
 
 
@@ -245,30 +178,5 @@ def run_imp(cfg: IMPConfig, progress: bool = True) -> pd.DataFrame:
     return run([cfg], progress=progress)[cfg]
 
 
-def _call(fn_and_args):
-    fn, args = fn_and_args
-    return fn(*args)
-
-
-def in_worker(fn, *args):
-    """fn(*args) in a fresh single-thread worker process, as the engine's workers train: a process that has already
-    run torch ops on several threads does not give the same bits after set_num_threads(1) (measured on the rewind
-    replay of a standard run), a worker that starts on one thread does."""
-    with ProcessPoolExecutor(1, mp_context=_pool_context(), initializer=_worker_init) as pool:
-        return pool.submit(_call, (fn, args)).result()
-
-
-def parallel_map(fn, arg_tuples: list[tuple], workers: int = 0, progress: bool = True, desc: str = "") -> list:
-    """[fn(*args) for args in arg_tuples] on single-thread worker processes (in order); `fn` must be importable.
-
-    For independent trainings outside IMP (instability copies, width sweeps). Same bits as running them here.
-    """
-    n_workers = workers or max(1, min(os.cpu_count() or 1, len(arg_tuples)))
-    if n_workers <= 1:
-        with single_thread():
-            return [fn(*args) for args in tqdm(arg_tuples, desc=desc, disable=not progress)]
-    context = _pool_context()
-    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init) as pool, \
-            _stopping_workers_on_interrupt(pool):
-        results = pool.map(_call, [(fn, args) for args in arg_tuples])
-        return list(tqdm(results, total=len(arg_tuples), desc=desc, disable=not progress))
+__all__ = ["run", "run_imp", "write_summary", "ledger_summary", "default_workers", "in_worker", "parallel_map",
+           "single_thread"]  # in_worker, parallel_map and single_thread live in workers.py and training.py

@@ -194,7 +194,7 @@ def _is_level_list(text: str) -> bool:
     return bool(re.fullmatch(r"\d+(,\d+)*", text))
 
 
-def _input_shape(dataset: str) -> tuple[int, int, int]:
+def input_shape(dataset: str) -> tuple[int, int, int]:
     return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
 
 
@@ -202,7 +202,7 @@ def _input_shape(dataset: str) -> tuple[int, int, int]:
 def _layers(model: str, dataset: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
     """((name, number of weights) of each prunable layer in model order, names of the conv layers' weights): the
     model is built once per model and dataset."""
-    net = build_model(model, _input_shape(dataset), 10)
+    net = build_model(model, input_shape(dataset), 10)
     return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net)), tuple(conv_names(net))
 
 
@@ -258,9 +258,9 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
     independent = cfg.arm in ("reinit", "random_prune", "transfer", *SIGN_ARMS, *INIT_ARMS)
     if cfg.arm == "transfer":  # another dataset, of this one's input shape (the list names what is allowed)
-        same_shape = [d for d in DATASETS if d != cfg.dataset and _input_shape(d) == _input_shape(cfg.dataset)]
+        same_shape = [d for d in DATASETS if d != cfg.dataset and input_shape(d) == input_shape(cfg.dataset)]
         _require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
-                 f"a dataset other than {cfg.dataset} with its input shape {_input_shape(cfg.dataset)} (the same "
+                 f"a dataset other than {cfg.dataset} with its input shape {input_shape(cfg.dataset)} (the same "
                  f"architecture must take both): {', '.join(same_shape) or 'none'}")
     else:
         _require(cfg.transfer_from == "", "transfer_from", cfg.transfer_from, f"empty for the {cfg.arm} arm (only "
@@ -283,7 +283,7 @@ def validate(cfg: IMPConfig) -> None:
     _require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
              "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
     if cfg.scope == "global" and cfg.model in MODELS:
-        pooled = len(prunable_names(build_model(cfg.model, _input_shape(cfg.dataset), 10)))
+        pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), 10)))
         pooled -= 0 if cfg.pool_output else 1
         _require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
                  f"layer(s); with pool_output=True the output layer joins the pool")
@@ -345,7 +345,7 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None, kernels_version
     model.load_state_dict(start)
     model.to(cfg.device)
     # one thread, as the engine's workers train; a process that already ran torch on several threads can still give
-    # other bits after switching to one, so import calls this in a fresh worker (engine.in_worker)
+    # other bits after switching to one, so import calls this in a fresh worker (workers.in_worker)
     with single_thread():
         result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, 0, "data"),
                        save_weights_at=k, stop_at=k, test_curve=False, kernels_version=kernels_version)
@@ -611,3 +611,29 @@ def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig
     if cfg.arm not in ("ticket", *INIT_ARMS):
         deps.append((cfg.ticket(), trial, level))
     return deps
+
+
+Task = tuple[IMPConfig, int, int]
+
+
+def all_tasks(configs: list[IMPConfig]) -> list[Task]:
+    """The tasks of `configs` plus every task they depend on (a control's ticket, a copied dense level), each once,
+    dependencies first."""
+    tasks: dict[Task, None] = {}
+
+    def add(task: Task) -> None:
+        for dep in dependencies(*task):
+            if dep not in tasks:
+                add(dep)
+        tasks.setdefault(task, None)
+
+    for cfg in configs:
+        for task in tasks_of(cfg):
+            add(task)
+    return list(tasks)
+
+
+def task_key(task: Task) -> tuple[str, int, int]:
+    """Tasks of configs that differ only in `trials`/`levels` are the same work (same folder)."""
+    cfg, trial, level = task
+    return (str(cfg.root), trial, level)

@@ -22,7 +22,8 @@ import torch
 from . import masks
 from .analysis import load_mask
 from .data import load_splits
-from .engine import parallel_map, run
+from .engine import run
+from .workers import parallel_map
 from .files import atomic_torch_save, atomic_write_text, torch_load
 from .imp import IMPConfig, derive_seed
 from .landscape import line

@@ -48,10 +48,10 @@ import torch
 
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
-from .engine import in_worker
 from .models import build_model
-from .imp import INIT_ARMS, IMPConfig, _input_shape, dense_source, fit_level, level_inputs, tasks_of
+from .imp import INIT_ARMS, IMPConfig, input_shape, dense_source, fit_level, level_inputs, tasks_of
 from .plan import weights_read
+from .workers import in_worker
 from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
                     recorded_device, stored_levels, task_lock, write_csv, write_result)
 
@@ -425,7 +425,7 @@ def import_run(source: Path, store: Path) -> int:
     if not (root / "config.json").exists():
         atomic_write_text(root / "config.json", (source / "config.json").read_text())
     cfg = config_of(root, store)
-    shapes = types.SimpleNamespace(input_shape=_input_shape(cfg.dataset), num_classes=10)
+    shapes = types.SimpleNamespace(input_shape=input_shape(cfg.dataset), num_classes=10)
     for trial, point in points.items():
         if not (root / f"trial_{trial}" / "rewind.pt").exists():
             atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)

@@ -29,7 +29,7 @@ def layer_rates(names: list[str], rate: float, output_rate: float | None = None,
     return rates
 
 
-def _prune_lowest(scores: torch.Tensor, alive: torch.Tensor, count: int) -> torch.Tensor:
+def prune_lowest(scores: torch.Tensor, alive: torch.Tensor, count: int) -> torch.Tensor:
     """Flat bool mask keeping `alive` minus the `count` alive entries of lowest score (ties: lower index first)."""
     alive_idx = alive.nonzero().flatten()
     order = torch.sort(scores[alive_idx], stable=True).indices
@@ -89,13 +89,13 @@ def score_prune(scores: dict[str, torch.Tensor], mask: Mask, rates: dict[str, fl
             raise ValueError(f"global scope ranks the pooled layers at one rate; got {sorted(pool_rates)}")
         rate = pool_rates.pop()
         flat_alive = torch.cat([alive[n] for n in pooled])
-        keep = _prune_lowest(torch.cat([scores[n] for n in pooled]), flat_alive,
+        keep = prune_lowest(torch.cat([scores[n] for n in pooled]), flat_alive,
                              prune_count(int(flat_alive.sum()), rate))
         for n, part in zip(pooled, torch.split(keep, [alive[n].numel() for n in pooled])):
             new[n] = part
     for n in mask:
         if n not in pooled:
-            new[n] = _prune_lowest(scores[n], alive[n], prune_count(int(alive[n].sum()), rates[n]))
+            new[n] = prune_lowest(scores[n], alive[n], prune_count(int(alive[n].sum()), rates[n]))
     return {n: new[n].reshape(mask[n].shape) & mask[n] for n in mask}
 
 

@@ -134,7 +134,7 @@ def keep_top(scores: dict[str, torch.Tensor], mask: Mask, remaining: int, invert
     if not 0 < remaining <= total_alive:
         raise ValueError(f"remaining={remaining} must be in [1, {total_alive}] (the weights that survive now)")
     flat = torch.cat([scores[n].detach().flatten().cpu().to(torch.float64) for n in names])
-    keep = pruning._prune_lowest(-flat if invert else flat, alive, total_alive - remaining)
+    keep = pruning.prune_lowest(-flat if invert else flat, alive, total_alive - remaining)
     parts = torch.split(keep, [mask[n].numel() for n in names])
     return {n: part.reshape(mask[n].shape) & mask[n].cpu() for n, part in zip(names, parts)}
 

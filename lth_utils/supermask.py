@@ -25,7 +25,7 @@ from torch.func import functional_call
 from . import masks
 from .config import ConfigError, config_hash
 from .data import DATASETS, batch_stream, load_splits
-from .engine import parallel_map
+from .workers import parallel_map
 from .files import atomic_torch_save
 from .imp import IMPConfig, derive_seed, level_inputs
 from .models import MODELS, build_model, glorot_std, prunable_names

@@ -48,7 +48,7 @@ from .files import atomic_torch_save, torch_load
 from .masks import Mask
 from .models import prunable_names
 from .progress import tqdm
-from .training import _state_copy
+from .training import state_copy
 
 REWIND_WORDS = ("init", "lr", "none")
 CONTROL_ARMS = ("ticket", "reinit", "random_prune")
@@ -187,13 +187,13 @@ class _StepCounter:
     def _hook(self, module, _inputs):
         if module.training:
             if self.steps == self.k:
-                self.saved = _state_copy(module)
+                self.saved = state_copy(module)
             self.steps += 1
 
     def close(self) -> dict[str, torch.Tensor] | None:
         self.handle.remove()
         if self.saved is None and self.steps == self.k:  # k = every step: the trained weights
-            self.saved = _state_copy(self.model)
+            self.saved = state_copy(self.model)
         return self.saved
 
 
@@ -279,7 +279,7 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
     else:
         exclude = ()
     mask = masks.ones_like(model)
-    start = _state_copy(model)          # what the current round starts from
+    start = state_copy(model)          # what the current round starts from
     rewind_state = start                # what the survivors rewind to (init, or after k steps)
     history: list[dict[str, Any]] = []
     bar = _progress(config.rounds + 1, progress, "IMP rounds")
@@ -309,7 +309,7 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
                                   f"a rate that leaves weights: round {round_ + 1} would prune every weight")
             mask = new
             if config.rewind in ("lr", "none"):
-                start = _state_copy(model)
+                start = state_copy(model)
             else:
                 start = rewind_state
                 model.load_state_dict(start)

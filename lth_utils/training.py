@@ -41,7 +41,7 @@ SPARSE_EVAL_DENSITY = 0.10
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
-def _set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
+def set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
     before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(deterministic)
@@ -51,11 +51,11 @@ def _set_training_state(threads: int, deterministic: bool) -> tuple[int, bool]:
 @contextmanager
 def single_thread():
     """One intra-op thread and deterministic kernels (the thread count changes the bits); restored afterwards."""
-    before = _set_training_state(1, True)
+    before = set_training_state(1, True)
     try:
         yield
     finally:
-        _set_training_state(*before)
+        set_training_state(*before)
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def masked_step(optimizer: torch.optim.Optimizer, masked: list[tuple[torch.Tenso
         torch._foreach_mul_(list(params), factors)
 
 
-def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
@@ -271,11 +271,11 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
                 best = (val_loss, it, metrics[-1]["accuracy"])
         elif improved:
             best = (val_loss, it, float("nan"))
-            best_weights = None if stop else _state_copy(model)
+            best_weights = None if stop else state_copy(model)
         if stop and not test_curve:
             final = test_row(it)
             if best_weights is not None:  # the best weights' test row goes right after their validation row
-                current = _state_copy(model)
+                current = state_copy(model)
                 model.load_state_dict(best_weights)
                 row = test_row(best[1])
                 model.load_state_dict(current)
@@ -294,7 +294,7 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     while True:
         if it == save_weights_at:
             sync()
-            saved = _state_copy(model)
+            saved = state_copy(model)
         if it == stop_at:
             break
         if it % config.eval_every == 0 or it in (start_iteration, config.iterations):

@@ -19,7 +19,7 @@ DATA_ROOT = Path(os.environ.get("LTH_DATA_ROOT", Path(__file__).resolve().parent
 #   system       processes, signals, Dask, papermill, the browser, the benchmark: minutes each
 #   repository   the committed artefacts agree with the code (README tables, handouts, committed stores)
 UNIT_FILES = {"test_masks_pruning.py", "test_models.py", "test_verdicts.py", "test_comparison.py", "test_scorers.py",
-              "test_protocol.py"}
+              "test_protocol.py", "test_layout.py"}
 TIERS = {
     "system": [
         "test_processes.py", "test_benchmark.py", "test_cluster.py", "test_browser.py",

@@ -94,14 +94,14 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
 
 def test_the_committed_standard_store_holds_every_level_the_notebooks_plan():
     """`make run` imports results/standard/store and trains only what is missing: every planned level is there."""
-    from lth_utils.engine import _all_tasks
+    from lth_utils.imp import all_tasks
 
     cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
     store = ROOT / "results/standard/store"
     stored = {(run.parent.name, level["trial"], level["level"]) for run in store.glob("*/levels.json")
               for level in json.loads(run.read_text())}
     for number in plan.PLANNED:
-        wanted = {(c.root.name, t, l) for c, t, l in _all_tasks(plan.notebook_runs(number, cfg, settings))}
+        wanted = {(c.root.name, t, l) for c, t, l in all_tasks(plan.notebook_runs(number, cfg, settings))}
         assert wanted <= stored, (number, sorted(wanted - stored)[:3])
 
 

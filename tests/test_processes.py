@@ -113,7 +113,7 @@ def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp
 
 def test_workers_are_spawned_where_there_is_no_forkserver(monkeypatch):
     import multiprocessing
-    from lth_utils import engine
-    assert engine._pool_context().get_start_method() == "forkserver"  # Linux, macOS
+    from lth_utils import workers
+    assert workers.pool_context().get_start_method() == "forkserver"  # Linux, macOS
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
-    assert engine._pool_context().get_start_method() == "spawn"
+    assert workers.pool_context().get_start_method() == "spawn"
