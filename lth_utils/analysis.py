@@ -6,7 +6,6 @@ intervals, learning curves, and mask/weight statistics. Pure functions of DataFr
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -18,6 +17,7 @@ from . import masks
 from .data import load_splits
 from .files import torch_load
 from .imp import IMPConfig, start_iteration
+from .plan import one_shot_like  # noqa: F401 (notebooks read it here, beside the other tables' helpers)
 from .models import build_model
 from .store import level_dir, read_csv, read_result
 from .training import evaluate
@@ -265,10 +265,3 @@ def level_table(summary: pd.DataFrame) -> pd.DataFrame:
         "early-stop iteration": grouped["early_stop_iteration"].mean().round(0).to_numpy(),
         "final test acc (%)": (100 * grouped["final_test_acc"].mean()).round(2).to_numpy(),
         "trials": accuracy["trials"]})
-
-
-def one_shot_like(cfg: IMPConfig, level: int) -> IMPConfig:
-    """A one-shot config that reaches the per-layer densities of IMP level `level` in a single pruning step."""
-    output_rate = cfg.rate / 2 if cfg.output_rate is None else cfg.output_rate
-    return dataclasses.replace(cfg, rate=1 - (1 - cfg.rate) ** level, output_rate=1 - (1 - output_rate) ** level,
-                               levels=1)

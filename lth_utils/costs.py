@@ -22,7 +22,7 @@ from typing import Iterable, NamedTuple
 
 import pandas as pd
 
-from .imp import IMPConfig, all_tasks, copied_dense_level, dense_source, task_key
+from .imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
 from .store import recorded_device
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
@@ -64,7 +64,6 @@ def stored_level_record(cfg: IMPConfig, trial: int, level: int, row: dict) -> Re
 def compact_records(store: str | Path, runs: set[str] | None = None) -> list[Record]:
     """The level records of a compact store (results/<profile>/store, portable.py's layout), without importing it;
     only those of the run folders named in `runs` when given."""
-    from .portable import config_of
 
     records = []
     for run in sorted(Path(store).glob("*/levels.json")):
@@ -78,7 +77,6 @@ def compact_records(store: str | Path, runs: set[str] | None = None) -> list[Rec
 
 def store_records(store: str | Path) -> list[Record]:
     """The level records of a run store (every run folder with a config.json, every stored level)."""
-    from .portable import config_of
     from .store import level_dir, read_result, stored_levels
 
     records = []

@@ -29,8 +29,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -594,6 +596,16 @@ def prepare(cfg: IMPConfig) -> None:
     reads = set() if cfg.arm in INIT_ARMS else {cfg.ticket(), dense_source(cfg.ticket()) or cfg}
     for c in {cfg} | reads:
         write_config(c.root, c)
+
+
+def config_of(root: Path, out: Path) -> IMPConfig:
+    """The IMPConfig recorded in run folder `root`'s config.json, with `out` as its store and the CPU as its device
+    (replays run on the CPU; the device type is in the folder name); fields added since keep their defaults."""
+    fields = {f.name for f in dataclasses.fields(IMPConfig)}
+    stored = json.loads((root / "config.json").read_text())["config"]
+    values = {k: v for k, v in stored.items() if k in fields}
+    values.update(out=str(out), device="cpu")
+    return IMPConfig(**values)
 
 
 def tasks_of(cfg: IMPConfig) -> list[tuple[IMPConfig, int, int]]:

@@ -19,7 +19,6 @@ import dataclasses
 import functools
 from typing import Any
 
-from .analysis import one_shot_like
 from .config import ConfigError
 from .imp import ABLATIONS, INIT_ARMS, SIGN_ARMS, IMPConfig
 from .pruning import CRITERIA
@@ -52,6 +51,13 @@ def one_shot_sweep(cfg: IMPConfig, settings: dict[str, Any]) -> list[IMPConfig]:
     """Notebook 01: one pruning step at each of the profile's one-shot rates (ticket arm; reinit via controls)."""
     trials = min(cfg.trials, settings["one_shot_trials"])
     return [dataclasses.replace(cfg, rate=p, levels=1, trials=trials) for p in settings["one_shot_rates"]]
+
+
+def one_shot_like(cfg: IMPConfig, level: int) -> IMPConfig:
+    """A one-shot config that reaches the per-layer densities of IMP level `level` in a single pruning step."""
+    output_rate = cfg.rate / 2 if cfg.output_rate is None else cfg.output_rate
+    return dataclasses.replace(cfg, rate=1 - (1 - cfg.rate) ** level, output_rate=1 - (1 - output_rate) ** level,
+                               levels=1)
 
 
 def one_shot_matched(cfg: IMPConfig) -> dict[int, IMPConfig]:

@@ -49,7 +49,7 @@ import torch
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .models import build_model
-from .imp import INIT_ARMS, IMPConfig, input_shape, dense_source, fit_level, level_inputs, tasks_of
+from .imp import INIT_ARMS, IMPConfig, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
 from .plan import weights_read
 from .workers import in_worker
 from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
@@ -78,14 +78,6 @@ def portable_config(text: str) -> str:
     record = json.loads(text)
     record["config"] = {k: v for k, v in record["config"].items() if k not in MACHINE_LOCAL}
     return config_text(record)
-
-
-def config_of(root: Path, out: Path) -> IMPConfig:
-    fields = {f.name for f in dataclasses.fields(IMPConfig)}
-    stored = json.loads((root / "config.json").read_text())["config"]
-    values = {k: v for k, v in stored.items() if k in fields}
-    values.update(out=str(out), device="cpu")  # replay runs on the CPU; the device type is in the folder name
-    return IMPConfig(**values)
 
 
 def _run_folders(store: Path) -> list[Path]:

@@ -51,3 +51,26 @@ def test_no_module_takes_a_private_name_from_another():
                     and node.attr.startswith("_") and not node.attr.startswith("__"):
                 attributes.append((path.name, f"{node.value.id}.{node.attr}"))
     assert attributes == []
+
+
+# The README's "How the code is organised", bottom to top: a module imports only from its own layer or below.
+LAYERS = [
+    ("foundations", {"config", "files", "store", "progress", "children", "forkserver_guard"}),
+    ("data and models", {"data", "models", "kernels"}),
+    ("pruning", {"masks", "pruning", "scorers"}),
+    ("training", {"training", "workers"}),
+    ("the lottery core", {"imp", "tickets"}),
+    ("planning and profiles", {"plan", "profiles"}),
+    ("execution", {"costs", "engine", "cluster"}),
+    ("results", {"analysis", "comparison", "protocol", "portable", "verdicts", "plots"}),
+    ("experiments", {"instability", "double_descent", "init_pruning", "supermask", "landscape"}),
+    ("course and command line", {"notebook", "sweep", "__main__"}),
+]
+
+
+def test_every_module_sits_in_one_layer_and_imports_only_from_its_own_or_lower_ones():
+    layer_of = {m: i for i, (_, modules) in enumerate(LAYERS) for m in modules}
+    assert sorted(layer_of) == sorted(MODULES), "a module missing from LAYERS (and the README's list), or gone"
+    upward = [(name, module, LAYERS[layer_of[module]][0]) for name, path in MODULES.items()
+              for module, _ in _imports(path) if layer_of[module] > layer_of[name]]
+    assert upward == []
