@@ -27,10 +27,18 @@ def set_style() -> None:
                          "axes.titleweight": "bold", "legend.frameon": False})
 
 
-def density_axis(ax, percents=None, label: str = "% of weights remaining (log scale)"):
-    """Log x axis of % weights remaining, 100 on the left, ticked at the paper's densities within the data's range."""
+def density_axis(ax, percents=None, label: str = "% of weights remaining (log scale)", ticks=None):
+    """Log x axis of % weights remaining, 100 on the left, ticked at `ticks` if given, else at the paper's densities
+    within the data's range; explicit ticks closer than a factor 1.35 to a higher one are left out (they would overlap)."""
     low, high = (min(percents), max(percents)) if percents is not None else (min(PAPER_TICKS), 100)
-    ticks = [t for t in PAPER_TICKS if low * 0.95 <= t <= high * 1.05] or [round(high, 1), round(low, 1)]
+    if ticks is not None:  # from the highest down, each at least a factor 1.35 below the last kept: no overlaps
+        kept: list[float] = []
+        for t in sorted({round(float(t), 1) for t in ticks}, reverse=True):
+            if not kept or kept[-1] / t >= 1.35:
+                kept.append(t)
+        ticks = kept
+    else:
+        ticks = [t for t in PAPER_TICKS if low * 0.95 <= t <= high * 1.05] or [round(high, 1), round(low, 1)]
     ax.set_xscale("log")
     ax.set_xlim(high * 1.15, low / 1.15)
     ax.set_xticks(ticks)

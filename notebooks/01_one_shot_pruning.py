@@ -143,7 +143,7 @@ for ax, arms in zip(axes, [("no_retrain", "ticket", "reinit"), ("ticket", "reini
                                "min": g[arm].min(), "max": g[arm].max()})
         plots.band(ax, table_, arm, scale=100, label=ARM_LABELS[arm])
     ax.axhline(100 * sweep["dense"].mean(), color=plots.COLORS["dense"], ls="--", lw=1, label="dense (100%)")
-    plots.density_axis(ax, ticks)
+    plots.density_axis(ax, ticks, ticks=ticks)  # the one-shot rates' own densities, not IMP's
     ax.set_ylabel("test accuracy (%)")
 axes[0].set_ylim(max(0, 100 * sweep[["ticket", "reinit", "no_retrain"]].min().min() - 2), 100)
 axes[0].set_title("One-shot pruning: three ways to use the mask")

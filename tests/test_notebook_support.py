@@ -521,3 +521,16 @@ def test_import_without_from_reads_each_profiles_committed_store_into_its_run_st
     assert "results/standard/store: no committed results for this profile" in capsys.readouterr().out
     assert cli.main(["import", "--from", "missing"]) == 2
     assert "from='missing' is invalid" in capsys.readouterr().err
+
+
+def test_the_density_axis_honours_explicit_ticks_and_drops_overlapping_ones():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from lth_utils import plots
+    fig, ax = plt.subplots()
+    plots.density_axis(ax, [100, 80, 50.1, 10.2, 2.2], ticks=[100, 80, 50.1, 10.2, 2.2])
+    assert list(ax.get_xticks()) == [100, 50.1, 10.2, 2.2]  # 80 is within a factor 1.35 of 100
+    plots.density_axis(ax, [100, 51.3, 21.1, 7.0])
+    assert list(ax.get_xticks()) == [100, 51.3, 21.1, 7.0]  # the paper's densities within the data's range
+    plt.close(fig)
