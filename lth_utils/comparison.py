@@ -29,8 +29,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from scipy import stats
-
 from . import analysis, plan
 
 AGREES, OTHER_SIZE, UNRESOLVED, DISAGREES = "agrees", "same direction, other size", "not resolved", "disagrees"
@@ -50,11 +48,9 @@ def _paired(a: pd.Series, b: pd.Series) -> pd.Series:
 
 
 def _interval(values: pd.Series, confidence: float = 0.95) -> tuple[float, float, float]:
-    n, mean = len(values), float(values.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
-    return mean, mean - half, mean + half
+    """(mean, low, high): analysis.mean_interval's t-interval, the one interval formula of the package."""
+    m = analysis.mean_interval(values, confidence)
+    return m["mean"], m["ci_low"], m["ci_high"]
 
 
 def _range(values: pd.Series, fmt: str) -> str:
