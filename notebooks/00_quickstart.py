@@ -65,7 +65,7 @@ figures = "../figures"   # where the PNG figures go
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
 #
-# Nothing: its tickets are saved under `out/quickstart/`, and a rerun reads them. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, (no projection: this notebook's runs are trained by the notebook itself, and its `paper` settings have not been run). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+# Nothing: it finds its tickets anew each time it runs and saves them under `out/quickstart/` (`tickets.Ticket.load` reads one back). `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
 from pathlib import Path

@@ -50,7 +50,7 @@ figures = "../figures"   # where the PNG figures go
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
 #
-# Nothing earlier; notebooks 01, 03, 05, 07, 08, 10 and 11 read its IMP run. Trained levels are saved in the run store (`out`), so a second run reads them. The last cell (Provenance) reports what this execution cost on its machine: the minutes it took, how many levels it trained and how many it read, what training all of them from an empty store takes by their records, and, run in `smoke` or `standard`, what the `paper` profile's IMP runs of this notebook would take at the time per iteration those levels took (a projection; the paper runs of 01, 02, 03 and 05 were trained, and the README compares their records with it). The README's notebook table gives those numbers for the committed `standard` handouts; `smoke` takes seconds (CI). A setting other than the handouts' own writes its figures to `../build/figures/`, never over the committed ones.
+# Nothing earlier; notebooks 01, 03, 05, 07, 08, 10 and 11 read its IMP run. Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
 import dataclasses
