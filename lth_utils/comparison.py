@@ -255,8 +255,9 @@ def es667_within_2pp(ticket: pd.DataFrame) -> dict | None:
     band = [l for l in sorted(set(ticket["level"])) if 10 <= percent_remaining(ticket, l) <= 20]
     if not band:
         return None
-    cis = {l: _interval(100 * _paired(_by_trial(ticket, l, acc), dense)) for l in band}
-    lowest = min(float(100 * _paired(_by_trial(ticket, l, acc), dense).min()) for l in band)
+    diffs = {l: 100 * _paired(_by_trial(ticket, l, acc), dense) for l in band}
+    cis = {l: _interval(d) for l, d in diffs.items()}
+    lowest = min(float(d.min()) for d in diffs.values())
     verdict = AGREES if all(low >= -2 for _, low, _ in cis.values()) else \
         DISAGREES if any(high < -2 for _, _, high in cis.values()) else UNRESOLVED
     ours = "; ".join(f"{percent_remaining(ticket, l):.1f}%: {m:+.2f} [{lo:+.2f}, {hi:+.2f}]"

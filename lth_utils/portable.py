@@ -451,17 +451,20 @@ def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:
     """The summary rows (as engine.run returns them) of `cfg`'s levels that the compact store `source` holds,
     read from its levels.json without importing anything; trials and levels not exported yet are absent."""
     wanted = {(t, l) for (_, t, l) in tasks_of(cfg)}
-    path = Path(source) / cfg.root.name / "levels.json"
-    records = json.loads(path.read_text()) if path.is_file() else []
-    rows = [r["result"] for r in records if (r["trial"], r["level"]) in wanted]
+    rows = [r["result"] for r in _level_records(source, cfg) if (r["trial"], r["level"]) in wanted]
     rows.sort(key=lambda r: (r["trial"], r["level"]))
     return pd.DataFrame(rows, columns=["arm"] + SUMMARY_COLUMNS + ["iterations_run"])
 
 
+def _level_records(source: str | Path, cfg: IMPConfig) -> list[dict]:
+    """The level records (levels.json) of `cfg`'s run in the compact store `source`; none if it holds no such run."""
+    path = Path(source) / cfg.root.name / "levels.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 def stored_tasks(source: str | Path, cfg: IMPConfig) -> set[tuple[int, int]]:
     """The (trial, level) pairs of `cfg`'s run that the compact store `source` holds."""
-    path = Path(source) / cfg.root.name / "levels.json"
-    return {(r["trial"], r["level"]) for r in json.loads(path.read_text())} if path.is_file() else set()
+    return {(r["trial"], r["level"]) for r in _level_records(source, cfg)}
 
 
 def stored_curve(source: str | Path, cfg: IMPConfig, trial: int, level: int, split: str = "val",
