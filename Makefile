@@ -106,19 +106,27 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "apt-get install chromium failed (its messages are above)" > build/browser-unavailable; fi
 
+# pytest-xdist and `notebooks --jobs` run this many at once (each test and notebook trains on one thread per worker,
+# so the results do not depend on it): the cores of CI's machines.
+JOBS ?= 2
+
 test: data browser
 	$(PY) -m ruff check lth_utils tests benchmarks
-	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -rs tests
+	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -rs -n $(JOBS) --dist loadgroup tests
 	rm -rf $(SMOKE)
-	$(PY) -m lth_utils notebooks --profile smoke --output-dir $(SMOKE) --set out $(SMOKE)/runs \
+	$(PY) -m lth_utils notebooks --profile smoke --jobs $(JOBS) --output-dir $(SMOKE) --set out $(SMOKE)/runs \
 		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
-	rm -rf $(SMOKE)/runs   # nbval must retrain, not read the first execution's stored runs
-	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(SMOKE)/*.ipynb
+	# nbval re-runs every notebook on its runs exported and imported again, as committed results travel: the same
+	# outputs mean the compact store carries everything a notebook shows
+	$(PY) -m lth_utils export --out $(SMOKE)/runs --to $(SMOKE)/compact
+	rm -rf $(SMOKE)/runs
+	$(PY) -m lth_utils import --from $(SMOKE)/compact --out $(SMOKE)/runs
+	$(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env $(SMOKE)/*.ipynb
 
 # The fast tiers (unit + integration, a few minutes): what to run while changing the library. make test runs all.
 test-fast: data
 	$(PY) -m ruff check lth_utils tests benchmarks
-	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -m "unit or integration" tests
+	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -n $(JOBS) -m "unit or integration" tests
 
 bench: data
 	$(PY) benchmarks/bench.py --data-root $(DATA_ROOT)

@@ -291,6 +291,8 @@ def _main(argv: list[str] | None = None) -> int:
     books.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="a notebook parameter, e.g. --set out /tmp/runs (repeatable)")
     books.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
+    books.add_argument("--jobs", type=int, default=1, help="notebooks run at once, each in its own kernel (default 1; "
+                       "notebooks sharing a store wait for each other's levels instead of training them twice)")
     sweep = commands.add_parser("sweep", help="papermill executions of notebooks over a parameter grid, on a Dask "
                                               "cluster when one is named, else on local workers")
     sweep.add_argument("--notebooks", nargs="+", required=True, help="notebook name prefixes, e.g. 02 03")
@@ -309,7 +311,7 @@ def _main(argv: list[str] | None = None) -> int:
             return sweep_command(args)
         if args.command == "notebooks":
             from .notebook import execute
-            timings = execute(args.profile, args.output_dir, dict(args.set), args.only)
+            timings = execute(args.profile, args.output_dir, dict(args.set), args.only, jobs=args.jobs)
             print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
             return 0
         if args.command in ("export", "import", "verify", "retrain-weights"):

@@ -44,8 +44,8 @@ from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .kernels import KERNELS, same_in_every_version
 from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
-                    provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock, trace,
-                    write_config, write_csv, write_result)
+                    pause_point, provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock,
+                    trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 # Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
@@ -553,6 +553,7 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
     row, model, mask, start, result = fit_level(cfg, trial, level, on_progress=on_progress)
     masks.save(mask, directory / "mask.pt")
     atomic_torch_save(directory / "weights_start.pt", start)
+    pause_point(trial, level)  # a no-op outside the tests that interrupt a run at a known point: a level half-written
     if result.saved_weights is not None:
         atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", result.saved_weights)
     atomic_torch_save(directory / "weights_final.pt", {k_: v.cpu() for k_, v in model.state_dict().items()})

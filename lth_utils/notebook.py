@@ -7,10 +7,12 @@ fetch the data, set the figure style; and state the profile, hardware and versio
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -214,25 +216,37 @@ def execute_one(path: Path, target: Path, parameters: dict[str, Any], progress: 
     os.replace(partial, target)
 
 
+def _execute_timed(path: Path, target: Path, label: str, parameters: dict[str, Any], progress: bool) -> float:
+    """execute_one, announced and timed (minutes): what each of `execute`'s jobs runs."""
+    started = time.time()
+    print(f"== {path.name} ({label})", flush=True)
+    execute_one(path, target, parameters, progress)
+    minutes = (time.time() - started) / 60
+    print(f"   {path.name}: {minutes:.1f} min -> {target}", flush=True)
+    return minutes
+
+
 def execute(profile: str = HANDOUTS, output_dir=None, parameters: dict[str, Any] | None = None,
-            selection: list[str] | None = None, progress: bool = True) -> list[tuple[str, float]]:
+            selection: list[str] | None = None, progress: bool = True, jobs: int = 1) -> list[tuple[str, float]]:
     """Run the notebooks headlessly with papermill; returns (name, minutes) per notebook.
 
     `handouts` runs each notebook in its own handout profile (its parameters cell's default) and by default writes
     them over the ones in notebooks/ (the handouts); any other profile is passed to every notebook and writes to
     build/notebooks/<profile> unless `output_dir` says where. The kernel always runs in notebooks/, so the
     notebooks' relative paths (../runs, ../data, ../figures) mean the same as in JupyterLab.
+    `jobs` notebooks run at once (each in its own process and kernel). Notebooks that share a store share its levels
+    safely: one trains a level while the other waits for it and then reads it (store.task_lock).
     """
     check_profile(profile, handouts=True)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError("jobs", jobs, "a whole number of notebooks to run at once, 1 or more")
     params = {**({"profile": profile} if profile != HANDOUTS else {}), **(parameters or {})}
     folder = Path(output_dir) if output_dir else \
         NOTEBOOK_DIR if profile == HANDOUTS else NOTEBOOK_DIR.parent / "build" / "notebooks" / profile
-    timings = []
-    for path in notebook_paths(selection):
-        target = folder / path.name
-        started = time.time()
-        print(f"== {path.name} ({handout_profile(path.name) if profile == HANDOUTS else profile})", flush=True)
-        execute_one(path, target, params, progress)
-        timings.append((path.name, (time.time() - started) / 60))
-        print(f"   {path.name}: {timings[-1][1]:.1f} min -> {target}", flush=True)
-    return timings
+    work = [(path, folder / path.name, handout_profile(path.name) if profile == HANDOUTS else profile, params, progress)
+            for path in notebook_paths(selection)]
+    if jobs == 1:
+        return [(args[0].name, _execute_timed(*args)) for args in work]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        minutes = list(pool.map(_execute_timed, *zip(*work)))
+    return [(args[0].name, m) for args, m in zip(work, minutes)]

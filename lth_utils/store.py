@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -158,6 +159,26 @@ def trace(event: str, root: Path, trial: int, level: int) -> None:
     if path:
         with open(path, "a") as f:  # one short O_APPEND write per line: lines of two processes never interleave
             f.write(f"{event} {root.name} {trial} {level} {os.getpid()}\n")
+
+
+PAUSE_ENV = "LTH_PAUSE_AFTER"
+
+
+def pause_point(trial: int, level: int) -> None:
+    """Where tests interrupt a run at a known point instead of racing a timer: with $LTH_PAUSE_AFTER set to
+    'trial,level,marker', the first process to train that level (of any run) stops half-way through writing it (its
+    mask and start weights written, its trained weights and result not), creates the file `marker`, writes its pid
+    there and waits until it is killed or interrupted. Later trainers of the level (a resumed run) go on. Unset
+    (always, outside tests), this does nothing."""
+    wanted = os.environ.get(PAUSE_ENV, "").split(",", 2)
+    if len(wanted) == 3 and wanted[:2] == [str(trial), str(level)]:
+        try:
+            with open(wanted[2], "x") as marker:
+                marker.write(str(os.getpid()))
+        except FileExistsError:
+            return
+        while True:
+            time.sleep(60)
 
 
 @contextlib.contextmanager

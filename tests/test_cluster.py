@@ -15,6 +15,9 @@ import pytest
 
 from lth_utils import engine
 from lth_utils.config import ConfigError
+from lth_utils.store import PAUSE_ENV
+
+from conftest import wait_for_pause
 
 
 def _free_port() -> int:
@@ -95,26 +98,23 @@ def test_the_environment_variable_sends_the_engine_to_the_cluster(tiny, tmp_path
     assert calls == []  # nothing trained in this process: the workers did it
 
 
-def test_a_worker_killed_mid_task_loses_nothing(tiny, tmp_path):
+def test_a_worker_killed_mid_task_loses_nothing(tiny, tmp_path, monkeypatch):
+    paused = tmp_path / "paused"
+    monkeypatch.setenv(PAUSE_ENV, f"0,1,{paused}")  # the cluster's workers inherit it: one stops half-way in a level
     cluster = LocalhostCluster()
     try:
-        slow = dataclasses.replace(tiny, iterations=400, eval_every=100, out=str(tmp_path / "killed"))
+        killed = dataclasses.replace(tiny, out=str(tmp_path / "killed"))
         outcome = {}
         thread = threading.Thread(target=lambda: outcome.update(
-            result=engine.run(_arms(slow), progress=False, scheduler=cluster.address)))
+            result=engine.run(_arms(killed), progress=False, scheduler=cluster.address)))
         thread.start()
-        deadline = time.time() + 120
-        victim = None
-        while victim is None and time.time() < deadline:
-            victim = cluster.busy_worker()
-            time.sleep(0.05)
-        assert victim is not None, "no task ever started"
-        os.kill(cluster.worker_pids()[victim], signal.SIGKILL)  # the nanny starts a new worker process
+        os.kill(wait_for_pause(paused), signal.SIGKILL)  # the nanny starts a new worker; the task is run again
         thread.join(timeout=300)
         assert "result" in outcome
     finally:
         cluster.stop()
-    local = engine.run(_arms(dataclasses.replace(slow, out=str(tmp_path / "local"))), progress=False, workers=2)
+    monkeypatch.delenv(PAUSE_ENV)
+    local = engine.run(_arms(dataclasses.replace(killed, out=str(tmp_path / "local"))), progress=False, workers=2)
     assert _bits(outcome["result"]) == _bits(local)
 
 

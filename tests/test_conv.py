@@ -2,8 +2,11 @@
 own rate), and the Conv-2/4/6 CIFAR-10 path of the profiles, exercised on generated CIFAR-format files."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from conftest import cifar_batch
 
 from lth_utils import data, engine, masks, pruning
 from lth_utils.config import ConfigError, identity
@@ -11,8 +14,6 @@ from lth_utils.imp import IMPConfig
 from lth_utils.models import build_model, conv_names, prunable_names
 from lth_utils.profiles import imp_config
 from lth_utils.store import level_dir
-
-from conftest import cifar_batch, replace
 
 
 def test_layer_rates_put_conv_layers_at_their_own_rate():

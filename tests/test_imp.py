@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 import torch
@@ -17,15 +15,9 @@ from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
 from lth_utils.store import level_dir
 
-from conftest import replace
-
-
-def _root(cfg):
-    return cfg.root
-
 
 def _load(cfg, trial, level, name):
-    return torch_load(level_dir(_root(cfg), trial, level) / name)
+    return torch_load(level_dir(cfg.root, trial, level) / name)
 
 
 def _same_state(a, b):
@@ -36,7 +28,7 @@ def test_density_after_each_level_follows_the_schedule_from_the_saved_files(tiny
     cfg = replace(tiny, levels=3, trials=1, rate=0.2, output_rate=0.2)
     engine.run_imp(cfg, progress=False)
     for level in range(4):
-        assert abs(masks.density(masks.load(level_dir(_root(cfg), 0, level) / "mask.pt")) - 0.8 ** level) < 1e-4
+        assert abs(masks.density(masks.load(level_dir(cfg.root, 0, level) / "mask.pt")) - 0.8 ** level) < 1e-4
 
 
 @pytest.mark.parametrize("rewind", ["init", "7"])
@@ -44,9 +36,9 @@ def test_start_weights_of_each_level_are_the_rewind_weights_times_the_mask(tiny,
     cfg = replace(tiny, rewind=rewind, trials=1)
     engine.run_imp(cfg, progress=False)
     rewind_state = (_load(cfg, 0, 0, "weights_start.pt") if rewind == "init"
-                    else torch_load(_root(cfg) / "trial_0" / "rewind.pt"))
+                    else torch_load(cfg.root / "trial_0" / "rewind.pt"))
     for level in (1, 2):
-        mask = masks.load(level_dir(_root(cfg), 0, level) / "mask.pt")
+        mask = masks.load(level_dir(cfg.root, 0, level) / "mask.pt")
         start = _load(cfg, 0, level, "weights_start.pt")
         for name, value in rewind_state.items():
             expected = value * mask[name] if name in mask else value
@@ -56,7 +48,7 @@ def test_start_weights_of_each_level_are_the_rewind_weights_times_the_mask(tiny,
 def test_rewind_none_starts_from_the_previous_levels_trained_weights(tiny):
     cfg = replace(tiny, rewind="none", trials=1, levels=1)
     engine.run_imp(cfg, progress=False)
-    trained, mask = _load(cfg, 0, 0, "weights_final.pt"), masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt")
+    trained, mask = _load(cfg, 0, 0, "weights_final.pt"), masks.load(level_dir(cfg.root, 0, 1) / "mask.pt")
     start = _load(cfg, 0, 1, "weights_start.pt")
     assert torch.equal(start["fc1.weight"], trained["fc1.weight"] * mask["fc1.weight"])
 
@@ -64,7 +56,7 @@ def test_rewind_none_starts_from_the_previous_levels_trained_weights(tiny):
 def test_masks_only_shrink_from_level_to_level(tiny):
     cfg = replace(tiny, trials=1, levels=3)
     engine.run_imp(cfg, progress=False)
-    chain = [masks.load(level_dir(_root(cfg), 0, l) / "mask.pt") for l in range(4)]
+    chain = [masks.load(level_dir(cfg.root, 0, l) / "mask.pt") for l in range(4)]
     assert all(masks.is_subset(b, a) and masks.remaining(b) < masks.remaining(a) for a, b in zip(chain, chain[1:]))
 
 
@@ -72,10 +64,10 @@ def test_control_arms_share_the_tickets_masks_counts_and_seeds(tiny):
     ticket, reinit, rnd = (replace(tiny, arm=a) for a in ("ticket", "reinit", "random_prune"))
     engine.run([reinit, rnd], progress=False)  # runs the ticket it depends on as well
     for level in (1, 2):
-        ticket_mask = masks.load(level_dir(_root(ticket), 1, level) / "mask.pt")
+        ticket_mask = masks.load(level_dir(ticket.root, 1, level) / "mask.pt")
         assert all(torch.equal(ticket_mask[n], m)
-                   for n, m in masks.load(level_dir(_root(reinit), 1, level) / "mask.pt").items())
-        random_mask = masks.load(level_dir(_root(rnd), 1, level) / "mask.pt")
+                   for n, m in masks.load(level_dir(reinit.root, 1, level) / "mask.pt").items())
+        random_mask = masks.load(level_dir(rnd.root, 1, level) / "mask.pt")
         assert masks.layer_counts(random_mask) == masks.layer_counts(ticket_mask)
         assert masks.jaccard(random_mask, ticket_mask) < 0.9
         # random pruning keeps the original init; reinit draws a fresh one
@@ -85,7 +77,7 @@ def test_control_arms_share_the_tickets_masks_counts_and_seeds(tiny):
         assert torch.equal(_load(rnd, 1, level, "weights_start.pt")["fc1.weight"][kept], init["fc1.weight"][kept])
         assert not torch.equal(_load(reinit, 1, level, "weights_start.pt")["fc1.weight"],
                                _load(ticket, 1, level, "weights_start.pt")["fc1.weight"])
-    random_chain = [masks.load(level_dir(_root(rnd), 0, l) / "mask.pt") for l in (1, 2)]
+    random_chain = [masks.load(level_dir(rnd.root, 0, l) / "mask.pt") for l in (1, 2)]
     assert masks.is_subset(random_chain[1], random_chain[0])
 
 
@@ -93,7 +85,7 @@ def test_random_pruning_at_one_level_alone_gives_the_bits_of_its_whole_chain(tin
     chain = replace(tiny, arm="random_prune", trials=1, levels=3)
     alone = replace(chain, only_levels="3", out=str(tmp_path / "alone"))
     engine.run([chain, alone], progress=False)
-    assert not level_dir(_root(alone), 0, 2).exists()  # levels 1-2 were not trained
+    assert not level_dir(alone.root, 0, 2).exists()  # levels 1-2 were not trained
     assert imp.dependencies(alone, 0, 3) == [(alone.ticket(), 0, 3)]
     for name in ("mask.pt", "weights_start.pt", "weights_final.pt"):
         a, b = _load(chain, 0, 3, name), _load(alone, 0, 3, name)
@@ -105,7 +97,7 @@ def test_a_second_run_reads_the_store_instead_of_training(tiny, monkeypatch):
     monkeypatch.setattr(imp, "train", lambda *a, **k: pytest.fail("a stored level was retrained"))
     second = engine.run_imp(tiny, progress=False)
     assert first.equals(second)
-    assert (_root(tiny) / "summary.csv").is_file() and (_root(tiny) / "config.json").is_file()
+    assert (tiny.root / "summary.csv").is_file() and (tiny.root / "config.json").is_file()
 
 
 def test_more_trials_or_levels_extend_the_stored_run(tiny, monkeypatch):
@@ -131,31 +123,6 @@ def test_parallel_workers_give_the_same_bits_as_one_process(tiny, tmp_path):
     engine.run_imp(pooled, progress=False)
     for trial in range(2):
         assert _same_state(_load(tiny, trial, 2, "weights_final.pt"), _load(pooled, trial, 2, "weights_final.pt"))
-
-
-def _cli(cfg) -> list[str]:
-    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "200",
-            "--eval-every", "50", "--levels", "3", "--trials", "1", "--workers", "1",
-            "--data-root", cfg.data_root, "--out", cfg.out]
-
-
-def test_a_run_killed_with_sigkill_resumes_and_ends_bit_identical(tiny, tmp_path):
-    killed = replace(tiny, out=str(tmp_path / "killed"), iterations=200, eval_every=50, levels=3, trials=1)
-    clean = replace(killed, out=str(tmp_path / "clean"))
-    process = subprocess.Popen(_cli(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = level_dir(_root(killed), 0, 1) / "result.json"
-    deadline = time.time() + 120
-    while not marker.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert not (level_dir(_root(killed), 0, 3) / "result.json").exists()
-    subprocess.run(_cli(killed), check=True, capture_output=True)
-    subprocess.run(_cli(clean), check=True, capture_output=True)
-    for level in range(4):
-        assert _same_state(_load(killed, 0, level, "weights_final.pt"), _load(clean, 0, level, "weights_final.pt"))
-    assert not list(Path(killed.out).rglob("*.tmp")), "a temporary file was left behind"
 
 
 @pytest.mark.parametrize("values, parameter", [
@@ -203,7 +170,7 @@ def test_runs_that_differ_only_in_pruning_share_one_dense_level_0(tiny, monkeypa
     assert len(trainings) == 3  # one dense level 0, then level 1 of each config
     for name in ("weights_start.pt", "weights_final.pt", "mask.pt"):
         assert _same_state(_load(one_shot, 0, 0, name), _load(canonical, 0, 0, name))
-    assert masks.density(masks.load(level_dir(_root(one_shot), 0, 1) / "mask.pt")) < 0.6
+    assert masks.density(masks.load(level_dir(one_shot.root, 0, 1) / "mask.pt")) < 0.6
 
 
 def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path, monkeypatch):
@@ -216,10 +183,10 @@ def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path
     for level, name in [(0, "weights_final.pt"), (0, "weights_start.pt"), (1, "weights_start.pt"),
                         (1, "weights_final.pt"), (1, "mask.pt")]:
         assert _same_state(_load(late, 0, level, name), _load(own, 0, level, name)), (level, name)
-    assert _same_state(torch_load(_root(late) / "trial_0/rewind.pt"), torch_load(_root(own) / "trial_0/rewind.pt"))
+    assert _same_state(torch_load(late.root / "trial_0/rewind.pt"), torch_load(own.root / "trial_0/rewind.pt"))
     for level in (0, 1):
-        assert (level_dir(_root(late), 0, level) / "metrics.csv").read_bytes() == \
-            (level_dir(_root(own), 0, level) / "metrics.csv").read_bytes()
+        assert (level_dir(late.root, 0, level) / "metrics.csv").read_bytes() == \
+            (level_dir(own.root, 0, level) / "metrics.csv").read_bytes()
 
 
 def test_rewind_points_share_the_dense_level_with_rewinding_to_init(tiny, monkeypatch):
@@ -250,9 +217,9 @@ def test_a_pruning_at_init_arm_trains_the_initial_weights_under_its_mask_at_the_
     ticket = replace(tiny, trials=1, levels=2)
     cfg = replace(ticket, arm=arm, only_levels="2")
     engine.run([ticket, cfg], progress=False)
-    assert not level_dir(_root(cfg), 0, 1).exists()  # only the asked level
-    ticket_mask = masks.load(level_dir(_root(ticket), 0, 2) / "mask.pt")
-    mask = masks.load(level_dir(_root(cfg), 0, 2) / "mask.pt")
+    assert not level_dir(cfg.root, 0, 1).exists()  # only the asked level
+    ticket_mask = masks.load(level_dir(ticket.root, 0, 2) / "mask.pt")
+    mask = masks.load(level_dir(cfg.root, 0, 2) / "mask.pt")
     assert masks.remaining(mask) == masks.remaining(ticket_mask) == cfg.remaining_at(2)
     init = _load(ticket, 0, 0, "weights_start.pt")
     start = _load(cfg, 0, 2, "weights_start.pt")
@@ -267,7 +234,7 @@ def test_pruning_at_init_ablations_shuffle_reinit_and_invert(tiny):
     base = replace(tiny, arm="snip", trials=1, levels=2, only_levels="2")
     runs = {a: replace(base, ablation=a) for a in imp.ABLATIONS}
     engine.run(list(runs.values()), progress=False)
-    mask = {a: masks.load(level_dir(_root(c), 0, 2) / "mask.pt") for a, c in runs.items()}
+    mask = {a: masks.load(level_dir(c.root, 0, 2) / "mask.pt") for a, c in runs.items()}
     start = {a: _load(c, 0, 2, "weights_start.pt") for a, c in runs.items()}
     assert masks.layer_counts(mask["shuffle"]) == masks.layer_counts(mask["none"])
     assert not torch.equal(mask["shuffle"]["fc1.weight"], mask["none"]["fc1.weight"])
@@ -301,9 +268,9 @@ def test_a_ticket_by_another_criterion_keeps_the_highest_of_its_scores_and_share
     engine.run([base, cfg], progress=False)
     initial, final = _load(cfg, 0, 0, "weights_start.pt"), _load(cfg, 0, 0, "weights_final.pt")
     assert _same_state(final, _load(base, 0, 0, "weights_final.pt"))  # level 0 is the shared dense network
-    names = list(masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt"))
+    names = list(masks.load(level_dir(cfg.root, 0, 1) / "mask.pt"))
     scores = pruning.criterion_scores(criterion, final, initial, names)
-    mask = masks.load(level_dir(_root(cfg), 0, 1) / "mask.pt")
+    mask = masks.load(level_dir(cfg.root, 0, 1) / "mask.pt")
     for n in names:  # every kept weight scores at least as high as every pruned one, layer by layer
         assert scores[n][mask[n]].min() >= scores[n][~mask[n]].max()
     assert cfg.root != base.root
@@ -313,7 +280,7 @@ def test_sign_arms_keep_the_rewind_signs_with_constant_or_fresh_magnitudes(tiny)
     ticket = replace(tiny, trials=1, levels=1)
     arms = {a: replace(ticket, arm=a) for a in imp.SIGN_ARMS}
     engine.run([ticket, *arms.values()], progress=False)
-    mask = masks.load(level_dir(_root(ticket), 0, 1) / "mask.pt")
+    mask = masks.load(level_dir(ticket.root, 0, 1) / "mask.pt")
     rewind = _load(ticket, 0, 0, "weights_start.pt")
     for arm, cfg in arms.items():
         start = _load(cfg, 0, 1, "weights_start.pt")

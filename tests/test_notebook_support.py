@@ -534,3 +534,10 @@ def test_the_density_axis_honours_explicit_ticks_and_drops_overlapping_ones():
     plots.density_axis(ax, [100, 51.3, 21.1, 7.0])
     assert list(ax.get_xticks()) == [100, 51.3, 21.1, 7.0]  # the paper's densities within the data's range
     plt.close(fig)
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_notebooks_at_once_must_be_a_whole_number_before_any_work(jobs):
+    with pytest.raises(ConfigError) as error:
+        notebook.execute("smoke", jobs=jobs)
+    assert error.value.parameter == "jobs"

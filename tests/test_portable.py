@@ -3,6 +3,7 @@ a run committed half-way resumes elsewhere, training only what is missing."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,6 @@ import torch
 from lth_utils import engine, imp, portable
 from lth_utils.files import torch_load
 from lth_utils.store import level_dir, stored_levels
-
-from conftest import replace
 
 
 def _configs(tiny):
@@ -139,40 +138,6 @@ def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(ti
                         assert ra == rb
                     else:
                         assert _same_file(a, b), (arm_cfg.arm, trial, level, name)
-
-
-@pytest.mark.parametrize("name", ["02_iterative_magnitude_pruning", "05_mask_visualisation"])
-def test_a_notebook_renders_the_same_from_an_imported_store(data_root, tmp_path, name):
-    papermill = pytest.importorskip("papermill")
-    from lth_utils.notebook import NOTEBOOK_DIR
-    params = dict(profile="smoke", data_root=str(data_root), figures=str(tmp_path / "figures"))
-    first = tmp_path / "first.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(first),
-                               parameters={**params, "out": str(tmp_path / "runs")}, kernel_name="python3",
-                               cwd=str(NOTEBOOK_DIR), progress_bar=False)
-    portable.export_store(tmp_path / "runs", tmp_path / "compact")
-    portable.import_store(tmp_path / "compact", tmp_path / "imported")
-    second = tmp_path / "second.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(second),
-                               parameters={**params, "out": str(tmp_path / "imported")}, kernel_name="python3",
-                               cwd=str(NOTEBOOK_DIR), progress_bar=False)
-
-    def outputs(path):
-        cells = json.loads(path.read_text())["cells"]
-        shown = []
-        for cell in cells:
-            if cell["cell_type"] != "code" or "provenance" in "".join(cell["source"]):
-                continue
-            for out in cell.get("outputs", []):
-                if out.get("name") == "stderr":
-                    continue  # progress bars
-                data = out.get("data", {"text": out.get("text")})
-                source = "".join(cell["source"])
-                shown.append({k: v for k, v in data.items() if k != "text/plain" or "cfg" not in source})
-        return shown
-
-    a, b = outputs(first), outputs(second)
-    assert len(a) > 5 and a == b
 
 
 def test_exporting_again_rewrites_no_byte_of_a_level_already_exported(tiny, tmp_path):

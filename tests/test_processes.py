@@ -9,19 +9,35 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import torch
 
 from lth_utils.files import torch_load
-from lth_utils.store import level_dir
+from lth_utils.imp import IMPConfig
+from lth_utils.store import PAUSE_ENV, level_dir
 
-from conftest import replace
+from conftest import wait_for_pause
+
+pytestmark = pytest.mark.xdist_group("processes")  # one pytest-xdist worker, so `clean` is trained once
 
 
 def _command(cfg) -> list[str]:
-    # long enough (~2 s a level) that the run is still training when the interrupt lands on a loaded machine
-    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "1500",
-            "--eval-every", "100", "--levels", "2", "--trials", "2", "--workers", "2",
+    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "30",
+            "--eval-every", "10", "--levels", "2", "--trials", "2", "--workers", "2",
             "--data-root", cfg.data_root, "--out", cfg.out]
+
+
+def _config(data_root, out) -> IMPConfig:
+    return IMPConfig(train_subset=600, iterations=30, eval_every=10, levels=2, trials=2, workers=2,
+                     data_root=str(data_root), out=str(out))
+
+
+@pytest.fixture(scope="session")  # session: pytest-xdist may run another module's tests between this module's
+def clean(data_root, tmp_path_factory) -> IMPConfig:
+    """The same run, never interrupted: what every resumed run must equal to the bit (trained once)."""
+    cfg = _config(data_root, tmp_path_factory.mktemp("clean"))
+    subprocess.run(_command(cfg), check=True, capture_output=True)
+    return cfg
 
 
 def _processes_of(marker: str) -> list[int]:
@@ -39,17 +55,15 @@ def _processes_of(marker: str) -> list[int]:
     return found
 
 
-def _start_and_wait_for_workers(cfg, marker: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "LTH_TEST_RUN": marker}
+def _paused(command: list[str], marker: str, paused: Path, **popen) -> subprocess.Popen:
+    """Start `command` and return once a worker waits half-way through writing trial 0's level 1 (store.pause_point):
+    the interrupt lands at that point on any machine, however loaded."""
+    env = {**os.environ, "LTH_TEST_RUN": marker, PAUSE_ENV: f"0,1,{paused}"}
     # as from a shell: default Ctrl-C handling, whatever an earlier test left in this process (children inherit SIG_IGN)
-    process = subprocess.Popen(_command(cfg), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
-    started = level_dir(Path(cfg.root), 0, 1) / "mask.pt"  # level 1 is being trained: workers are busy
-    deadline = time.time() + 120
-    while not started.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    assert process.poll() is None and started.exists(), "the run ended or stalled before it could be interrupted"
-    assert len(_processes_of(marker)) >= 3, "expected the run, its forkserver and its workers"
+    wait_for_pause(paused, process.poll)
     return process
 
 
@@ -60,38 +74,39 @@ def _assert_gone_within(marker: str, seconds: float) -> None:
     assert not _processes_of(marker), f"processes left behind: {_processes_of(marker)}"
 
 
-def _assert_resumes_bit_identical(cfg, tmp_path) -> None:
+def _assert_resumes_bit_identical(cfg, clean) -> None:
+    half = level_dir(cfg.root, 0, 1)
+    assert (half / "mask.pt").exists() and not (half / "result.json").exists(), "not interrupted half-way"
     subprocess.run(_command(cfg), check=True, capture_output=True)
-    clean = replace(cfg, out=str(tmp_path / "clean"))
-    subprocess.run(_command(clean), check=True, capture_output=True)
     for trial in range(2):
         for level in range(3):
             a = torch_load(level_dir(cfg.root, trial, level) / "weights_final.pt")
             b = torch_load(level_dir(clean.root, trial, level) / "weights_final.pt")
             assert all(torch.equal(a[k], b[k]) for k in a), (trial, level)
-    assert not list(Path(cfg.out).rglob("*.tmp"))
+    assert not list(Path(cfg.out).rglob("*.tmp")), "a temporary file was left behind"
 
 
-def test_workers_exit_when_the_run_is_killed_with_sigkill_and_the_rerun_resumes(tiny, tmp_path):
-    cfg = replace(tiny, iterations=1500, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "killed"))
+def test_workers_exit_when_the_run_is_killed_with_sigkill_and_the_rerun_resumes(data_root, clean, tmp_path):
+    cfg = _config(data_root, tmp_path / "killed")
     marker = uuid.uuid4().hex
-    process = _start_and_wait_for_workers(cfg, marker)
+    process = _paused(_command(cfg), marker, tmp_path / "paused")
+    assert len(_processes_of(marker)) >= 3, "expected the run, its forkserver and its workers"
     process.kill()
     process.wait()
     _assert_gone_within(marker, 10)
-    _assert_resumes_bit_identical(cfg, tmp_path)
+    _assert_resumes_bit_identical(cfg, clean)
 
 
-def test_ctrl_c_stops_every_worker_with_a_short_message_and_the_rerun_resumes(tiny, tmp_path):
-    cfg = replace(tiny, iterations=1500, eval_every=100, levels=2, trials=2, workers=2, out=str(tmp_path / "ctrlc"))
+def test_ctrl_c_stops_every_worker_with_a_short_message_and_the_rerun_resumes(data_root, clean, tmp_path):
+    cfg = _config(data_root, tmp_path / "ctrlc")
     marker = uuid.uuid4().hex
-    process = _start_and_wait_for_workers(cfg, marker, start_new_session=True)
+    process = _paused(_command(cfg), marker, tmp_path / "paused", start_new_session=True, stderr=subprocess.PIPE)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     _, err = process.communicate(timeout=10)
     assert process.returncode == 130
     assert "interrupted" in err.decode() and "Traceback" not in err.decode(), err.decode()[-1500:]
     _assert_gone_within(marker, 10)
-    _assert_resumes_bit_identical(cfg, tmp_path)
+    _assert_resumes_bit_identical(cfg, clean)
 
 
 def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp_path):
@@ -99,12 +114,7 @@ def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp
     command = [sys.executable, "-m", "lth_utils", "notebooks", "--profile", "smoke", "--only", "03",
                "--output-dir", str(tmp_path / "out"), "--set", "out", str(tmp_path / "runs"),
                "--set", "figures", str(tmp_path / "figures"), "--set", "data_root", str(data_root)]
-    process = subprocess.Popen(command, env={**os.environ, "LTH_TEST_RUN": marker}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + 180
-    while not list((tmp_path / "runs").glob("*/trial_*/level_1/result.json")) and time.time() < deadline:
-        time.sleep(0.2)
-    assert process.poll() is None, "the notebook finished before it could be killed"
+    process = _paused(command, marker, tmp_path / "paused")  # the kernel's worker waits after a level 1
     assert len(_processes_of(marker)) >= 4, "expected papermill, the kernel, its forkserver and workers"
     process.kill()
     process.wait()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,6 @@ from lth_utils.config import ConfigError, config_hash, identity
 from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
 from lth_utils.store import ProvenanceError, level_dir, read_csv
-
-from conftest import replace
 
 
 def _result(cfg, trial, level):

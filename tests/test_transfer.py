@@ -3,6 +3,8 @@ weights, level for level) retrained on another with the same architecture, paire
 ticket and controls."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -11,8 +13,6 @@ from lth_utils.config import ConfigError
 from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
 from lth_utils.store import level_dir
-
-from conftest import replace
 
 
 @pytest.fixture
