@@ -342,6 +342,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="engine workers (0: one per core)")
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[1] / "data"))
     parser.add_argument("--tiny", action="store_true", help="CI: a few iterations, results not written")
+    parser.add_argument("--json", default=None, help="also write the whole record to this file (any mode)")
     parser.add_argument("--engine-speed", action="store_true",
                         help="only the engine-speed section (kernel versions before and now), written to "
                              "results/engine-speed-<cores>core.json")
@@ -439,6 +440,8 @@ def main(argv=None) -> int:
             writer.writeheader()
             writer.writerow(flat)
         print(f"written: {RESULTS / name}.json, .csv")
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
