@@ -110,14 +110,14 @@ browser:
 # so the results do not depend on it): the cores of CI's machines.
 JOBS ?= 2
 
+# nbval re-runs every smoke notebook on its runs exported and imported again, as committed results travel: the same
+# outputs mean the compact store carries everything a notebook shows.
 test: data browser
 	$(PY) -m ruff check lth_utils tests benchmarks
 	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -rs -n $(JOBS) --dist loadgroup tests
 	rm -rf $(SMOKE)
 	$(PY) -m lth_utils notebooks --profile smoke --jobs $(JOBS) --output-dir $(SMOKE) --set out $(SMOKE)/runs \
 		--set figures $(SMOKE)/figures --set data_root $(DATA_ROOT)
-	# nbval re-runs every notebook on its runs exported and imported again, as committed results travel: the same
-	# outputs mean the compact store carries everything a notebook shows
 	$(PY) -m lth_utils export --out $(SMOKE)/runs --to $(SMOKE)/compact
 	rm -rf $(SMOKE)/runs
 	$(PY) -m lth_utils import --from $(SMOKE)/compact --out $(SMOKE)/runs

@@ -41,16 +41,6 @@ class LocalhostCluster:
         with Client(self.address, timeout="60s", set_as_default=False) as client:
             client.wait_for_workers(workers, timeout=120)
 
-    def worker_pids(self) -> dict[str, int]:
-        from distributed import Client
-        with Client(self.address, timeout="10s", set_as_default=False) as client:
-            return client.run(os.getpid)
-
-    def busy_worker(self):
-        from distributed import Client
-        with Client(self.address, timeout="10s", set_as_default=False) as client:
-            return next((addr for addr, keys in client.processing().items() if keys), None)
-
     def stop(self):
         for p in self.processes:
             if p.poll() is None:

@@ -21,15 +21,16 @@ from conftest import wait_for_pause
 pytestmark = pytest.mark.xdist_group("processes")  # one pytest-xdist worker, so `clean` is trained once
 
 
-def _command(cfg) -> list[str]:
-    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "30",
-            "--eval-every", "10", "--levels", "2", "--trials", "2", "--workers", "2",
-            "--data-root", cfg.data_root, "--out", cfg.out]
-
-
 def _config(data_root, out) -> IMPConfig:
     return IMPConfig(train_subset=600, iterations=30, eval_every=10, levels=2, trials=2, workers=2,
                      data_root=str(data_root), out=str(out))
+
+
+def _command(cfg) -> list[str]:
+    """The `imp` command line that trains `cfg`, as from a shell."""
+    fields = ("train_subset", "iterations", "eval_every", "levels", "trials", "workers", "data_root", "out")
+    flags = [text for name in fields for text in (f"--{name.replace('_', '-')}", str(getattr(cfg, name)))]
+    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", *flags]
 
 
 @pytest.fixture(scope="session")  # session: pytest-xdist may run another module's tests between this module's
@@ -114,7 +115,7 @@ def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp
     command = [sys.executable, "-m", "lth_utils", "notebooks", "--profile", "smoke", "--only", "03",
                "--output-dir", str(tmp_path / "out"), "--set", "out", str(tmp_path / "runs"),
                "--set", "figures", str(tmp_path / "figures"), "--set", "data_root", str(data_root)]
-    process = _paused(command, marker, tmp_path / "paused")  # the kernel's worker waits after a level 1
+    process = _paused(command, marker, tmp_path / "paused")  # a worker of the kernel waits in a level 1
     assert len(_processes_of(marker)) >= 4, "expected papermill, the kernel, its forkserver and workers"
     process.kill()
     process.wait()
