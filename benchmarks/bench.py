@@ -209,7 +209,6 @@ def paper_estimate_hours(step_seconds: float, eval_scale: float, splits, repeats
 
 # ---------------------------------------------------------------- engine speed: before and after, side by side
 PAPER_ITERATIONS, PAPER_EVAL_EVERY = 50_000, 100
-NOTEBOOKS = ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -285,13 +284,13 @@ def level_speed(model_name: str, rounds: int, splits, iterations: int, repeats: 
 def notebook_projections(ratios: dict[str, float]) -> list[dict]:
     """Each notebook's `paper` IMP runs projected from an empty store at the committed standard levels' rates (the
     engine before, as the README's cost table) and at those rates times the measured speed-up per model."""
-    from lth_utils import costs, plan
+    from lth_utils import costs, experiments
     from lth_utils.profiles import NOTEBOOK_SETTINGS
     rates = costs.per_iteration(costs.compact_records(REPO / "results/standard/store"))
     now = {m: r / ratios.get(m, 1.0) for m, r in rates.items()}
     rows = []
-    for notebook in NOTEBOOKS:
-        configs = plan.notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
+    for notebook in experiments.PLANNED:
+        configs = experiments.notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
         before, after = costs.projected(configs, rates), costs.projected(configs, now)
         rows.append({"notebook": notebook, "levels": before["levels"], "core_hours_before": before["core_hours"],
                      "core_hours_now": after["core_hours"]})

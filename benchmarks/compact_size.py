@@ -4,7 +4,7 @@ profile of all IMP notebooks (01-05) projected from the per-level sizes measured
     .venv/bin/python benchmarks/compact_size.py                                  # results/paper/store
     .venv/bin/python benchmarks/compact_size.py --store results/standard/store --no-projection
 
-The projection counts, for every run the paper profile plans (lth_utils.plan, and notebook 04's rewind points as the
+The projection counts, for every run the paper profile plans (lth_utils.experiments, and notebook 04's rewind points as the
 notebook builds them), its levels and trials, and charges each level the mean compressed bytes that levels of the same
 arm and kind take in the measured store (metrics, mask bits; trained weights where `portable.keeps_weights` keeps
 them, scaled by the level's density). An estimate, labelled as one.
@@ -18,7 +18,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from lth_utils import plan, portable
+from lth_utils import experiments, portable
 from lth_utils.imp import dense_source
 from lth_utils.profiles import NOTEBOOK_SETTINGS, imp_config
 
@@ -49,9 +49,9 @@ def measure(store: Path) -> tuple[dict, dict]:
 def planned_runs(profile: str = "paper") -> list:
     """Every IMP config notebooks 01-05 read at `profile`, 04's rewind points included."""
     cfg, settings = imp_config(profile), NOTEBOOK_SETTINGS[profile]
-    runs = [c for name in plan.PLANNED for c in plan.notebook_runs(name, cfg, settings)]
-    trials, levels = min(cfg.trials, settings["late_rewind_trials"]), min(cfg.num_levels, settings["late_rewind_levels"])
-    ks = sorted({max(1, round(f * cfg.iterations)) for f in settings["late_rewind_fractions"]})
+    runs = [c for name in experiments.PLANNED for c in experiments.notebook_runs(name, cfg, settings)]
+    trials, levels = min(cfg.trials, settings.late_rewinding.trials), min(cfg.num_levels, settings.late_rewinding.levels)
+    ks = sorted({max(1, round(f * cfg.iterations)) for f in settings.late_rewinding.fractions})
     runs += [dataclasses.replace(cfg, rewind=str(k), levels=levels, trials=trials) for k in ks]
     runs += [dataclasses.replace(cfg, rewind="none", levels=levels, trials=trials)]
     by_folder = {}  # `levels` and `trials` are not part of a run's identity: one folder holds the largest request

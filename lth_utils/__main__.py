@@ -38,17 +38,18 @@ def summary_table(summary) -> str:
 
 def portable_command(args) -> int:
     from . import portable
+    from .profiles import weights_read
     if args.command == "export":
         if not Path(args.out).is_dir():
             raise ConfigError("out", args.out, "an existing run-store folder")
-        rows = portable.export_store(args.out, args.to, args.runs)
+        rows = portable.export_store(args.out, args.to, args.runs, weights_read())
         for row in rows:
             print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
         print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
     elif args.command == "retrain-weights":
         if not Path(args.out).is_dir():
             raise ConfigError("out", args.out, "an existing run-store folder")
-        rows = portable.retrain_weights(args.out, args.against, args.data_root)
+        rows = portable.retrain_weights(args.out, args.against, args.data_root, weights_read=weights_read())
         print(f"{len(rows)} level(s) trained again for the weights a notebook reads; every one matched its record")
     elif args.command == "verify":
         if not Path(args.against).is_dir():
@@ -102,17 +103,17 @@ def apply_target(args) -> None:
 
 def train_ahead(args) -> int:
     """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
-    from . import plan
+    from .experiments import PLANNED, notebook_runs, train_order
     from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, handout_profile, imp_config, profiles_of, run_store
-    order = args.only or ["02", "03", "01", "05", "04", "07", "08", "10", "11", "09"]
+    order = args.only or train_order()
     for name in order:
-        if name not in plan.PLANNED:
-            raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(plan.PLANNED)}")
+        if name not in PLANNED:
+            raise ConfigError("only", name, f"notebooks with planned IMP runs: {', '.join(PLANNED)}")
     configs, stores = [], []
     for profile in profiles_of(args.profile):  # `handouts`: each notebook's runs in its handout's profile
         names = [n for n in order if args.profile != HANDOUTS or handout_profile(n) == profile]
         cfg = imp_config(profile, **{"out": run_store(profile), **dict(args.set)})
-        configs += [c for name in names for c in plan.notebook_runs(name, cfg, NOTEBOOK_SETTINGS[profile])]
+        configs += [c for name in names for c in notebook_runs(name, cfg, NOTEBOOK_SETTINGS[profile])]
         stores.append(f"{cfg.out}/ ({profile}: {' '.join(names) or 'none'})")
     configs = list(dict.fromkeys(configs))
     for dataset in dict.fromkeys(c.dataset for c in configs):
@@ -169,7 +170,7 @@ def _emit(block: str, readme: str | None, what: str, start: str, end: str) -> in
 
 def costs_command(args) -> int:
     """`costs`: the executed notebooks' costs as a markdown table, optionally written into the README."""
-    from .costs import COSTS_END, COSTS_START, readme_block
+    from .readme import COSTS_END, COSTS_START, readme_block
     if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
         raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
     return _emit(readme_block(args.dir), args.readme, "notebook costs", COSTS_START, COSTS_END)
@@ -233,7 +234,7 @@ def _main(argv: list[str] | None = None) -> int:
     ahead.add_argument("--profile", default="handouts", help="handouts (default: each notebook in its handout's "
                        "profile), smoke, quick, standard or paper")
     ahead.add_argument("--only", nargs="*", default=None,
-                       help="notebooks in priority order (default: 02 03 01 05 04 07 08 10 11 09)")
+                       help="notebooks in priority order (default: what readers need first, experiments.train_order())")
     ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
     ahead.add_argument("--quiet", action="store_true", help="no progress bar")

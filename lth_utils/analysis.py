@@ -17,7 +17,6 @@ from . import masks
 from .data import load_splits
 from .files import torch_load
 from .imp import IMPConfig, start_iteration
-from .plan import one_shot_like  # noqa: F401 (notebooks read it here, beside the other tables' helpers)
 from .models import build_model
 from .store import level_dir, read_csv, read_result
 from .training import evaluate

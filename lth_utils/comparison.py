@@ -6,7 +6,7 @@ each with the paper's value, ours as mean [min, max] over trials, and a verdict 
 
 Inputs are per-(trial, level) summaries: `ticket` (level 0 is the dense network), `reinit` (the mean over a trial's
 reinitialisation draws, analysis.mean_over_draws), `random_prune`, and `one_shot` {IMP level: one-shot summary whose
-level 1 matches that IMP level's per-layer densities} (plan.one_shot_matched). Differences are paired by trial.
+level 1 matches that IMP level's per-layer densities} (imp_runs.one_shot_matched). Differences are paired by trial.
 
 Verdict rules (the same for every row of a kind), all on 95% t-intervals over trials (paired by trial where two arms
 are compared), so that more trials sharpen a verdict instead of loosening it:
@@ -29,7 +29,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from . import analysis, plan
+from . import analysis
+from .experiments import imp_runs
 
 AGREES, OTHER_SIZE, UNRESOLVED, DISAGREES = "agrees", "same direction, other size", "not resolved", "disagrees"
 CONSISTENT, NOT_RUN = "consistent", "not run"
@@ -304,15 +305,14 @@ def trials_note(*summaries: pd.DataFrame) -> str:
     return f"{levels} trained levels; trials per arm: {', '.join(map(str, trials)) or 'none'}"
 
 
-
-def gather(cfg, settings: dict, read) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, pd.DataFrame]]:
+def gather(cfg, settings, read) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, pd.DataFrame]]:
     """The inputs of `side_by_side` for notebook 03's runs of `cfg`, each read with `read(config) -> summary` (the
     engine, or portable.stored_summary for committed results)."""
-    arms = {arm: read(c) for arm, c in plan.controls(cfg).items()}
-    draws = [read(d) for d in plan.reinit_draws(cfg, settings)]
+    arms = {arm: read(c) for arm, c in imp_runs.controls(cfg).items()}
+    draws = [read(d) for d in imp_runs.reinit_draws(cfg, settings.controls)]
     stored = [s for s in [arms["reinit"], *draws] if not s.empty]
     reinit = analysis.mean_over_draws(stored) if stored else arms["reinit"]
-    one_shot = {level: read(c) for level, c in plan.one_shot_matched(cfg).items()}
+    one_shot = {level: read(c) for level, c in imp_runs.one_shot_matched(cfg).items()}
     return arms["ticket"], reinit, arms["random_prune"], {l: s for l, s in one_shot.items() if not s.empty}
 
 

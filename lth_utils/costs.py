@@ -2,7 +2,7 @@
 profile's planned runs would take at those rates.
 
     rates = per_iteration(records)                 # {model: seconds per iteration}, evaluation included
-    projected(plan.notebook_runs("09", imp_config("paper"), NOTEBOOK_SETTINGS["paper"]), rates)
+    projected(notebook_runs("09", imp_config("paper"), NOTEBOOK_SETTINGS["paper"]), rates)
     # {"levels": ..., "iterations": ..., "core_hours": ..., "unmeasured": [models without a rate]}
 
 A level's record keeps its wall time (`seconds`, evaluation included) and the iterations it ran, so a rate measured
@@ -15,12 +15,9 @@ itself (supermasks, regressions, instability copies) are not IMP levels and are 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-import pandas as pd
 
 from .imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
 from .store import recorded_device
@@ -127,114 +124,3 @@ def projection_sentence(profile: str, configs: list[IMPConfig], rates: dict[str,
             f"{p['iterations'] / 1e6:.1f} million iterations at most; at the time per iteration of the levels "
             f"in this run store ({measured}, evaluation included) that is about {p['core_hours']:.1f} core-hours, "
             f"{p['core_hours'] / cores:.1f} hours on these {cores} cores{missing}.")
-
-
-# The README's per-notebook cost table, read from the provenance paragraphs of the executed notebooks.
-COSTS_START, COSTS_END = "<!-- notebook costs: start -->", "<!-- notebook costs: end -->"
-_RAN = re.compile(r"This (?:execution took|notebook ran in) ([0-9.]+) minutes")  # the second: before the ledger
-_LEVELS = re.compile(r"It asked for (\d+) IMP levels: (\d+) trained in this execution, (\d+) read from the store\. "
-                     r"Training all \d+ from an empty store took ([0-9.]+) core-minutes")
-_PROJECTED = re.compile(r"profile's IMP runs of this notebook would train [0-9,]+ levels.* about ([0-9.]+) core-hours")
-
-
-def notebook_costs(paths) -> pd.DataFrame:
-    """One row per executed notebook, read from its provenance paragraph: the minutes the execution took, the IMP
-    levels it trained and read, the core-minutes that training all of them from an empty store took, and the
-    `paper` profile's projected core-hours (NaN where the paragraph has none)."""
-    rows = []
-    for path in paths:
-        outputs = [o for c in json.loads(Path(path).read_text())["cells"] for o in c.get("outputs", [])
-                   if "text/markdown" in o.get("data", {})]
-        text = "".join(outputs[-1]["data"]["text/markdown"]) if outputs else ""
-        ran, levels, paper = _RAN.search(text), _LEVELS.search(text), _PROJECTED.search(text)
-        if not ran:
-            raise ValueError(f"{path}: its last markdown output is not a provenance paragraph with its wall time")
-        recorded = levels is not None or "trained no IMP levels" in text
-        n, trained, read, core = levels.groups() if levels else (0, 0, 0, 0.0)
-        rows.append({"notebook": Path(path).stem, "minutes": float(ran.group(1)), "levels": int(n),
-                     "trained": int(trained), "read": int(read), "core_minutes": float(core), "recorded": recorded,
-                     "paper_core_hours": float(paper.group(1)) if paper else float("nan")})
-    return pd.DataFrame(rows)
-
-
-def costs_markdown(table: pd.DataFrame, cores: int) -> str:
-    """The README's notebook table: what each committed execution took, the cost of its IMP levels from an empty
-    store (each level counted by every notebook that reads it), and the `paper` profile's projection."""
-    lines = ["| notebook | this execution (min) | IMP levels trained / read | training them from an empty store "
-             f"(core-min; / {cores} cores) | `paper` profile's IMP levels, projected (core-hours; / {cores} cores) |",
-             "|---|---|---|---|---|"]
-    for r in table.itertuples():
-        paper = "" if pd.isna(r.paper_core_hours) else f"{r.paper_core_hours:.0f}; {r.paper_core_hours / cores:.0f}"
-        if not r.recorded:
-            lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | | "
-                         f"{paper} |")
-            continue
-        lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
-                     + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f}" if r.levels else "none")
-                     + f" | {paper} |")
-    lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | | |")
-    return "\n".join(lines)
-
-
-# The notebooks whose `paper` runs were trained (results/paper/store): the projection is checked against them.
-TRAINED_PAPER_NOTEBOOKS = ("01", "02", "03", "05")
-
-
-def projection_check(rates_store: str | Path, trained_store: str | Path,
-                     notebooks=TRAINED_PAPER_NOTEBOOKS) -> dict:
-    """The `paper` runs of `notebooks` projected at the rates of `rates_store`'s records, next to what the trained
-    `trained_store` recorded for them: {"rates", "projected", "recorded_levels", "recorded_devices" (levels
-    per machine), "recorded_iterations", "recorded_core_hours"}."""
-    from .plan import notebook_runs
-    from .profiles import NOTEBOOK_SETTINGS, imp_config
-
-    rates = per_iteration(compact_records(rates_store))
-    configs = [c for n in notebooks for c in notebook_runs(n, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])]
-    # the levels of these notebooks' runs (and the runs they read), not those of other notebooks trained since
-    recorded = compact_records(trained_store, {cfg.root.name for cfg, _, _ in all_tasks(configs)})
-    devices = Counter(r.device or "unrecorded" for r in recorded)
-    return {"rates": rates, "projected": projected(configs, rates), "recorded_levels": len(recorded),
-            "recorded_devices": dict(devices.most_common()),
-            "recorded_iterations": sum(r.iterations for r in recorded),
-            "recorded_core_hours": sum(r.seconds for r in recorded) / 3600}
-
-
-def store_sentence(store: str, cores: int, root: Path = Path(".")) -> str:
-    """The README's line on what the compact store `root / store` took to train, each level counted once."""
-    records = compact_records(root / store)
-    hours = sum(r.seconds for r in records) / 3600
-    return (f"Training every level in `{store}` ({len(records)} levels, each counted once) took {hours:.1f} core-hours "
-            f"by their records, about {hours / cores:.1f} hours on {cores} cores in parallel: what `make run IMPORT=no` "
-            f"trains before the notebooks, which then train their own networks (00's tickets, 04's instability "
-            f"copies, 06's regressions, 08's supermasks) as they run.")
-
-
-def check_sentence(check: dict, rates_store: str, trained_store: str) -> str:
-    """The README's line under the cost table: the projection against the paper run's own records."""
-    p, rates = check["projected"], check["rates"]
-    devices = ", ".join(f"{n} on an {d}" for d, n in check["recorded_devices"].items())
-    measured = ", ".join(f"{MODEL_NAMES.get(m, m)} {1000 * r:.2f} ms" for m, r in rates.items())
-    return (f"The projection checked against the paper run that was trained: the `paper` runs of notebooks "
-            f"{', '.join(TRAINED_PAPER_NOTEBOOKS)} at the time per iteration of the `standard` levels in "
-            f"`{rates_store}` ({measured}) project to {p['levels']} levels, {p['iterations'] / 1e6:.2f} million "
-            f"iterations and {p['core_hours']:.1f} core-hours; `{trained_store}` records {check['recorded_levels']} "
-            f"levels ({devices}), {check['recorded_iterations'] / 1e6:.2f} million iterations and "
-            f"{check['recorded_core_hours']:.1f} core-hours of training (a dense level copied into another run "
-            f"counted once).")
-
-
-def readme_block(folder: str = "notebooks", cores: int | None = None,
-                 stores=("results/standard/store", "results/paper/store")) -> str:
-    """The README's cost section, computed: the table from the executed notebooks in `folder`, what the standard
-    store's levels took, and the projection checked against the trained paper run (paths relative to the checkout)."""
-    import os
-
-    cores = cores or os.cpu_count() or 1
-    root = Path(__file__).resolve().parents[1]
-    block = (f"{costs_markdown(notebook_costs(sorted(Path(folder).glob('[0-9][0-9]_*.ipynb'))), cores)}\n\n"
-             f"Computed by `python -m lth_utils costs` from the provenance cells of the notebooks in `{folder}`.")
-    if (root / stores[0]).is_dir():
-        block += " " + store_sentence(stores[0], cores, root)
-    if all((root / s).is_dir() for s in stores):
-        block += " " + check_sentence(projection_check(root / stores[0], root / stores[1]), *stores)
-    return block

@@ -2,11 +2,12 @@
 fetch the data, set the figure style; and state the profile, hardware and versions at the end.
 
     cfg, settings = setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"])
-    provenance(cfg)
+    provenance(cfg, settings.profile)
 """
 from __future__ import annotations
 
 import ast
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -21,6 +22,7 @@ import torch
 from . import data, plots
 from .children import die_with_parent
 from .config import ConfigError
+from .experiments import NotebookSettings
 from .imp import IMPConfig
 from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, check_profile, handout_profile, imp_config, run_store
 from .progress import text_bars
@@ -58,8 +60,9 @@ IMP_PARAMETERS = ("seed", "trials", "rate", "levels", "iterations", "workers", "
 
 
 def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] | None = None,
-          notebook: str | None = None) -> tuple[IMPConfig, dict[str, Any]]:
-    """(the profile's IMPConfig with the notebook's overrides, the profile's notebook settings). `defaults`: the
+          notebook: str | None = None) -> tuple[IMPConfig, NotebookSettings]:
+    """(the profile's IMPConfig with the notebook's overrides, the profile's NotebookSettings with the folder its
+    figures go to: `settings.figures`, `settings.late_rewinding.fractions`, ...). `defaults`: the
     parameters cell's values other than None (and seed 0), so that changing one sends the figures elsewhere;
     `notebook`: its number, whose handout profile (profiles.HANDOUT_PROFILES) is the one that writes the committed
     figures. An `out` of None is the profile's run store (profiles.run_store)."""
@@ -74,8 +77,8 @@ def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] 
     plots.set_style()
     _STARTED["at"] = time.time()
     handout = handout_profile(notebook) if notebook else "standard"
-    return cfg, {**NOTEBOOK_SETTINGS[values["profile"]], "profile": values["profile"],
-                 "figures": figures_folder(values, defaults or {}, handout)}
+    return cfg, dataclasses.replace(NOTEBOOK_SETTINGS[values["profile"]],
+                                    figures=figures_folder(values, defaults or {}, handout))
 
 
 COMMITTED_FIGURES = "../figures"
@@ -113,11 +116,11 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
     commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
     training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
-    plan.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
+    experiments.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
     of the levels in the run store."""
     from .costs import per_iteration, projection_sentence, store_records
     from .engine import ledger_summary
-    from .plan import notebook_runs
+    from .experiments import notebook_runs
     from .store import code_version
 
     minutes = (time.time() - _STARTED["at"]) / 60

@@ -12,8 +12,8 @@ per run folder:
     <run>/trial_t/level_l.npz one per level: metrics (float64, exact); the ticket arm's mask as one bit per survivor of
                              the previous level's mask (a pruning-at-initialisation arm's: one bit per weight, as
                              its scores' last bits may differ on another machine); its trained weights (the values at the surviving positions plus
-                             one sign bit per pruned zero) only where something reads them (`keeps_weights`: level 0
-                             and trial 0)
+                             one sign bit per pruned zero) only where something reads them (`keeps_weights`: level 0,
+                             trial 0, and the levels the caller names: `experiments.weights_read`)
     <run>/trial_t/last.npz   the trained weights of the last exported level of a trial that has not reached the run's
                              last level: the next level prunes them (a run committed half-way resumes from it)
     <run>/trial_t/rewind.npz the late-rewinding weights of every trial that has them (training made them, so they
@@ -50,7 +50,6 @@ from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .models import build_model
 from .imp import INIT_ARMS, IMPConfig, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
-from .plan import weights_read
 from .workers import in_worker
 from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
                     recorded_device, stored_levels, task_lock, write_csv, write_result)
@@ -112,18 +111,20 @@ def _level_weights_arrays(final: dict[str, torch.Tensor], mask: masks.Mask, key:
     return {f"{k.split('/')[0]}/{key}/{k.split('/', 1)[1]}": v for k, v in _weights_arrays(final, mask).items()}
 
 
-def keeps_weights(cfg: IMPConfig, trial: int, level: int) -> bool:
+def keeps_weights(cfg: IMPConfig, trial: int, level: int, weights_read: frozenset = frozenset()) -> bool:
     """Whether a level's trained weights go into its level file: a ticket's level 0 (the dense network: one-shot
     pruning without retraining reads it) unless the run shares another run's level 0 (imp.dense_source), trial 0
-    (notebooks 05 and 09 inspect its weights), and any arm's levels that notebook 11 reads (plan.weights_read). The
+    (notebooks 05 and 09 inspect its weights), and any arm's (run hash, trial, level) in `weights_read` (the CLI
+    passes those the notebooks load: experiments.weights_read, notebook 11's landscapes). The
     last level of a ticket's trial that has not reached the run's last level goes into trial_t/last.npz, for the
     next level to prune."""
     dense = level == 0 and dense_source(cfg) is None  # a run that shares its level 0 reads the source's
-    return (cfg.arm == "ticket" and (dense or trial == 0)) or (cfg.hash, trial, level) in weights_read()
+    return (cfg.arm == "ticket" and (dense or trial == 0)) or (cfg.hash, trial, level) in weights_read
 
 
-def export_run(root: Path, dest: Path) -> dict:
-    """Write the compact form of run folder `root` into `dest/<root.name>/`; returns {levels, bytes}."""
+def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) -> dict:
+    """Write the compact form of run folder `root` into `dest/<root.name>/`, with the trained weights of the levels
+    `keeps_weights` keeps; returns {levels, bytes}."""
     cfg = config_of(root, root.parent)
     arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
     arrays: dict[str, np.ndarray] = {}
@@ -159,7 +160,7 @@ def export_run(root: Path, dest: Path) -> dict:
             if (directory / "weights_final.pt").is_file():
                 final = torch_load(directory / "weights_final.pt")
                 record["weights_final"] = state_digest(final)
-            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level) or
+            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level, weights_read) or
                                                  not _exported_final(dest / root.name, trial, level)):
                 # imported from this compact store, which kept only these weights' digest (or was exported before
                 # a notebook read them: `retrain-weights` rebuilds them on the device model that trained them)
@@ -175,10 +176,10 @@ def export_run(root: Path, dest: Path) -> dict:
                 previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
                 for name, m in mask.items():
                     arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten()[previous[name].flatten()].numpy())
-            if keeps_weights(cfg, trial, level) and final is not None:
+            if keeps_weights(cfg, trial, level, weights_read) and final is not None:
                 arrays.update(_level_weights_arrays(final, mask, key))
             last[trial] = (level, final, mask)
-        elif keeps_weights(cfg, trial, level):  # a control level whose trained weights a notebook reads
+        elif keeps_weights(cfg, trial, level, weights_read):  # a control level whose trained weights a notebook reads
             final = directory / "weights_final.pt"
             if not final.is_file() and (trial, level) in exported and not _exported_final(dest / root.name, trial,
                                                                                           level):
@@ -195,7 +196,7 @@ def export_run(root: Path, dest: Path) -> dict:
         levels.append(record)
     planned = max([cfg.levels] + [level for level, _, _ in last.values()])
     for trial, (level, final, mask) in last.items():
-        if level < planned and not keeps_weights(cfg, trial, level):
+        if level < planned and not keeps_weights(cfg, trial, level, weights_read):
             if final is None:
                 raise FileNotFoundError(f"{root}/trial_{trial}/level_{level}/weights_final.pt: the next level prunes "
                                         f"these weights, and the store has neither them nor a newer level")
@@ -283,10 +284,12 @@ def _read_arrays(source: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = None) -> list[dict]:
-    """Export every run folder of `store` (or those named in `runs`) into `dest`; returns one row per run."""
+def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = None,
+                 weights_read: frozenset = frozenset()) -> list[dict]:
+    """Export every run folder of `store` (or those named in `runs`) into `dest`, keeping the trained weights of
+    `weights_read` too (keeps_weights); returns one row per run."""
     folders = [p for p in _run_folders(Path(store)) if not runs or p.name in runs]
-    return [export_run(p, Path(dest)) for p in folders]
+    return [export_run(p, Path(dest), weights_read) for p in folders]
 
 
 # ------------------------------------------------------------------------------------------------------------- import
@@ -485,7 +488,7 @@ def _refit(cfg: IMPConfig, trial: int, level: int, mask_path: Path):
 
 
 def retrain_weights(store: str | Path, source: str | Path | None = None, data_root: str | None = None,
-                    progress: bool = True) -> list[dict]:
+                    progress: bool = True, weights_read: frozenset = frozenset()) -> list[dict]:
     """Train again, from their stored inputs, the levels of `store` whose trained weights a notebook reads
     (keeps_weights) but the store lacks, as after an import from a compact store that left them out. Each level is
     retrained in a fresh single-thread worker, as the engine trains; its mask and results must equal the stored ones
@@ -504,7 +507,7 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
                     if exported is not None else {})
         for trial, level in stored_levels(root):
             directory = level_dir(root, trial, level)
-            if keeps_weights(cfg, trial, level) and not (directory / "weights_final.pt").is_file():
+            if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file():
                 todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
     written = []
     for cfg, trial, level, directory, digest in tqdm(todo, desc="retrain left-out weights", disable=not progress):

@@ -1,7 +1,7 @@
 """Which protocol a notebook's numbers come from, and what it biases: the statement every handout prints under its
 set-up cell, computed from the run's config and the committed paper-scale results, never typed.
 
-    display(Markdown(protocol.statement(cfg, settings["profile"], notebook="02")))
+    display(Markdown(protocol.statement(cfg, settings.profile, notebook="02")))
 
 - `paper`: the paper's protocol (every level trained to the end, the early-stopping iteration the minimum of
   validation loss over the whole run). Nothing to warn about beyond the trials it rests on.
@@ -20,7 +20,7 @@ import numpy as np
 
 from .analysis import replay_patience
 from .imp import IMPConfig, tasks_of
-from .plan import PLANNED, notebook_runs
+from .experiments import PLANNED, notebook_runs
 from .portable import stored_curve, stored_tasks
 from .profiles import NOTEBOOK_SETTINGS, imp_config
 
@@ -81,6 +81,14 @@ def miniature(profile: str) -> str:
             f"numbers show the mechanics, not findings; the handout's are in the committed notebook.**\n\n")
 
 
+def _setting(settings, key: str):
+    """A profile's setting by its dotted name ("quickstart.steps"), a sequence as a list."""
+    value = settings
+    for name in key.split("."):
+        value = getattr(value, name)
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _own_experiment(profile: str, experiment: str, keys: tuple[str, ...]) -> str:
     """The note of a notebook whose experiment is its own (not IMP on the paper's protocol): what it ran, and the
     settings in which the `paper` profile would differ."""
@@ -88,8 +96,9 @@ def _own_experiment(profile: str, experiment: str, keys: tuple[str, ...]) -> str
         return miniature(profile) + f"Protocol `{profile}`: {experiment}."
     if profile == "paper":
         return f"**Protocol: the `paper` profile's** (this notebook's longest): {experiment}."
-    longer = [f"{k} {NOTEBOOK_SETTINGS[profile][k]} -> {NOTEBOOK_SETTINGS['paper'][k]}" for k in keys
-              if NOTEBOOK_SETTINGS[profile][k] != NOTEBOOK_SETTINGS["paper"][k]]
+    values = {p: {k: _setting(NOTEBOOK_SETTINGS[p], k) for k in keys} for p in (profile, "paper")}
+    longer = [f"{k} {values[profile][k]} -> {values['paper'][k]}" for k in keys
+              if values[profile][k] != values["paper"][k]]
     return (f"**Protocol: `{profile}`**: {experiment}. This experiment is the notebook's own, not one of the paper's "
             f"(no early stopping to bias it)" + (f"; the `paper` profile runs it larger ({'; '.join(longer)}), not "
                                                  f"run here." if longer else "."))
@@ -98,7 +107,8 @@ def _own_experiment(profile: str, experiment: str, keys: tuple[str, ...]) -> str
 def statement(cfg: IMPConfig, profile: str, notebook: str | None = None, store: str | Path = PAPER_STORE,
               experiment: str | None = None, keys: tuple[str, ...] = ()) -> str:
     """The protocol note in markdown: what `profile` trains, and what it biases where it is not the paper's. A
-    notebook with an experiment of its own (00, 06) describes it in `experiment` and names its settings in `keys`."""
+    notebook with an experiment of its own (00, 06) describes it in `experiment` and names its settings in `keys`
+    (dotted: "quickstart.steps")."""
     if experiment is not None:
         return _own_experiment(profile, experiment, keys)
     length = f"{cfg.iterations:,} iterations per level, evaluation every {cfg.eval_every}"

@@ -112,7 +112,7 @@ def run_sweep(notebooks: list[str], grid: dict[str, list], output_dir, fixed: di
 
 def results_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per stored IMP result that each finished point's notebook reads (notebooks with planned runs)."""
-    from . import plan
+    from .experiments import PLANNED, notebook_runs
     from .engine import write_summary
     from .profiles import NOTEBOOK_SETTINGS, imp_config
     from .imp import IMPConfig
@@ -120,12 +120,12 @@ def results_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     fields = {f for f in IMPConfig.__dataclass_fields__}
     for r in rows:
         number = r["notebook"][:2]
-        if r.get("status") not in ("done", "stored") or number not in plan.PLANNED:
+        if r.get("status") not in ("done", "stored") or number not in PLANNED:
             continue
         params = r["parameters"]
         profile = params.get("profile", "standard")
         cfg = imp_config(profile, **{k: v for k, v in params.items() if k in fields})
-        for run in dict.fromkeys(plan.notebook_runs(number, cfg, NOTEBOOK_SETTINGS[profile])):
+        for run in dict.fromkeys(notebook_runs(number, cfg, NOTEBOOK_SETTINGS[profile])):
             try:
                 summary = write_summary(run)
             except RuntimeError:  # a run the notebook did not complete (it failed on the way)

@@ -85,14 +85,14 @@ from lth_utils.data import load_splits
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "target_sparsity", "rounds", "rewind", "scope",
                                            "steps", "out", "data_root", "figures"],
                                defaults=dict(target_sparsity=0.9, rewind="init", scope="global"), notebook="00")
-trials = settings["quickstart_trials"] if trials is None else trials
-steps = settings["quickstart_steps"] if steps is None else steps
+trials = settings.quickstart.trials if trials is None else trials
+steps = settings.quickstart.steps if steps is None else steps
 for name, value in [("trials", trials), ("steps", steps)]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, value, "a whole number >= 1")
 ticket_config = tickets.TicketConfig(target_sparsity=target_sparsity, rewind=rewind, scope=scope,
-                                     rounds=settings["quickstart_rounds"] if rounds is None else rounds)
-splits = load_splits("mnist", data_root, train_subset=settings["quickstart_subset"])
+                                     rounds=settings.quickstart.rounds if rounds is None else rounds)
+splits = load_splits("mnist", data_root, train_subset=settings.quickstart.subset)
 (x_train, y_train), (x_test, y_test) = splits.train, splits.test
 torch.set_num_threads(1)  # one thread: the same bits on every run of this machine
 print(f"{trials} trial(s) x {ticket_config.rounds} rounds at p = {ticket_config.per_round_rate:.3f} per round, "
@@ -102,10 +102,10 @@ print(f"{trials} trial(s) x {ticket_config.rounds} rounds at p = {ticket_config.
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], experiment=(
+Markdown(protocol.statement(cfg, settings.profile, experiment=(
     f"a small CNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% "
     f"sparsity, {steps} Adam steps per training; the test accuracy after the last step (no validation split, "
-    f"no early stopping)"), keys=("quickstart_steps", "quickstart_rounds", "quickstart_trials")))
+    f"no early stopping)"), keys=("quickstart.steps", "quickstart.rounds", "quickstart.trials")))
 
 
 # %% [markdown] tags=[]
@@ -203,7 +203,7 @@ ax.set_xticks(t["percent_remaining"], [f"{p:.3g}" for p in t["percent_remaining"
 ax.axhline(100 * t["mean"].iloc[0], color=COLORS["dense"], ls="--", lw=1, label="dense (mean)")
 ax.set(ylabel="test accuracy (%)", title=f"SmallCNN on MNIST: IMP to {100 * target_sparsity:g}% sparsity")
 ax.legend(fontsize=8)
-plots.save(fig, "00_quickstart_accuracy", settings["figures"]);
+plots.save(fig, "00_quickstart_accuracy", settings.figures);
 
 # %% [markdown] tags=[]
 # Where the pruning went: with `scope="global"` all layers compete for the surviving weights, so layers end at
@@ -216,7 +216,7 @@ ax.bar(layers["layer"], 100 * layers["density"], color=COLORS["ticket"])
 for i, r in layers.iterrows():
     ax.text(i, 100 * r["density"], f"{r['remaining']:,} of {r['total']:,}", ha="center", va="bottom", fontsize=8)
 ax.set(ylabel="% of weights remaining", title="The ticket's layers (trial 0)")
-plots.save(fig, "00_quickstart_layers", settings["figures"]);
+plots.save(fig, "00_quickstart_layers", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Is it a winning ticket?
@@ -268,7 +268,7 @@ lines = [
     "with the paper's protocol (early stopping, 5 trials, the dense network trained to convergence). A difference "
     "whose interval contains 0 is not shown by these trials either way.",
 ]
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Exercises
@@ -293,6 +293,6 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
+Markdown(notebook.provenance(cfg, settings.profile, experiment=(
     f"SmallCNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% sparsity "
     f"({scope}, rewind {ticket_config.rewind}), {steps} Adam steps per training, seed {seed}")))

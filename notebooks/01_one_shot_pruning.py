@@ -59,11 +59,11 @@ from lth_utils import analysis, engine, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rates", "workers", "out", "data_root",
                                            "figures"], notebook="01")
-n_trials = cfg.trials if trials is not None else min(cfg.trials, settings["one_shot_trials"])
-rates = settings["one_shot_rates"] if rates is None else list(rates)
+n_trials = cfg.trials if trials is not None else min(cfg.trials, settings.one_shot.trials)
+rates = list(settings.one_shot.rates if rates is None else rates)
 if not rates or not all(isinstance(p, (int, float)) and 0 < p < 1 for p in rates):
     raise ValueError(f"rates={rates!r}: one-shot rates must be a non-empty list of fractions in (0, 1)")
-pd.Series({"profile": settings["profile"], "iterations per level (at most)": cfg.iterations,
+pd.Series({"profile": settings.profile, "iterations per level (at most)": cfg.iterations,
            "early stopping": f"patience {cfg.patience} evaluations" if cfg.patience else "none",
            "one-shot rates": rates, "trials": n_trials, "seed": cfg.seed}).to_frame("setting")
 
@@ -71,7 +71,7 @@ pd.Series({"profile": settings["profile"], "iterations per level (at most)": cfg
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="01"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="01"))
 
 # %% [markdown] tags=[]
 # ## The dense baseline
@@ -94,7 +94,7 @@ for ax in axes:
     ax.set_xscale("log")  # the first thousand iterations hold the rise; a linear axis to 50,000 hides it
     ax.set_xlabel("training iteration (log scale); thin lines: trials")
     ax.legend()
-plots.save(fig, "01_dense_learning_curves", settings["figures"]);
+plots.save(fig, "01_dense_learning_curves", settings.figures);
 
 # %% [markdown] tags=[]
 # ## One-shot pruning at several rates
@@ -149,7 +149,7 @@ axes[0].set_ylim(max(0, 100 * sweep[["ticket", "reinit", "no_retrain"]].min().mi
 axes[0].set_title("One-shot pruning: three ways to use the mask")
 axes[1].set_title("Zoom: the two retrained arms")
 axes[0].legend(fontsize=8)
-plots.save(fig, "01_one_shot_accuracy_vs_weights_remaining", settings["figures"]);
+plots.save(fig, "01_one_shot_accuracy_vs_weights_remaining", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Learning curves before and after pruning 20%
@@ -167,7 +167,7 @@ ax.set(xlabel="training iteration (log scale); thin lines: trials", ylabel="test
        title=f"Before and after one-shot pruning of {100 * first.rate:.0f}%")
 ax.set_ylim(max(80, ax.get_ylim()[0]), 100)
 ax.legend()
-plots.save(fig, "01_learning_curves_one_shot_20", settings["figures"]);
+plots.save(fig, "01_learning_curves_one_shot_20", settings.figures);
 
 # %% [markdown] tags=[]
 # ## What the runs show
@@ -198,7 +198,7 @@ lines.append(f"- Early stopping (the paper: one-shot tickets learn faster than d
              f"remaining): the one-shot tickets stop at " + ", ".join(
                  f"{r:.2f}x" for r in ratio) + f" of the dense early-stopping iteration ({dense_stop:,.0f}) at the "
              f"rates above. {analysis.censoring_note({'one-shot ticket': stops}, cfg)}")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -218,4 +218,4 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="01"))
+Markdown(notebook.provenance(cfg, settings.profile, notebook="01"))

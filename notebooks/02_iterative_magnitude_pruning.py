@@ -62,7 +62,7 @@ from lth_utils import analysis, engine, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rate", "levels", "iterations", "workers",
                                            "out", "data_root", "figures"], notebook="02")
-pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
+pd.Series({"profile": settings.profile, "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
            "rate (hidden / output)": f"{cfg.rate:g} / {cfg.output_rate if cfg.output_rate is not None else cfg.rate / 2:g}",
            "iterations per level (at most)": f"{cfg.iterations:,}",
            "early stopping": f"{cfg.patience} evaluations after the minimum" if cfg.patience else "none",
@@ -72,7 +72,7 @@ pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.see
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="02"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="02"))
 
 # %% [markdown] tags=[]
 # ## Run IMP
@@ -111,7 +111,7 @@ for ax in axes:
     ax.legend()
 axes[0].set_title("Test accuracy of winning tickets")
 axes[1].set_title("Iteration of minimum validation loss")
-plots.save(fig, "02_accuracy_and_early_stop_vs_weights_remaining", settings["figures"]);
+plots.save(fig, "02_accuracy_and_early_stop_vs_weights_remaining", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Learning curves of a few levels
@@ -133,7 +133,7 @@ ax.set_xlabel("training iteration (log scale); thin lines: trials")
 ax.set_ylabel("test accuracy (%)")
 ax.set_title("Test accuracy during training")
 ax.legend(fontsize=8)
-plots.save(fig, "02_learning_curves_by_level", settings["figures"]);
+plots.save(fig, "02_learning_curves_by_level", settings.figures);
 
 # %% [markdown] tags=[]
 # ## A second measure of learning speed
@@ -159,7 +159,7 @@ plots.band(ax, reach_by_level, "ticket", label="iterations to within 5% of dense
 ax.set_yscale("log")
 ax.set(ylabel="training iterations (log scale)", title="Two measures of learning speed")
 ax.legend(fontsize=8)
-plots.save(fig, "02_learning_speed_two_measures", settings["figures"]);
+plots.save(fig, "02_learning_speed_two_measures", settings.figures);
 reach_by_level.assign(never=lambda t: cfg.trials - t["trials"]).round(1)
 
 # %% [markdown] tags=[]
@@ -184,7 +184,7 @@ ax.set_xlabel("pruning level")
 ax.set_ylabel("% of the layer's weights remaining (log scale)")
 ax.set_title("Per-layer density by level")
 ax.legend()
-plots.save(fig, "02_layer_density_by_level", settings["figures"]);
+plots.save(fig, "02_layer_density_by_level", settings.figures);
 
 # %% [markdown] tags=[]
 # ## What the runs show
@@ -243,7 +243,7 @@ dense_cut = analysis.censored(summary, cfg)[summary["level"] == 0]
 if dense_cut.any():
     lines.append(f"- Caveat: {int(dense_cut.sum())} of {len(dense_cut)} dense runs were still improving when training "
                  f"ended, so the dense early-stopping iteration is a lower bound and the 'earlier' percentage too.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -262,4 +262,4 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="02"))
+Markdown(notebook.provenance(cfg, settings.profile, notebook="02"))

@@ -59,11 +59,12 @@ import dataclasses
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plan, plots
+from lth_utils import analysis, engine, notebook, plots
+from lth_utils.experiments import imp_runs
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rate", "levels", "iterations", "workers",
                                            "out", "data_root", "figures"], notebook="03")
-pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
+pd.Series({"profile": settings.profile, "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
            "rate (hidden / output)": f"{cfg.rate:g} / {cfg.output_rate if cfg.output_rate is not None else cfg.rate / 2:g}",
            "iterations per level (at most)": f"{cfg.iterations:,}",
            "early stopping": f"{cfg.patience} evaluations after the minimum" if cfg.patience else "none",
@@ -73,14 +74,14 @@ pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.see
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="03"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="03"))
 
 # %% [markdown] tags=[]
 # ## Run the three arms
 
 # %% tags=[]
-arms = plan.controls(cfg, settings)  # the controls at the profile's control levels (standard: 9 of 18)
-draws = plan.reinit_draws(cfg, settings)  # the paper's extra reinitialisations per trial (profile `paper`)
+arms = imp_runs.controls(cfg, settings.controls)  # the controls at the profile's control levels (standard: 9 of 18)
+draws = imp_runs.reinit_draws(cfg, settings.controls)  # the paper's extra reinitialisations per trial (profile `paper`)
 results = engine.run(list(arms.values()) + draws)
 summaries = {arm: results[c] for arm, c in arms.items()}
 # reinit: the mean over a trial's draws where there are several, so each trial is one paired observation
@@ -114,7 +115,7 @@ axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy: ticket vs
 axes[1].set(ylabel="early-stop iteration", title="Learning speed: ticket vs controls")
 axes[0].legend(fontsize=8)
 axes[1].legend(fontsize=8)
-plots.save(fig, "03_ticket_vs_controls", settings["figures"]);
+plots.save(fig, "03_ticket_vs_controls", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Paired differences
@@ -135,7 +136,7 @@ n_trials = int(min(d["trials"].min() for d in diffs.values()))
 ax.set(ylabel=f"test accuracy difference (pp)\nmean and 95% t-interval, n = {n_trials} trials",
        title="Ticket minus control (paired by trial)")
 ax.legend(fontsize=8)
-plots.save(fig, "03_paired_differences", settings["figures"]);
+plots.save(fig, "03_paired_differences", settings.figures);
 pd.concat({arm: (100 * d.set_index("level")[["mean_diff", "ci_low", "ci_high"]]).round(2)
            for arm, d in diffs.items()}, axis=1)
 
@@ -147,7 +148,7 @@ pd.concat({arm: (100 * d.set_index("level")[["mean_diff", "ci_low", "ci_high"]])
 # as its IMP run, so the two are paired by trial (their data orders differ: a level's order derives from its level).
 
 # %% tags=[]
-one_shot = plan.one_shot_matched(cfg)  # one-shot configs at the per-layer densities of IMP levels 3, 7, 12, 15
+one_shot = imp_runs.one_shot_matched(cfg)  # one-shot configs at the per-layer densities of IMP levels 3, 7, 12, 15
 one_shot_results = engine.run(list(one_shot.values()))
 rows = []
 for l, c in one_shot.items():
@@ -218,7 +219,7 @@ lines.append(f"- Early stopping: one-shot tickets stop at "
              + ", ".join(f"{s:,.0f}" for s in one_vs_iter["one-shot early stop"])
              + f" against dense's {dense_stop:,.0f} (the paper: one-shot tickets, too, learn faster than dense).")
 lines.append(f"- Early stopping: {analysis.censoring_note(summaries, cfg)}")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Side by side with the paper
@@ -261,4 +262,4 @@ print(side_by_side[["claim", "verdict"]].to_string(index=False))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="03"))
+Markdown(notebook.provenance(cfg, settings.profile, notebook="03"))

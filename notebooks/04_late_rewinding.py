@@ -57,23 +57,24 @@ figures = "../figures"   # where the PNG figures go
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plan, plots
+from lth_utils import analysis, engine, notebook, plots
+from lth_utils.experiments import late_rewinding
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rewind_points", "workers", "out",
                                            "data_root", "figures"], notebook="04")
 # a ticket chain per rewind point k (k = 0 is notebook 02's run) and fine-tuning; bad rewind points fail here
-configs = plan.late_rewind_runs(cfg, settings, trials, rewind_points)
+configs = late_rewinding.runs(cfg, settings, trials, rewind_points)
 ks = [c.rewind_iteration for name, c in configs.items() if name.startswith("k = ")]
 n_trials, levels = configs["k = 0"].trials, configs["k = 0"].levels
-pd.Series({"profile": settings["profile"], "trials": n_trials, "levels": levels, "rewind points k": ks,
+pd.Series({"profile": settings.profile, "trials": n_trials, "levels": levels, "rewind points k": ks,
            "iterations per level (at most)": f"{cfg.iterations:,}", "instability levels":
-           [l for l in settings["instability_levels"] if l <= levels]}).to_frame("setting")
+           [l for l in settings.late_rewinding.instability_levels if l <= levels]}).to_frame("setting")
 
 # %% tags=[]
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="04"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="04"))
 
 # %% [markdown] tags=[]
 # ## IMP with different rewind points
@@ -107,7 +108,7 @@ for color, marker, (name, t) in zip(palette, markers, tables.items()):
 plots.density_axis(ax, tables["k = 0"]["percent_remaining"])
 ax.set(ylabel="test accuracy at early stop (%)", title="Rewinding to iteration k vs fine-tuning")
 ax.legend(fontsize=8)
-plots.save(fig, "04_late_rewinding_accuracy_vs_weights_remaining", settings["figures"]);
+plots.save(fig, "04_late_rewinding_accuracy_vs_weights_remaining", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Instability: the error barrier between two copies
@@ -119,7 +120,7 @@ plots.save(fig, "04_late_rewinding_accuracy_vs_weights_remaining", settings["fig
 # negative when the average of the two copies is better than the copies).
 
 # %% tags=[]
-probe_levels = [l for l in settings["instability_levels"] if l <= levels]
+probe_levels = [l for l in settings.late_rewinding.instability_levels if l <= levels]
 probes = {k: configs[f"k = {k}"] for k in (ks[0], ks[-1])}
 barriers = pd.concat([instability.run_instability(c, probe_levels) for c in probes.values()], ignore_index=True)
 barrier_table = barriers.groupby(["rewind", "level"]).agg(
@@ -151,7 +152,7 @@ for column, (rewind, group) in enumerate(barriers.groupby("rewind", sort=False))
         ax.set(title=f"rewind = {rewind}: {name} error", ylabel=f"{name.split()[0]} error (%)")
         ax.legend(fontsize=7)
     axes[1][column].set_xlabel("interpolation between the two copies (alpha)")
-plots.save(fig, "04_instability_error_along_path", settings["figures"]);
+plots.save(fig, "04_instability_error_along_path", settings.figures);
 
 # %% [markdown] tags=[]
 # ## What the runs show
@@ -203,7 +204,7 @@ lines.append(f"- In {100 * negative:.0f}% of the pairs the midpoint is *better* 
              f"midpoint excess {100 * barriers['midpoint_excess'].mean():+.2f} pp): the barrier there is the "
              f"difference between the two ends, not a rise along the path. Averaging the weights of two copies that "
              f"share a basin can improve on both.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -224,4 +225,4 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="04"))
+Markdown(notebook.provenance(cfg, settings.profile, notebook="04"))

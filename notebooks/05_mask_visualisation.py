@@ -58,10 +58,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 from lth_utils import analysis, engine, notebook, plots, profiles
+from lth_utils.experiments import imp_runs
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rate", "levels", "iterations", "workers",
                                            "out", "data_root", "figures"], notebook="05")
-pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
+pd.Series({"profile": settings.profile, "trials": cfg.trials, "seed": cfg.seed, "levels": cfg.num_levels,
            "rate (hidden / output)": f"{cfg.rate:g} / {cfg.output_rate if cfg.output_rate is not None else cfg.rate / 2:g}",
            "iterations per level (at most)": f"{cfg.iterations:,}",
            "early stopping": f"{cfg.patience} evaluations after the minimum" if cfg.patience else "none",
@@ -71,7 +72,7 @@ pd.Series({"profile": settings["profile"], "trials": cfg.trials, "seed": cfg.see
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="05"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="05"))
 
 # %% tags=[]
 summary = engine.run_imp(cfg)
@@ -100,7 +101,7 @@ for ax, level in zip(axes, levels):
     ax.axis("off")
 fig.colorbar(shown, ax=axes, fraction=0.015, pad=0.02, label="connections kept / layer average")
 fig.suptitle("Surviving first-layer connections per input pixel")
-plots.save(fig, "05_first_layer_connectivity_heatmaps", settings["figures"]);
+plots.save(fig, "05_first_layer_connectivity_heatmaps", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Per-layer density by level
@@ -120,7 +121,7 @@ ax.set(ylabel="% of the layer's weights remaining", title="Layer densities again
 ax.set_yscale("log")
 ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}%"))
 ax.legend()
-plots.save(fig, "05_layer_density_vs_overall", settings["figures"]);
+plots.save(fig, "05_layer_density_vs_overall", settings.figures);
 pivot
 
 # %% tags=[]
@@ -152,7 +153,7 @@ ax.hist(w0[kept].numpy(), bins=bins, density=True, alpha=0.55, color=plots.COLOR
 ax.set(xlabel="initial weight w0 (fc1)", ylabel="density",
        title=f"Initial weights kept vs pruned at {densities[level]:.1f}% remaining")
 ax.legend()
-plots.save(fig, "05_initial_weights_kept_vs_pruned", settings["figures"]);
+plots.save(fig, "05_initial_weights_kept_vs_pruned", settings.figures);
 def init_measures(run, trial):
     w0_ = analysis.load_weights(run, trial, 0, "start")["fc1.weight"].flatten()
     kept_ = analysis.load_mask(run, trial, level)["fc1.weight"].flatten()
@@ -162,7 +163,7 @@ per_trial = pd.DataFrame([init_measures(cfg, t) for t in range(cfg.trials)]).set
 # The same measures on the other protocol's masks (same initial weights, other training length before each
 # pruning), where its run is stored: the `standard` masks are pruned from weights trained a few thousand
 # iterations under patience, the `paper` ones from weights trained 50,000.
-other_profile = "standard" if settings["profile"] == "paper" else "paper"
+other_profile = "standard" if settings.profile == "paper" else "paper"
 other_cfg = profiles.imp_config(other_profile, seed=cfg.seed, out=f"../{profiles.run_store(other_profile)}")
 try:
     other_trials = pd.DataFrame([init_measures(other_cfg, t) for t in range(other_cfg.trials)]).set_index("trial")
@@ -186,7 +187,7 @@ for level in analysis.levels_near(summary, [51.3, 21.1, 7.0, 3.6]):
     matrix = analysis.jaccard_matrix(trial_masks)
     off_diagonal = matrix[~np.eye(len(trial_masks), dtype=bool)] if len(trial_masks) > 1 else np.array([np.nan])
     d = densities[level] / 100
-    one_shot = analysis.one_shot_like(cfg, level)
+    one_shot = imp_runs.one_shot_like(cfg, level)
     engine.run_imp(one_shot)
     rows.append({"level": level, "% remaining": round(densities[level], 2),
                  "across trials": off_diagonal.mean(), "random masks": d / (2 - d),
@@ -201,7 +202,7 @@ for column, color in [("across trials", "#444444"), ("one-shot vs iterative (tri
 plots.density_axis(ax, overlap["% remaining"])
 ax.set(ylabel="Jaccard overlap", title="Mask overlap")
 ax.legend(fontsize=8)
-plots.save(fig, "05_mask_overlap", settings["figures"]);
+plots.save(fig, "05_mask_overlap", settings.figures);
 overlap
 
 # %% [markdown] tags=[]
@@ -252,7 +253,7 @@ if other_trials is not None:
         + ("The two intervals do not overlap: which signs and magnitudes survive depends on how long the weights are "
            "trained before each pruning, so these are properties of a protocol's masks, not of tickets as such."
            if apart else "The two protocols' intervals overlap: no dependence on training length is shown."))
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -271,4 +272,4 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="05"))
+Markdown(notebook.provenance(cfg, settings.profile, notebook="05"))

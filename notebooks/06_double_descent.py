@@ -62,26 +62,27 @@ from IPython.display import Markdown
 from lth_utils import analysis, engine, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="06")
-seeds = [cfg.seed + i for i in range(len(settings["width_seeds"]) if trials is None else cfg.trials)]
+dd_settings = settings.double_descent  # widths, seeds, steps and IMP rounds of this profile
+seeds = [cfg.seed + i for i in range(len(dd_settings.seeds) if trials is None else cfg.trials)]
 
 # %% tags=[]
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], experiment=(
-    f"teacher-student regression, widths {settings['widths'][0]}-{settings['widths'][-1]}, {len(seeds)} "
-    f"seed(s) per width, {settings['width_steps']:,} Adam steps per student plus more for wider ones; the "
-    f"final losses (no early stopping)"), keys=("width_steps", "width_seeds", "widths")))
+Markdown(protocol.statement(cfg, settings.profile, experiment=(
+    f"teacher-student regression, widths {dd_settings.widths[0]}-{dd_settings.widths[-1]}, {len(seeds)} "
+    f"seed(s) per width, {dd_settings.steps:,} Adam steps per student plus more for wider ones; the "
+    f"final losses (no early stopping)"), keys=("double_descent.steps", "double_descent.seeds", "double_descent.widths")))
 
 # %% tags=[]
-from lth_utils import double_descent as dd
+from lth_utils.experiments import double_descent as dd
 
-base = dd.RegressionConfig(out=cfg.out, steps=settings["width_steps"])
+base = dd.RegressionConfig(out=cfg.out, steps=dd_settings.steps)
 noise_floor = base.noise ** 2  # the labels' noise variance: no student can do better on test data
 interpolation_width = (base.n_train - 1) / (base.input_dim + 2)  # parameters = (d + 2) * width + 1 = n_train
 settings_grid = {(act, wd): dataclasses.replace(base, activation=act, weight_decay=wd)
                  for act in ("relu", "tanh") for wd in (0.0, 1e-3)}
-sweep = pd.concat([dd.width_sweep(c, settings["widths"], seeds, workers=cfg.workers)
+sweep = pd.concat([dd.width_sweep(c, dd_settings.widths, seeds, workers=cfg.workers)
                    for c in settings_grid.values()], ignore_index=True)
 sweep_table = sweep.groupby(["activation", "weight_decay", "width"])[["train_loss", "test_loss"]].mean()
 sweep_table.unstack(["activation", "weight_decay"])["test_loss"].round(3)
@@ -113,14 +114,14 @@ for ax, act in zip(axes, ("relu", "tanh")):
     ax.set(xlabel="hidden units (log scale)", title=f"{act} students")
 axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 axes[0].set_ylabel("mean squared error")
-plots.save(fig, "06_double_descent_test_loss_vs_width", settings["figures"]);
+plots.save(fig, "06_double_descent_test_loss_vs_width", settings.figures);
 
 # %% [markdown] tags=[]
 # ## IMP on the width-100 regression network
 
 # %% tags=[]
 imp_base = dataclasses.replace(base, width=100)
-imp_runs = dd.regression_imp_trials(imp_base, seeds, rounds=settings["regression_rounds"], rate=0.1,
+imp_runs = dd.regression_imp_trials(imp_base, seeds, rounds=dd_settings.regression_rounds, rate=0.1,
                                     workers=cfg.workers)
 imp_table = imp_runs.groupby("round").agg(percent_remaining=("density", lambda d: 100 * d.mean()),
                                           mean=("test_loss", "mean"), min=("test_loss", "min"),
@@ -138,7 +139,7 @@ ax.plot(imp_table["percent_remaining"], imp_table["train_loss"], ls="--", color=
 ax.axhline(imp_table["mean"].iloc[0], color=plots.COLORS["dense"], ls="--", lw=1, label="dense width-100 test loss")
 ax.set(ylabel="mean squared error", title="IMP on a width-100 regression MLP (ReLU, no weight decay)")
 ax.legend(fontsize=8)
-plots.save(fig, "06_regression_imp_test_loss_vs_weights_remaining", settings["figures"]);
+plots.save(fig, "06_regression_imp_test_loss_vs_weights_remaining", settings.figures);
 imp_table.round(3)
 
 # %% tags=[]
@@ -188,7 +189,7 @@ if not band_.empty:
     gain = dense_loss - band_["mean"].min()
     lines.append(f"- Between 40% and 60% remaining the best test loss is {band_['mean'].min():.3f}: pruning "
                  + (f"**improves** generalisation by {gain:.3f} here." if gain > 0 else "does **not** improve generalisation here."))
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -208,7 +209,7 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], experiment=(
-    f"regression: {base.n_train} training points, widths {settings['widths'][0]}-{settings['widths'][-1]}, "
+Markdown(notebook.provenance(cfg, settings.profile, experiment=(
+    f"regression: {base.n_train} training points, widths {dd_settings.widths[0]}-{dd_settings.widths[-1]}, "
     f"seeds {seeds}, {base.steps:,} + {base.steps_per_width} x width steps; IMP on width 100 for "
-    f"{settings['regression_rounds']} rounds of 10%")))
+    f"{dd_settings.regression_rounds} rounds of 10%")))

@@ -65,12 +65,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, init_pruning, notebook, plan, plots
+from lth_utils import analysis, engine, notebook, plots
+from lth_utils.experiments import init_pruning
 from lth_utils.data import load_splits
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "methods", "densities", "workers", "out",
                                            "data_root", "figures"], notebook="07")
-configs = plan.init_pruning_runs(cfg, settings, methods, densities)
+configs = init_pruning.runs(cfg, settings, methods, densities)
 method_names = [arm for arm, ablation in configs if ablation == "none" and arm not in ("ticket", "random_prune")]
 levels = sorted({int(l) for l in configs[(method_names[0], "none")].only_levels.split(",")})
 pd.DataFrame([{"arm": arm, "ablation": ablation, "levels": c.only_levels or "all", "trials": c.trials}
@@ -80,7 +81,7 @@ pd.DataFrame([{"arm": arm, "ablation": ablation, "levels": c.only_levels or "all
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="07"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="07"))
 
 # %% [markdown] tags=[]
 # ## Train every arm
@@ -117,7 +118,7 @@ plots.end_of_training(axes[1], cfg.iterations)
 axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy (mean, min-max over trials)")
 axes[1].set(ylabel="early-stop iteration", title="Learning speed")
 axes[0].legend(fontsize=8)
-plots.save(fig, "07_methods_vs_ticket", settings["figures"]);
+plots.save(fig, "07_methods_vs_ticket", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Paired differences: each arm minus the IMP ticket
@@ -136,7 +137,7 @@ plots.density_axis(ax, vs_ticket["percent_remaining"])
 ax.axhline(0, color="black", lw=0.8)
 ax.set(ylabel="arm - IMP ticket (pp)", title="How far pruning at initialisation falls short of the ticket")
 ax.legend(fontsize=8)
-plots.save(fig, "07_paired_vs_ticket", settings["figures"])
+plots.save(fig, "07_paired_vs_ticket", settings.figures)
 vs_ticket_table = vs_ticket.assign(**{c: 100 * vs_ticket[c] for c in ("mean_diff", "ci_low", "ci_high")})
 vs_ticket_table.pivot_table(index=["level"], columns="arm", values="mean_diff").round(2)
 
@@ -158,7 +159,7 @@ per_layer.T.plot.bar(ax=ax, logy=True, rot=0)
 ax.set(ylabel="% of the layer's weights kept (log)", xlabel="",
        title=f"Per-layer density at {table.query('level == @sparsest')['% remaining'].iloc[0]:.1f}% remaining")
 ax.legend(title="layer", fontsize=8)
-plots.save(fig, "07_per_layer_density", settings["figures"])
+plots.save(fig, "07_per_layer_density", settings.figures)
 per_layer.round(2)
 
 # %% [markdown] tags=[]
@@ -179,7 +180,7 @@ for ax, (level, part) in zip(axes[0], sanity.groupby("level")):
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
     ax.set(ylabel="method - ablation (pp)", title=f"{part['% remaining'].iloc[0]:.1f}% remaining")
-plots.save(fig, "07_sanity_checks", settings["figures"])
+plots.save(fig, "07_sanity_checks", settings.figures)
 sanity.round(2)
 
 # %% tags=[]
@@ -208,7 +209,7 @@ axes[0].axhline(flow["dense_grad_norm"].mean(), color=plots.COLORS["dense"], ls=
 axes[0].set(yscale="log", ylabel="gradient norm at init", title="Gradient flow through the mask")
 axes[1].set(ylabel="cosine with the dense gradient", title="Alignment with the dense gradient")
 axes[0].legend(fontsize=8)
-plots.save(fig, "07_gradient_flow", settings["figures"])
+plots.save(fig, "07_gradient_flow", settings.figures)
 flow_means.pivot_table(index="level", columns="arm", values="cosine").round(3)
 
 # %% [markdown] tags=[]
@@ -273,7 +274,7 @@ lines.append(
 lines.append("")
 lines.append(f"Multiplicity: this cell reads {len(vs_ticket) + len(sanity)} paired intervals at 95%, so about "
              f"{(len(vs_ticket) + len(sanity)) / 20:.1f} could exclude 0 by chance alone.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
@@ -286,6 +287,6 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="07", experiment=(
+Markdown(notebook.provenance(cfg, settings.profile, notebook="07", experiment=(
     f"{len(method_names)} method(s) at levels {', '.join(map(str, levels))}; {cfg.iterations:,} iterations at most "
     f"per training, patience {cfg.patience}; ticket config hash `{cfg.hash}`")))

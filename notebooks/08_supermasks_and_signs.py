@@ -77,15 +77,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plan, plots, supermask
+from lth_utils import analysis, engine, notebook, plots, supermask
+from lth_utils.experiments import signs
 from lth_utils.data import load_splits
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "criteria", "sign_densities",
                                            "supermask_iterations", "workers", "out", "data_root", "figures"], notebook="08")
-configs = plan.signs_runs(cfg, settings, criteria, sign_densities)
-supermask_configs = supermask.configs_for(cfg, supermask_iterations or settings["supermask_iterations"],
-                                          settings["supermask_eval_every"])
-supermask_trials = min(cfg.trials, settings["supermask_trials"])
+configs = signs.runs(cfg, settings, criteria, sign_densities)
+supermask_configs = supermask.configs_for(cfg, supermask_iterations or settings.signs.supermask_iterations,
+                                          settings.signs.supermask_eval_every)
+supermask_trials = min(cfg.trials, settings.signs.supermask_trials)
 criterion_names = ["ticket"] + [n for n, c in configs.items() if c.criterion != "magnitude"]
 sign_levels = sorted({int(l) for l in configs["signs_constant"].only_levels.split(",")})
 LABELS = {"ticket": "large final (IMP ticket)", "magnitude_increase": "magnitude increase", "movement": "movement",
@@ -102,7 +103,7 @@ pd.DataFrame([{"run": LABELS[name], "arm": c.arm, "criterion": c.criterion, "lev
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="08"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="08"))
 
 # %% [markdown] tags=[]
 # ## Train every IMP run
@@ -142,7 +143,7 @@ plots.end_of_training(axes[1], cfg.iterations)
 axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy (mean, min-max over trials)")
 axes[1].set(ylabel="early-stop iteration", title="Learning speed")
 axes[0].legend(fontsize=8)
-plots.save(fig, "08_mask_criteria", settings["figures"]);
+plots.save(fig, "08_mask_criteria", settings.figures);
 
 # %% [markdown] tags=[]
 # Paired by trial at each level: each criterion minus the IMP ticket (large final), mean and 95% t-interval in
@@ -159,7 +160,7 @@ plots.density_axis(ax, vs_large_final["percent_remaining"])
 ax.axhline(0, color="black", lw=0.8)
 ax.set(ylabel="criterion - large final (pp)", title="Other mask criteria against IMP's")
 ax.legend(fontsize=8)
-plots.save(fig, "08_criteria_paired", settings["figures"])
+plots.save(fig, "08_criteria_paired", settings.figures)
 vs_large_final.assign(arm=vs_large_final["arm"].map(LABELS), **{c: 100 * vs_large_final[c] for c in
                       ("mean_diff", "ci_low", "ci_high")}).pivot_table(
     index=["level", "percent_remaining"], columns="arm", values="mean_diff").round(2)
@@ -188,7 +189,7 @@ plots.density_axis(ax, 100 * analysis.at_levels(summaries["ticket"], sign_levels
 ax.axhline(100 * dense["test_acc_at_early_stop"].mean(), color=plots.COLORS["dense"], ls="--", lw=1, label="dense")
 ax.set(ylabel="test accuracy at early stop (%)", title="Keeping only the signs of the initial weights")
 ax.legend(fontsize=8)
-plots.save(fig, "08_sign_ablations", settings["figures"])
+plots.save(fig, "08_sign_ablations", settings.figures)
 sign_paired = pd.concat([
     analysis.versus({n: summaries[n] for n in ("ticket", "signs_constant", "signs_reinit")}, "ticket", sign_levels)
     .assign(comparison=lambda d: d["arm"].map(LABELS) + " - ticket"),
@@ -237,7 +238,7 @@ ax.axhline(10, color="grey", lw=0.8, ls="--", label="chance")
 plots.density_axis(ax, sorted(set(100 * untrained["density"]) | set(100 * supermasks["density"])))
 ax.set(ylabel="test accuracy (%)", title="Accuracy without training the weights")
 ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-plots.save(fig, "08_untrained_and_supermasks", settings["figures"])
+plots.save(fig, "08_untrained_and_supermasks", settings.figures)
 untrained.assign(test_acc=100 * untrained["test_acc"]).pivot_table(index="level", columns="name",
                                                                    values="test_acc").round(1)
 
@@ -294,7 +295,7 @@ for weights, part in supermasks.groupby("weights"):
                  f"at a learned density of {100 * part['density'].mean():.1f}%, after "
                  f"{supermask_configs[weights].iterations:,} steps on the scores and none on the weights.")
 lines.append(f"For comparison, the trained dense network reaches {100 * dense['test_acc_at_early_stop'].mean():.2f}%.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Exercises
@@ -321,7 +322,7 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="08", experiment=(
+Markdown(notebook.provenance(cfg, settings.profile, notebook="08", experiment=(
     f"criteria {', '.join(criterion_names[1:])} to level {max([configs[n].num_levels for n in criterion_names[1:]])}; "
     f"sign ablations at levels "
     f"{', '.join(map(str, sign_levels))}; supermasks {supermask_trials} trial(s) x "

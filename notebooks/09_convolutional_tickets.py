@@ -67,10 +67,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, masks, notebook, plan, plots
+from lth_utils import analysis, engine, masks, notebook, plots
+from lth_utils.experiments import conv
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="09")
-configs = plan.conv_runs(cfg, settings)
+configs = conv.runs(cfg, settings)
 ticket = configs["ticket"]
 k = configs["late"].rewind_iteration
 LABELS = {"ticket": "LeNet-5 ticket", "reinit": "LeNet-5 " + plots.LABELS["reinit"],
@@ -87,7 +88,7 @@ pd.DataFrame([{"run": LABELS[name], "model": c.model, "rates (conv / fc / output
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="09"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="09"))
 
 # %% [markdown] tags=[]
 # ## Train every run
@@ -130,7 +131,7 @@ plots.end_of_training(axes[1], cfg.iterations)
 axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy")
 axes[1].set(ylabel="early-stop iteration", title="Learning speed")
 axes[0].legend(fontsize=7)
-plots.save(fig, "09_conv_accuracy_and_early_stop", settings["figures"]);
+plots.save(fig, "09_conv_accuracy_and_early_stop", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Paired differences
@@ -173,7 +174,7 @@ ax.set_xticks(sorted(history["level"].unique()))
 ax.set(xlabel="pruning level", ylabel="% of the layer's weights remaining (log scale)",
        title="LeNet-5: per-layer density by level")
 ax.legend(fontsize=8)
-plots.save(fig, "09_layer_density_by_level", settings["figures"])
+plots.save(fig, "09_layer_density_by_level", settings.figures)
 history.pivot(index="level", columns="layer", values="density").mul(100).round(1)
 
 # %% [markdown] tags=[]
@@ -201,7 +202,7 @@ for row, (weights, name) in enumerate([(start, "initial (rewound)"), (final, "tr
 fig.colorbar(image, ax=axes, fraction=0.02, pad=0.02, label="weight")
 fig.suptitle(f"conv1 at {100 * masks.density(analysis.load_mask(ticket, 0, level)):.1f}% of all weights remaining "
              f"(conv1 keeps {100 * mask.float().mean():.0f}%)")
-plots.save(fig, "09_first_layer_filters", settings["figures"]);
+plots.save(fig, "09_first_layer_filters", settings.figures);
 
 # %% [markdown] tags=[]
 # ## What the data say
@@ -235,7 +236,7 @@ lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.
 lines.append(f"- With {ticket.trials} trials and {len(lenet5_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
              f"remaining) this profile is a first look: the `paper` profile runs 5 trials, more levels and the controls "
              f"at every level.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Exercises
@@ -257,7 +258,7 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(ticket, settings["profile"], notebook="09", experiment=(
+Markdown(notebook.provenance(ticket, settings.profile, notebook="09", experiment=(
     f"LeNet-5: {ticket.trials} trial(s), {ticket.num_levels} levels, at most {ticket.iterations:,} iterations per "
     f"level, evaluation every {ticket.eval_every}; LeNet-300-100's ticket read with its {cfg.trials} trials; ticket "
     f"config hash `{ticket.hash}`")))

@@ -72,12 +72,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, data, engine, notebook, plan, plots
+from lth_utils import analysis, data, engine, notebook, plots
+from lth_utils.experiments import transfer
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "workers", "out", "data_root",
                                            "figures"], notebook="10")
 data.fetch("fashion_mnist", cfg.data_root)
-configs = plan.transfer_runs(cfg, settings, densities)
+configs = transfer.runs(cfg, settings, densities)
 levels = sorted({int(l) for l in configs[("mnist", "transfer")].only_levels.split(",")})
 NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 LABELS = {"ticket": "own ticket", "transfer": "transferred ticket", "random_prune": plots.LABELS["random_prune"],
@@ -91,7 +92,7 @@ pd.DataFrame([{"target": NAMES[t], "arm": LABELS[a], "from": NAMES.get(c.transfe
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="10"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="10"))
 
 # %% [markdown] tags=[]
 # ## Train every run
@@ -125,10 +126,10 @@ for ax, target in zip(axes, ["fashion_mnist", "mnist"]):
     dense = summaries[(target, "ticket")].query("level == 0")["test_acc_at_early_stop"]
     ax.axhline(100 * dense.mean(), color=plots.COLORS["dense"], ls="--", lw=1, label="dense")
     plots.density_axis(ax, 100 * analysis.at_levels(summaries[(target, "ticket")], range(1, deepest + 1))["density"])
-    source = [s for s, t in plan.TRANSFER_PAIRS if t == target][0]
+    source = [s for s, t in transfer.PAIRS if t == target][0]
     ax.set(ylabel="test accuracy at early stop (%)", title=f"On {NAMES[target]} (transferred from {NAMES[source]})")
 axes[0].legend(fontsize=8)
-plots.save(fig, "10_transfer_accuracy", settings["figures"]);
+plots.save(fig, "10_transfer_accuracy", settings.figures);
 
 # %% [markdown] tags=[]
 # ## Paired differences
@@ -157,7 +158,7 @@ for ax, (target, part) in zip(axes, paired.groupby("target", sort=False)):
     ax.axhline(0, color="black", lw=0.8)
     ax.set(ylabel="difference (pp)", title=f"Transferred ticket on {target}")
 axes[0].legend(fontsize=8)
-plots.save(fig, "10_transfer_paired", settings["figures"])
+plots.save(fig, "10_transfer_paired", settings.figures)
 table = paired.assign(**{c: (100 * paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})
 table[["target", "comparison", "level", "percent_remaining", "trials", "mean_diff", "ci_low", "ci_high", "verdict"]]
 
@@ -236,7 +237,7 @@ lines.append("")
 lines.append("Not Morcos et al.'s protocol: they transfer late-rewound tickets of VGG-19 and ResNet-50 between natural-"
              "image datasets (CIFAR-10, ImageNet and others); this is LeNet-300-100 rewound to iteration 0 between two "
              "28x28 grey-scale datasets, so a null result here does not contradict their claim for large networks.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Exercises
@@ -261,7 +262,7 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="10", experiment=(
+Markdown(notebook.provenance(cfg, settings.profile, notebook="10", experiment=(
     f"LeNet-300-100, MNIST <-> Fashion-MNIST at levels {', '.join(map(str, levels))}, "
     f"{configs[('mnist', 'transfer')].trials} trial(s); {cfg.iterations:,} iterations at most per training, patience "
     f"{cfg.patience}")))

@@ -73,7 +73,8 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown
-from lth_utils import analysis, engine, instability, landscape, notebook, plan, plots
+from lth_utils import analysis, engine, instability, landscape, notebook, plots
+from lth_utils.experiments import loss_landscapes
 from lth_utils.config import ConfigError
 from lth_utils.data import load_splits
 from lth_utils.imp import derive_seed
@@ -82,15 +83,15 @@ from lth_utils.models import build_model
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "points", "examples", "span",
                                            "radius", "workers", "out", "data_root", "figures"],
                                defaults=dict(span=1.0, radius=0.5), notebook="11")
-points = settings["landscape_points"] if points is None else points
-examples = settings["landscape_examples"] if examples is None else examples
+points = settings.landscape.points if points is None else points
+examples = settings.landscape.examples if examples is None else examples
 for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(name, value, f"a whole number >= {least}")
 for name, value in [("span", span), ("radius", radius)]:
     if not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(name, value, "a positive number of filter-normalised units")
-configs, levels = plan.landscape_runs(cfg, settings, densities)
+configs, levels = loss_landscapes.runs(cfg, settings, densities)
 ARMS = ["ticket", "reinit", "random_prune"]
 pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials,
                "run": f"{c.prefix}-{c.hash}"} for a, c in configs.items()])
@@ -99,7 +100,7 @@ pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_lev
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings["profile"], notebook="11"))
+Markdown(protocol.statement(cfg, settings.profile, notebook="11"))
 
 # %% [markdown] tags=[]
 # ## Train (or read) the networks
@@ -146,7 +147,7 @@ for ax, level in zip(axes[0], levels):
     ax.set(yscale="log", xlabel="alpha (0: start weights, 1: trained)", ylabel="training loss (log scale)",
            title=f"{100 * density[level]:.1f}% remaining")
 axes[0][0].legend(fontsize=8)
-plots.save(fig, "11_init_to_trained", settings["figures"]);
+plots.save(fig, "11_init_to_trained", settings.figures);
 
 # %% [markdown] tags=[]
 # ## 2. The ticket and its dense parent
@@ -176,7 +177,7 @@ for ax, level in zip(axes[0], levels):
     ax.set(xlabel="alpha (0: trained dense parent, 1: trained sparse network)", ylabel="test error (%)",
            title=f"{100 * density[level]:.1f}% remaining")
 axes[0][0].legend(fontsize=8)
-plots.save(fig, "11_ticket_to_dense_parent", settings["figures"])
+plots.save(fig, "11_ticket_to_dense_parent", settings.figures)
 barrier_table = barriers.groupby(["level", "arm"]).agg(
     barrier_pp=("barrier", lambda b: 100 * b.mean()), barrier_min=("barrier", lambda b: 100 * b.min()),
     barrier_max=("barrier", lambda b: 100 * b.max()), trials=("barrier", "count")).round(2)
@@ -213,7 +214,7 @@ for row, level in enumerate(levels):
         ax.set(xlabel="direction 1" if row == len(levels) - 1 else "", ylabel="direction 2" if col == 0 else "")
 bar = fig.colorbar(c, ax=axes, shrink=0.8, label="training loss (log scale)", ticks=contour_levels[::2])
 bar.ax.set_yticklabels([f"{v:.2g}" for v in contour_levels[::2]])
-plots.save(fig, "11_loss_slices", settings["figures"]);
+plots.save(fig, "11_loss_slices", settings.figures);
 
 # %% [markdown] tags=[]
 # ## 4. Sharpness
@@ -230,7 +231,7 @@ for level in levels:
             center = analysis.load_weights(configs[arm], trial, level, "final")
             mask = analysis.load_mask(configs[arm], trial, level)
             g = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "sharpness"))
-            directions = [landscape.direction(center, mask, g) for _ in range(settings["sharpness_directions"])]
+            directions = [landscape.direction(center, mask, g) for _ in range(settings.landscape.sharpness_directions)]
             r = landscape.sharpness(model, center, directions, radius, x_train, y_train)
             rises.append(r.assign(level=level, arm=arm, trial=trial))
 rises = pd.concat(rises, ignore_index=True)
@@ -245,7 +246,7 @@ for offset, arm in zip([-0.06, 0.0, 0.06], ARMS):
 plots.density_axis(ax, [100 * density[l] for l in levels])
 ax.set(yscale="log", ylabel=f"loss rise at radius {radius:g}", title="Sharpness (mean over directions, min-max over trials)")
 ax.legend(fontsize=8)
-plots.save(fig, "11_sharpness", settings["figures"])
+plots.save(fig, "11_sharpness", settings.figures)
 frames = {arm: per_trial[per_trial["arm"] == arm] for arm in ARMS}
 sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "rise")
                           .assign(comparison=f"ticket - {plots.LABELS[other]}") for other in ("reinit", "random_prune")],
@@ -295,7 +296,7 @@ lines.append("**What these pictures do and do not show.** Each slice is a 1D or 
              "own surviving weights, so the ticket and the random pruning are explored in different subspaces of the "
              "same size. A difference called 'sharper' or 'flatter' above is a difference in this measure, resolved "
              "by these trials; whether it explains the ticket's accuracy is not tested here.")
-Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
+Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
 # ## Exercises
@@ -323,7 +324,7 @@ Markdown(protocol.miniature(settings["profile"]) + "\n".join(lines))
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings["profile"], notebook="11", experiment=(
+Markdown(notebook.provenance(cfg, settings.profile, notebook="11", experiment=(
     f"LeNet-300-100 on MNIST at levels {', '.join(map(str, levels))}, {trials} trial(s); {points}x{points} slices "
-    f"over +/-{span:g}, sharpness at radius {radius:g} along {settings['sharpness_directions']} directions, on "
+    f"over +/-{span:g}, sharpness at radius {radius:g} along {settings.landscape.sharpness_directions} directions, on "
     f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`")))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lth_utils import costs, engine, notebook, plan, profiles
+from lth_utils import costs, engine, experiments, notebook, profiles, readme
 from lth_utils.costs import Record
 from lth_utils.imp import IMPConfig
 
@@ -49,7 +49,7 @@ def test_provenance_projects_the_paper_profile_from_the_levels_it_read(tiny):
     assert len(records) == tiny.trials * (tiny.levels + 1) and all(r.iterations > 0 for r in records)
     rate = costs.per_iteration(records)["lenet_300_100"]
     text = notebook.provenance(tiny, "smoke", notebook="02")
-    paper = costs.projected(plan.notebook_runs("02", profiles.imp_config("paper"),
+    paper = costs.projected(experiments.notebook_runs("02", profiles.imp_config("paper"),
                                                profiles.NOTEBOOK_SETTINGS["paper"]), {"lenet_300_100": rate})
     assert paper["levels"] == 5 * 19 and paper["iterations"] == 5 * 19 * 50_000
     assert "would train 95 levels, 4.8 million iterations at most" in text
@@ -60,7 +60,7 @@ def test_provenance_projects_the_paper_profile_from_the_levels_it_read(tiny):
 def test_the_projection_from_the_standard_records_matches_the_paper_run_that_was_trained():
     """The committed paper runs of 01, 02, 03 and 05 against what the standard store's rates project for them: the
     same levels and iterations exactly, and the core-hours within 10% (measured: 26.6 projected, 26.2 recorded)."""
-    check = costs.projection_check(ROOT / "results/standard/store", ROOT / "results/paper/store")
+    check = readme.projection_check(ROOT / "results/standard/store", ROOT / "results/paper/store")
     assert check["projected"]["levels"] == check["recorded_levels"] == 440
     assert check["projected"]["iterations"] == check["recorded_iterations"] == 19_750_000
     assert check["projected"]["core_hours"] == pytest.approx(check["recorded_core_hours"], rel=0.1)
@@ -82,12 +82,12 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
         nb.cells = [cell]
         nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
-    table = costs.notebook_costs(sorted(tmp_path.glob("*.ipynb")))
+    table = readme.notebook_costs(sorted(tmp_path.glob("*.ipynb")))
     assert table.drop(columns="paper_core_hours").to_dict("list") == {
         "notebook": ["01_a", "06_b", "07_c"], "minutes": [2.5, 1.0, 3.0], "levels": [10, 0, 0], "trained": [4, 0, 0],
         "read": [6, 0, 0], "core_minutes": [12.0, 0.0, 0.0], "recorded": [True, True, False]}
     assert table["paper_core_hours"].iloc[0] == 6.4 and table["paper_core_hours"].iloc[1:].isna().all()
-    text = costs.costs_markdown(table, cores=2)
+    text = readme.costs_markdown(table, cores=2)
     assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |  |" in text
     assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | | |" in text
 
@@ -100,26 +100,26 @@ def test_the_committed_standard_store_holds_every_level_the_notebooks_plan():
     store = ROOT / "results/standard/store"
     stored = {(run.parent.name, level["trial"], level["level"]) for run in store.glob("*/levels.json")
               for level in json.loads(run.read_text())}
-    for number in plan.PLANNED:
-        wanted = {(c.root.name, t, l) for c, t, l in all_tasks(plan.notebook_runs(number, cfg, settings))}
+    for number in experiments.PLANNED:
+        wanted = {(c.root.name, t, l) for c, t, l in all_tasks(experiments.notebook_runs(number, cfg, settings))}
         assert wanted <= stored, (number, sorted(wanted - stored)[:3])
 
 
 def test_notebook_04_plans_a_chain_per_rewind_point_sharing_notebook_02s_ticket():
     cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
-    runs = plan.late_rewind_runs(cfg, settings)
+    runs = experiments.late_rewinding.runs(cfg, settings)
     assert list(runs) == ["k = 0", "k = 150", "k = 750", "k = 1500", "none (fine-tune)"]
     assert runs["k = 0"].hash == cfg.hash and all(c.trials == 2 and c.levels == 7 for c in runs.values())
-    assert plan.late_rewind_runs(cfg, settings, trials=5, rewind_points=[40, 20])["k = 20"].trials == 5
-    assert list(plan.late_rewind_runs(cfg, settings, rewind_points=[40, 20])) == ["k = 0", "k = 20", "k = 40",
+    assert experiments.late_rewinding.runs(cfg, settings, trials=5, rewind_points=[40, 20])["k = 20"].trials == 5
+    assert list(experiments.late_rewinding.runs(cfg, settings, rewind_points=[40, 20])) == ["k = 0", "k = 20", "k = 40",
                                                                                  "none (fine-tune)"]
     for bad in ([], [0], [15_000], [2.5]):
         with pytest.raises(ValueError, match=r"rewind_points=.* is invalid: a non-empty list of iterations k with"):
-            plan.late_rewind_runs(cfg, settings, rewind_points=bad)
+            experiments.late_rewinding.runs(cfg, settings, rewind_points=bad)
 
 
 def test_the_readmes_cost_section_is_what_the_code_computes_from_the_committed_notebooks():
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split(costs.COSTS_START)[1].split(costs.COSTS_END)[0].strip()
+    text = (ROOT / "README.md").read_text()
+    block = text.split(readme.COSTS_START)[1].split(readme.COSTS_END)[0].strip()
     cores = int(re.search(r"core-min; / (\d+) cores", block).group(1))
-    assert block == costs.readme_block(str(ROOT / "notebooks"), cores).replace(str(ROOT / "notebooks"), "notebooks")
+    assert block == readme.readme_block(str(ROOT / "notebooks"), cores).replace(str(ROOT / "notebooks"), "notebooks")

@@ -6,23 +6,50 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lth_utils"
-MODULES = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+# A unit of the layering: a top-level module, or a subpackage (its folder) taken whole.
+MODULES = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"} | \
+    {p.name: p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+FILES = sorted(p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py")
+
+
+def _dotted(path: Path) -> str:
+    """'experiments.signs' for lth_utils/experiments/signs.py, 'experiments' for its __init__.py."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _file_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(dotted module of the package, names taken) for every relative import in the file: `from . import x`,
+    `from .x import y`, and from a subpackage `from ..x import y`."""
+    own = _dotted(path).split(".")
+    package = own if path.name == "__init__.py" else own[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+            base = [b for b in base if b]
+            if node.module:
+                found.append((".".join(base + node.module.split(".")), [a.name for a in node.names]))
+            else:
+                found += [(".".join(base + [a.name]), []) for a in node.names]
+    return found
+
+
+def _unit(dotted: str) -> str:
+    return dotted.split(".")[0]
 
 
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
-    """(module of the package, names taken) for every `from . import x` / `from .x import y` in the file."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.append((node.module.split(".")[0], [a.name for a in node.names]))
-            else:
-                found += [(a.name, []) for a in node.names]
-    return [(m, names) for m, names in found if m in MODULES]
+    """(unit, names taken) for every import of another unit in the file or, for a subpackage, in any of its files."""
+    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return [(_unit(m), names) for f in files for m, names in _file_imports(f) if _unit(m) in MODULES]
 
 
 def test_the_package_has_no_import_cycle():
-    graph = {name: {m for m, _ in _imports(path)} - {name} for name, path in MODULES.items()}
+    """Between files (a subpackage's too), not only between units."""
+    graph = {_dotted(f): set() for f in FILES}
+    for f in FILES:
+        graph[_dotted(f)] |= {m for m, _ in _file_imports(f) if m in graph} - {_dotted(f)}
     state: dict[str, str] = {}
 
     def visit(node: str, trail: list[str]) -> None:
@@ -39,13 +66,13 @@ def test_the_package_has_no_import_cycle():
 
 
 def test_no_module_takes_a_private_name_from_another():
-    taken = [(path.name, module, name) for path in MODULES.values() for module, names in _imports(path)
+    taken = [(path.name, module, name) for path in FILES for module, names in _file_imports(path)
              for name in names if name.startswith("_")]
     assert taken == []
     attributes = []
-    for path in MODULES.values():
+    for path in FILES:
         aliases = {a.asname or a.name for node in ast.walk(ast.parse(path.read_text()))
-                   if isinstance(node, ast.ImportFrom) and node.level == 1 and not node.module for a in node.names}
+                   if isinstance(node, ast.ImportFrom) and node.level and not node.module for a in node.names}
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
                     and node.attr.startswith("_") and not node.attr.startswith("__"):
@@ -60,11 +87,10 @@ LAYERS = [
     ("pruning", {"masks", "pruning", "scorers"}),
     ("training", {"training", "workers"}),
     ("the lottery core", {"imp", "tickets"}),
-    ("planning and profiles", {"plan", "profiles"}),
     ("execution", {"costs", "engine", "cluster"}),
-    ("results", {"analysis", "comparison", "protocol", "portable", "verdicts", "plots"}),
-    ("experiments", {"instability", "double_descent", "init_pruning", "supermask", "landscape"}),
-    ("course and command line", {"notebook", "sweep", "__main__"}),
+    ("results", {"analysis", "portable", "verdicts", "plots"}),
+    ("experiments", {"experiments", "instability", "supermask", "landscape"}),
+    ("course and command line", {"profiles", "protocol", "comparison", "readme", "notebook", "sweep", "__main__"}),
 ]
 
 
@@ -74,3 +100,11 @@ def test_every_module_sits_in_one_layer_and_imports_only_from_its_own_or_lower_o
     upward = [(name, module, LAYERS[layer_of[module]][0]) for name, path in MODULES.items()
               for module, _ in _imports(path) if layer_of[module] > layer_of[name]]
     assert upward == []
+
+
+def test_the_layout_test_reads_a_subpackage_s_imports():
+    """The experiments package's planners import the lottery core from two dots up, and its registry its modules."""
+    imports = dict(_file_imports(PACKAGE / "experiments" / "signs.py"))
+    assert "imp" in imports and "experiments.imp_runs" in imports
+    assert {"imp", "pruning", "config"} <= {m for m, _ in _imports(MODULES["experiments"])}
+    assert "experiments.signs" in {m for m, _ in _file_imports(PACKAGE / "experiments" / "__init__.py")}

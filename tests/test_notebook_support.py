@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from lth_utils import analysis, double_descent, imp, instability, notebook, profiles
+from lth_utils import analysis, experiments, imp, instability, notebook, profiles
+from lth_utils.experiments import double_descent
 from lth_utils.config import ConfigError
 from lth_utils.imp import IMPConfig
 
@@ -23,9 +24,29 @@ def test_paper_profile_uses_the_papers_hyperparameters():
     assert cfg.remaining_at(18) / cfg.remaining_at(0) == pytest.approx(0.0185, abs=0.0006)
 
 
-def test_every_profile_has_the_same_notebook_settings():
-    keys = {name: set(s) for name, s in profiles.NOTEBOOK_SETTINGS.items()}
-    assert set(keys) == set(profiles.PROFILES) and len({frozenset(k) for k in keys.values()}) == 1
+def test_every_profile_has_typed_settings_for_every_experiment():
+    assert set(profiles.NOTEBOOK_SETTINGS) == set(profiles.PROFILES)
+    types = {f.name: f.type for f in dataclasses.fields(experiments.NotebookSettings)}
+    for name, settings in profiles.NOTEBOOK_SETTINGS.items():
+        assert settings.profile == name
+        for field, kind in types.items():
+            value = getattr(settings, field)
+            assert type(value).__name__ == kind, (name, field)  # annotations are strings (postponed)
+            if dataclasses.is_dataclass(value):  # sequences are tuples: a profile's settings cannot be changed
+                assert not any(isinstance(v, list) for v in dataclasses.asdict(value).values()), (name, field)
+
+
+def test_the_registry_derives_the_planned_notebooks_and_the_train_order():
+    assert experiments.PLANNED == ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11")
+    assert experiments.train_order() == ["02", "03", "01", "05", "04", "07", "08", "10", "11", "09"]
+    assert set(experiments.REGISTRY) == {p.name[:2] for p in notebook.notebook_paths()}  # one entry per notebook
+    with pytest.raises(ValueError, match="notebook='06' has no IMP runs"):
+        experiments.notebook_runs("06", profiles.imp_config("smoke"), profiles.NOTEBOOK_SETTINGS["smoke"])
+    # what a compact store keeps for notebook 11: its ticket and both controls at its levels, in every trial
+    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
+    read = experiments.weights_read([(cfg, settings)])
+    assert {(l) for _, _, l in read} == {7, 12} and len({h for h, _, _ in read}) == 3
+    assert len(read) == 3 * 3 * 2 and read <= profiles.weights_read()
 
 
 def test_unknown_profile_is_an_error_naming_the_allowed_ones():
@@ -100,7 +121,7 @@ def test_roc_auc_is_one_for_perfect_scores_and_half_for_ties():
 
 def test_one_shot_like_matches_the_per_layer_densities_of_an_imp_level():
     cfg = IMPConfig()
-    one_shot = analysis.one_shot_like(cfg, 7)
+    one_shot = experiments.imp_runs.one_shot_like(cfg, 7)
     assert one_shot.levels == 1
     assert 1 - one_shot.rate == pytest.approx(0.8 ** 7) and 1 - one_shot.output_rate == pytest.approx(0.9 ** 7)
 
@@ -175,10 +196,10 @@ def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path
 
 
 def test_notebook_07_maps_the_papers_densities_to_the_imp_levels_that_reach_them():
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg = profiles.imp_config("paper")
-    assert plan.levels_for(cfg, profiles.PAPER_DENSITIES) == [3, 7, 12, 15, 18]
-    runs = plan.init_pruning_runs(cfg, profiles.NOTEBOOK_SETTINGS["paper"], methods=["snip"])
+    assert experiments.imp_runs.levels_for(cfg, profiles.PAPER_DENSITIES) == [3, 7, 12, 15, 18]
+    runs = experiments.init_pruning.runs(cfg, profiles.NOTEBOOK_SETTINGS["paper"], methods=["snip"])
     assert set(runs) == {("ticket", "none"), ("random_prune", "none"), ("snip", "none"), ("snip", "shuffle"),
                          ("snip", "reinit"), ("snip", "invert")}
     assert runs[("snip", "none")].only_levels == "3,7,12,15,18" and runs[("snip", "none")].trials == 5
@@ -193,28 +214,28 @@ def test_notebook_07_maps_the_papers_densities_to_the_imp_levels_that_reach_them
     (None, [], "densities"),
 ])
 def test_notebook_07_rejects_bad_methods_and_densities_before_any_training(methods, densities, parameter):
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg = profiles.imp_config("standard")
     with pytest.raises(ConfigError) as error:
-        plan.init_pruning_runs(cfg, profiles.NOTEBOOK_SETTINGS["standard"], methods=methods, densities=densities)
+        experiments.init_pruning.runs(cfg, profiles.NOTEBOOK_SETTINGS["standard"], methods=methods, densities=densities)
     assert error.value.parameter == parameter
 
 
 def test_notebook_08_plans_a_chain_per_mask_criterion_sharing_the_dense_level_and_sign_arms_at_its_densities():
-    from lth_utils import plan
+    from lth_utils import experiments
     from lth_utils.imp import dense_source
     cfg = profiles.imp_config("standard")
     settings = profiles.NOTEBOOK_SETTINGS["standard"]
-    runs = plan.signs_runs(cfg, settings)
+    runs = experiments.signs.runs(cfg, settings)
     assert set(runs) == {"ticket", "reinit", "random_prune", "magnitude_increase", "movement", "signs_constant",
                          "signs_reinit"}
     for criterion in ("magnitude_increase", "movement"):
         chain = runs[criterion]
         assert chain.arm == "ticket" and chain.criterion == criterion and chain.hash != cfg.hash
-        assert chain.num_levels == settings["criteria_levels"] and chain.trials == settings["criteria_trials"]
+        assert chain.num_levels == settings.signs.criteria_levels and chain.trials == settings.signs.criteria_trials
         assert dense_source(chain).hash == cfg.hash  # level 0 is copied from the ticket's, not trained again
     assert runs["signs_constant"].only_levels == "7,12,15"  # 21.0%, 6.9% and 3.5% remaining
-    assert runs["signs_reinit"].trials == settings["sign_trials"]
+    assert runs["signs_reinit"].trials == settings.signs.trials
 
 
 @pytest.mark.parametrize("criteria, densities, parameter", [
@@ -224,9 +245,9 @@ def test_notebook_08_plans_a_chain_per_mask_criterion_sharing_the_dense_level_an
     (None, [1.2], "densities"),
 ])
 def test_notebook_08_rejects_bad_criteria_and_densities_before_any_training(criteria, densities, parameter):
-    from lth_utils import plan
+    from lth_utils import experiments
     with pytest.raises(ConfigError) as error:
-        plan.signs_runs(profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"], criteria, densities)
+        experiments.signs.runs(profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"], criteria, densities)
     assert error.value.parameter == parameter
 
 
@@ -347,39 +368,39 @@ def test_headless_executions_keep_text_progress_bars_and_restore_the_environment
 
 
 def test_notebooks_10_and_11_read_the_mnist_runs_of_notebooks_02_03_and_pair_every_arm_by_seed():
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg = profiles.imp_config("standard")
     settings = profiles.NOTEBOOK_SETTINGS["standard"]
-    stored = {c.hash for c in plan.notebook_runs("02", cfg, settings) + plan.notebook_runs("03", cfg, settings)}
-    transfer = plan.transfer_runs(cfg, settings)
+    stored = {c.hash for c in experiments.notebook_runs("02", cfg, settings) + experiments.notebook_runs("03", cfg, settings)}
+    transfer = experiments.transfer.runs(cfg, settings)
     assert {k[1] for k in transfer} == {"ticket", "random_prune", "reinit", "transfer"}
     for arm in ("ticket", "random_prune", "reinit"):
         assert transfer[("mnist", arm)].hash in stored  # trials and levels do not enter a run's identity
-    for source, target in plan.TRANSFER_PAIRS:
+    for source, target in experiments.transfer.PAIRS:
         t = transfer[(target, "transfer")]
         assert t.transfer_from == source and t.ticket().dataset == source and t.seed == cfg.seed
-        assert t.only_levels == "3,7,12,15" and t.trials == settings["transfer_trials"]
-    runs, landscape_levels = plan.landscape_runs(cfg, settings)
+        assert t.only_levels == "3,7,12,15" and t.trials == settings.transfer.trials
+    runs, landscape_levels = experiments.loss_landscapes.runs(cfg, settings)
     assert all(c.hash in stored for c in runs.values())
     assert landscape_levels == [7, 12]
     with pytest.raises(ConfigError, match="densities"):
-        plan.transfer_runs(cfg, settings, densities=[0.0001])
+        experiments.transfer.runs(cfg, settings, densities=[0.0001])
 
 
 @pytest.mark.parametrize("profile", ["standard", "paper"])
 def test_controls_train_at_the_profiles_control_levels_and_the_other_notebooks_read_only_those(profile):
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg, settings = profiles.imp_config(profile), profiles.NOTEBOOK_SETTINGS[profile]
-    arms = plan.controls(cfg, settings)
-    levels = settings["control_levels"] or list(range(1, cfg.num_levels + 1))
+    arms = experiments.imp_runs.controls(cfg, settings.controls)
+    levels = list(settings.controls.levels) or list(range(1, cfg.num_levels + 1))
     assert arms["ticket"] == cfg and arms["ticket"].only_levels == ""
     for arm in ("reinit", "random_prune"):
         assert imp._levels_of(arms[arm]) == levels and arms[arm].hash == dataclasses.replace(cfg, arm=arm).hash
     assert {3, 7, 12, 15, 18} <= set(levels)  # every density the paper plots
     # notebooks 07, 08, 10 and 11 read the MNIST controls of notebook 03 and train no other level of them
-    wanted = {(c.hash, l) for c in plan.notebook_runs("03", cfg, settings) for l in imp._levels_of(c)}
+    wanted = {(c.hash, l) for c in experiments.notebook_runs("03", cfg, settings) for l in imp._levels_of(c)}
     for number in ("07", "08", "10", "11"):
-        for c in plan.notebook_runs(number, cfg, settings):
+        for c in experiments.notebook_runs(number, cfg, settings):
             if c.arm in ("reinit", "random_prune") and c.dataset == "mnist" and c.draw == 0:
                 assert {(c.hash, l) for l in imp._levels_of(c)} <= wanted, (number, c.arm)
 
@@ -426,9 +447,9 @@ def test_a_second_descent_counts_only_beyond_the_seeds_spread():
 
 
 def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_late_rewinding():
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
-    runs = plan.conv_runs(cfg, settings)
+    runs = experiments.conv.runs(cfg, settings)
     ticket = runs["ticket"]
     assert (ticket.model, ticket.conv_rate, ticket.rate, ticket.trials) == ("lenet5", 0.1, 0.2, 3)
     assert ticket.layer_rates(["conv1.weight", "conv2.weight", "fc1.weight", "fc3.weight"]) == {
@@ -436,7 +457,7 @@ def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_la
     assert runs["reinit"].only_levels == runs["random_prune"].only_levels == "4,8"
     assert runs["late"].rewind == str(round(0.01 * cfg.iterations)) and runs["late"].num_levels == 4
     assert runs["mlp"] == cfg  # LeNet-300-100's ticket: notebook 02's run, read
-    assert "09" in plan.PLANNED
+    assert "09" in experiments.PLANNED
 
 
 def test_iterations_to_reach_reads_the_first_evaluation_near_the_dense_minimum():
@@ -454,7 +475,7 @@ def test_iterations_to_reach_reads_the_first_evaluation_near_the_dense_minimum()
 
 
 def test_sanity_verdicts_say_what_the_trials_can_show():
-    from lth_utils.init_pruning import sanity_verdict
+    from lth_utils.experiments.init_pruning import sanity_verdict
     assert sanity_verdict(pd.Series([1.0, 1.2, 0.9])) == "the ablation hurts"
     assert sanity_verdict(pd.Series([-1.0, -1.2, -0.9])) == "the ablation helps"
     assert sanity_verdict(pd.Series([0.05, -0.02, 0.01, 0.0, 0.03])) == "equivalent within ±0.3 pp"
@@ -484,15 +505,15 @@ def test_the_handouts_run_each_notebook_in_its_own_profile_and_other_profiles_ne
 
 def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_store(monkeypatch, capsys):
     from lth_utils import __main__ as cli
-    from lth_utils import engine, plan
+    from lth_utils import engine, experiments
     planned = []
     monkeypatch.setattr(engine, "run", lambda configs, **kw: planned.extend(configs))
     monkeypatch.setattr(cli.data, "fetch", lambda *a, **k: None)
     assert cli.main(["train", "--only", "02", "04", "--quiet"]) == 0
     paper = profiles.imp_config("paper", out="results/paper/runs")
     standard = profiles.imp_config("standard", out="runs")
-    expected = list(dict.fromkeys(plan.notebook_runs("04", standard, profiles.NOTEBOOK_SETTINGS["standard"])
-                                  + plan.notebook_runs("02", paper, profiles.NOTEBOOK_SETTINGS["paper"])))
+    expected = list(dict.fromkeys(experiments.notebook_runs("04", standard, profiles.NOTEBOOK_SETTINGS["standard"])
+                                  + experiments.notebook_runs("02", paper, profiles.NOTEBOOK_SETTINGS["paper"])))
     assert planned == expected and {c.out for c in planned} == {"runs", "results/paper/runs"}
     assert "results/paper/runs/ (paper: 02)" in capsys.readouterr().out
 
@@ -542,10 +563,10 @@ def test_notebooks_at_once_must_be_a_whole_number_before_any_work(jobs):
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "standard", "paper"])
 def test_every_planned_run_is_valid_distinct_and_asks_only_for_levels_it_has(profile):
-    from lth_utils import plan
+    from lth_utils import experiments
     cfg, settings = profiles.imp_config(profile), profiles.NOTEBOOK_SETTINGS[profile]
-    for name in plan.PLANNED:
-        runs = plan.notebook_runs(name, cfg, settings)
+    for name in experiments.PLANNED:
+        runs = experiments.notebook_runs(name, cfg, settings)
         assert runs, name
         keys = [(c.hash, c.trials, c.only_levels, c.num_levels) for c in runs]
         assert len(set(keys)) == len(keys), f"notebook {name} plans a run twice"

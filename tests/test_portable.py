@@ -237,15 +237,14 @@ def test_verify_finds_a_retrained_store_identical_and_names_how_far_a_different_
     assert main(["verify", "--out", str(tmp_path / "nowhere"), "--against", str(tmp_path / "compact")]) == 2
 
 
-def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained_again(tiny, tmp_path, monkeypatch):
+def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained_again(tiny, tmp_path):
     """Notebook 11 reads the trained weights of the ticket and both controls at its levels in every trial: the compact
-    store keeps them (plan.weights_read), and a store that lacks them gets them back, to the bit, by retraining."""
+    store keeps those it is told to (experiments.weights_read, which the CLI passes), and a store that lacks them gets them back, to the bit, by retraining."""
     cfg = replace(tiny, levels=2, trials=2)
     arms = [cfg, replace(cfg, arm="reinit"), replace(cfg, arm="random_prune")]
     engine.run(arms, progress=False)
     read = frozenset((c.hash, t, 2) for c in arms for t in range(2))
-    monkeypatch.setattr(portable, "weights_read", lambda: read)
-    portable.export_store(cfg.out, tmp_path / "compact")
+    portable.export_store(cfg.out, tmp_path / "compact", weights_read=read)
     portable.import_store(tmp_path / "compact", tmp_path / "imported")
     for c in arms:
         for t in range(2):
@@ -257,7 +256,8 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     # a store imported from a compact store made before these weights were kept: trained again, the same bits
     for c in arms[1:]:
         (tmp_path / "imported" / c.root.name / "trial_1" / "level_2" / "weights_final.pt").unlink()
-    rows = portable.retrain_weights(tmp_path / "imported", tmp_path / "compact", progress=False)
+    assert portable.retrain_weights(tmp_path / "imported", tmp_path / "compact", progress=False) == []  # not asked
+    rows = portable.retrain_weights(tmp_path / "imported", tmp_path / "compact", progress=False, weights_read=read)
     assert sorted((r["run"], r["trial"], r["level"]) for r in rows) == sorted((c.root.name, 1, 2) for c in arms[1:])
     for c in arms[1:]:
         path = level_dir(c.root, 1, 2) / "weights_final.pt"
@@ -268,7 +268,7 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     row = json.loads((victim / "result.json").read_text())
     (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
     with pytest.raises(portable.ImportMismatch, match="its final_test_acc differ from the stored ones"):
-        portable.retrain_weights(tmp_path / "imported", progress=False)
+        portable.retrain_weights(tmp_path / "imported", progress=False, weights_read=read)
 
 
 def test_the_committed_stores_import_without_training(tmp_path, monkeypatch):

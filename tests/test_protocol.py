@@ -49,8 +49,8 @@ def test_the_paper_protocol_and_the_miniatures_say_what_they_are():
     assert quick.startswith("**A miniature (`quick` profile)") and "2,000 iterations per level" in quick
     assert protocol.miniature("standard") == protocol.miniature("paper") == ""
     own = protocol.statement(profiles.imp_config("standard"), "standard", experiment="widths 1-512",
-                             keys=("width_steps", "width_seeds"))
-    assert "widths 1-512" in own and "width_steps 2000 -> 4000" in own and "not run here" in own
+                             keys=("double_descent.steps", "double_descent.seeds"))
+    assert "widths 1-512" in own and "double_descent.steps 2000 -> 4000" in own and "not run here" in own
 
 
 def test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_curves():

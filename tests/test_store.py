@@ -262,9 +262,9 @@ def test_an_unwritable_run_store_is_refused_before_any_work(tiny):
 
 def test_fields_added_later_leave_the_committed_paper_runs_their_identity():
     """The compact paper results are read by folder name: a new field at its default must not rename them."""
-    from lth_utils import plan
+    from lth_utils import experiments
     from lth_utils.profiles import NOTEBOOK_SETTINGS, imp_config
     committed = {p.name for p in (Path(__file__).resolve().parents[1] / "results" / "paper" / "store").iterdir()}
     cfg = imp_config("paper")
-    for run in plan.notebook_runs("03", cfg, NOTEBOOK_SETTINGS["paper"])[:3]:  # the ticket and its two controls
+    for run in experiments.notebook_runs("03", cfg, NOTEBOOK_SETTINGS["paper"])[:3]:  # the ticket and its two controls
         assert run.root.name in committed, run.root.name

@@ -1,7 +1,7 @@
 """Notebook 07: pruning at initialisation (SNIP, GraSP, SynFlow, magnitude) next to the IMP ticket and random pruning,
 Frankle et al. 2021's sanity checks, and the gradient-flow diagnostic.
 
-    configs = plan.init_pruning_runs(cfg, settings)     # {(arm, ablation): IMPConfig}, at the paper's densities
+    configs = runs(cfg, settings)     # {(arm, ablation): IMPConfig}, at the paper's densities
     results = engine.run(list(configs.values()))
     sanity = sanity_checks({k: results[c] for k, c in configs.items()})
     flow = gradient_flow_table(configs, levels, splits)
@@ -12,12 +12,56 @@ differ only in the mask and every difference is paired by trial.
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import pandas as pd
 
-from . import masks, scorers
-from .analysis import at_levels, load_mask, mean_interval
-from .data import Splits
-from .imp import IMPConfig, level_inputs, scoring_batch
+from .. import masks, scorers
+from ..analysis import at_levels, load_mask, mean_interval
+from ..config import ConfigError
+from ..data import Splits
+from ..imp import ABLATIONS, INIT_ARMS, IMPConfig, level_inputs, scoring_batch
+from .imp_runs import levels_for
+
+PAPER_DENSITIES = (0.513, 0.211, 0.07, 0.036, 0.019)  # the densities the paper plots (fraction of weights remaining)
+
+
+@dataclass(frozen=True)
+class InitPruning:
+    densities: tuple[float, ...] = PAPER_DENSITIES  # where the methods train
+    trials: int = 5
+    ablation_densities: tuple[float, ...] = PAPER_DENSITIES  # where the sanity checks train
+    ablation_trials: int = 5
+
+
+def check_methods(methods) -> list[str]:
+    methods = list(methods)
+    unknown = [m for m in methods if m not in INIT_ARMS]
+    if unknown or not methods:
+        raise ConfigError("methods", methods, f"a non-empty list drawn from {', '.join(INIT_ARMS)}")
+    return methods
+
+
+def runs(cfg: IMPConfig, settings, methods=None, densities=None) -> dict[tuple[str, str], IMPConfig]:
+    """{(arm, ablation): config}: the ticket (notebooks 02-03's run), random pruning and each
+    pruning-at-initialisation method (default: all) at the IMP levels nearest the settings' densities (or
+    `densities`), and each method's sanity checks (shuffle, reinit, invert) at the settings' ablation densities with
+    its ablation trials (fewer, to fit the profile's budget)."""
+    own = settings.init_pruning
+    methods = check_methods(list(INIT_ARMS) if methods is None else methods)
+    levels = ",".join(map(str, levels_for(cfg, own.densities if densities is None else densities)))
+    ablation_levels = ",".join(map(str, levels_for(cfg, own.ablation_densities)))
+    out = {("ticket", "none"): cfg, ("random_prune", "none"): dataclasses.replace(cfg, arm="random_prune",
+                                                                                  only_levels=levels)}
+    for method in methods:
+        out[(method, "none")] = dataclasses.replace(cfg, arm=method, only_levels=levels,
+                                                    trials=min(own.trials, cfg.trials))
+        for ablation in ABLATIONS[1:]:  # all but "none"
+            out[(method, ablation)] = dataclasses.replace(cfg, arm=method, ablation=ablation,
+                                                          only_levels=ablation_levels,
+                                                          trials=min(own.ablation_trials, cfg.trials))
+    return out
 
 LABELS = {"ticket": "IMP ticket", "random_prune": "random pruning", "magnitude_init": "magnitude at init",
           "snip": "SNIP", "grasp": "GraSP", "synflow": "SynFlow"}

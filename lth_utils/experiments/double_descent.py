@@ -21,13 +21,22 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import masks, pruning
-from .config import config_hash
-from .workers import parallel_map
-from .files import atomic_write_text
-from .imp import derive_seed
-from .models import ACTIVATIONS, glorot_init_, mlp, prunable_names
-from .training import masked_parameters, masked_step
+from .. import masks, pruning
+from ..config import config_hash
+from ..workers import parallel_map
+from ..files import atomic_write_text
+from ..imp import derive_seed
+from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
+from ..training import masked_parameters, masked_step
+
+
+@dataclass(frozen=True)
+class DoubleDescent:
+    """Notebook 06's sweep: the students' widths and seeds, and IMP's rounds on the regression MLP."""
+    widths: tuple[int, ...] = (1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    steps: int = 4000  # full-batch Adam steps of every student (RegressionConfig.steps)
+    regression_rounds: int = 10
 
 
 @dataclass(frozen=True)

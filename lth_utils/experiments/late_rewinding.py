@@ -1,0 +1,39 @@
+"""Notebook 04: late rewinding (Frankle et al. 2019/2020): a ticket chain per rewind point k, rewinding each level's
+surviving weights to their values at iteration k of the dense run instead of to initialisation, and fine-tuning
+(no rewinding) for comparison; the instability analysis probes some of their levels (instability.py).
+
+    configs = runs(cfg, settings)     # {"k = 0": notebook 02's ticket, "k = 500": ..., "none (fine-tune)": ...}
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..config import ConfigError
+from ..imp import IMPConfig
+
+
+@dataclass(frozen=True)
+class LateRewinding:
+    fractions: tuple[float, ...] = (0.001, 0.01, 0.03, 0.07)  # rewind points, as fractions of the iterations
+    levels: int = 18  # each chain's last level
+    trials: int = 5
+    instability_levels: tuple[int, ...] = (0, 3, 7, 12, 15)  # the levels the instability analysis probes
+
+
+def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None) -> dict[str, IMPConfig]:
+    """{"k = 0": notebook 02's ticket, "k = <k>": one ticket chain per rewind point, "none (fine-tune)"} to the
+    settings' `late_rewinding.levels`, with `trials` (None: the settings' trials). The rewind points are k = 0 and the
+    settings' fractions of the iterations, or `rewind_points` (iterations in (0, iterations))."""
+    own = settings.late_rewinding
+    if rewind_points is None:
+        ks = sorted({max(1, round(f * cfg.iterations)) for f in own.fractions})
+    elif not rewind_points or not all(isinstance(k, int) and 0 < k < cfg.iterations for k in rewind_points):
+        raise ConfigError("rewind_points", rewind_points, f"a non-empty list of iterations k with 0 < k < "
+                                                          f"{cfg.iterations:,} (the profile's iterations per level)")
+    else:
+        ks = sorted(set(rewind_points))
+    base = dataclasses.replace(cfg, levels=min(cfg.num_levels, own.levels), target_density=None,
+                               trials=cfg.trials if trials is not None else min(cfg.trials, own.trials))
+    chains = {f"k = {k}": dataclasses.replace(base, rewind="init" if k == 0 else str(k)) for k in [0] + ks}
+    return {**chains, "none (fine-tune)": dataclasses.replace(base, rewind="none")}

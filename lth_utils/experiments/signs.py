@@ -1,0 +1,53 @@
+"""Notebook 08 (Zhou et al. 2019, "Deconstructing lottery tickets"): other mask criteria than large final weights,
+the ticket's masks with their signs kept or redrawn, and supermasks (supermask.py).
+
+    configs = runs(cfg, settings)     # {name: IMPConfig}: the ticket and its controls, a chain per criterion, signs
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..config import ConfigError
+from ..imp import SIGN_ARMS, IMPConfig
+from ..pruning import CRITERIA
+from .imp_runs import controls, levels_for
+
+
+@dataclass(frozen=True)
+class Signs:
+    criteria_levels: int = 18  # each other criterion's chain: its last level
+    criteria_trials: int = 5
+    densities: tuple[float, ...] = (0.513, 0.211, 0.07, 0.036, 0.019)  # where the sign ablations train
+    trials: int = 5  # of the sign ablations
+    supermask_iterations: int = 20_000
+    supermask_eval_every: int = 1000
+    supermask_trials: int = 5
+
+
+def check_criteria(criteria) -> list[str]:
+    criteria = list(criteria)
+    allowed = [c for c in CRITERIA if c != "magnitude"]  # magnitude ("large final") is the IMP ticket itself
+    unknown = [c for c in criteria if c not in allowed]
+    if unknown or not criteria:
+        raise ConfigError("criteria", criteria, f"a non-empty list drawn from {', '.join(allowed)} (magnitude, "
+                                                f"'large final', is the IMP ticket and always included)")
+    return criteria
+
+
+def runs(cfg: IMPConfig, settings, criteria=None, densities=None) -> dict[str, IMPConfig]:
+    """{name: config}: the ticket with its two controls (the runs of notebooks 02-03); an IMP chain per other mask
+    criterion (default: all) to the settings' `criteria_levels` with its `criteria_trials`; and both sign ablations
+    (signs_constant, signs_reinit) of the ticket's masks at the IMP levels nearest the settings' densities (or
+    `densities`) with its trials."""
+    own = settings.signs
+    criteria = check_criteria([c for c in CRITERIA if c != "magnitude"] if criteria is None else criteria)
+    levels = ",".join(map(str, levels_for(cfg, own.densities if densities is None else densities)))
+    out = controls(cfg, settings.controls)
+    for criterion in criteria:
+        out[criterion] = dataclasses.replace(cfg, criterion=criterion, levels=min(own.criteria_levels,
+                                             cfg.num_levels), target_density=None,
+                                             trials=min(own.criteria_trials, cfg.trials))
+    for arm in SIGN_ARMS:
+        out[arm] = dataclasses.replace(cfg, arm=arm, only_levels=levels, trials=min(own.trials, cfg.trials))
+    return out

@@ -1,0 +1,41 @@
+"""Notebook 10 (Morcos et al. 2019, "One ticket to win them all"): a ticket found on one dataset, trained on another
+of the same input shape, next to the target's own ticket and its controls.
+
+    configs = runs(cfg, settings)     # {(target dataset, arm): IMPConfig} for both directions of PAIRS
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..imp import IMPConfig
+from .imp_runs import controls_at, levels_for
+
+# A ticket found on the first of a pair is trained on the second (same input shape).
+PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
+
+
+@dataclass(frozen=True)
+class Transfer:
+    densities: tuple[float, ...] = (0.513, 0.211, 0.07, 0.036, 0.019)
+    trials: int = 5
+
+
+def runs(cfg: IMPConfig, settings, densities=None) -> dict[tuple[str, str], IMPConfig]:
+    """{(target dataset, arm): config} for both directions of PAIRS. On each target: its own ticket (an IMP chain
+    to the deepest compared level), random pruning, reinitialisation and the other dataset's ticket (`transfer` arm)
+    at the IMP levels nearest the settings' densities (or `densities`); all with the settings' trials, paired by
+    seed. On MNIST these are notebook 02-03's runs (levels and trials do not change a run's identity, so the stored
+    runs are read)."""
+    own = settings.transfer
+    levels = levels_for(cfg, own.densities if densities is None else densities)
+    only = ",".join(map(str, levels))
+    out = {}
+    for source, target in PAIRS:
+        chain = dataclasses.replace(cfg, dataset=target, levels=max(levels), target_density=None,
+                                    trials=min(own.trials, cfg.trials))
+        arms = controls_at(chain, levels)
+        out[(target, "ticket")] = chain
+        out[(target, "random_prune")], out[(target, "reinit")] = arms["random_prune"], arms["reinit"]
+        out[(target, "transfer")] = dataclasses.replace(chain, arm="transfer", transfer_from=source, only_levels=only)
+    return out
