@@ -5,7 +5,7 @@ cost section) and `paper` (the paper's exact hyperparameters, shared/docs/paper.
 05). HANDOUT_PROFILES says which profile each handout is rendered in; `handouts` (make run's default) means that.
 
     cfg = imp_config("standard", seed=0)                 # an IMPConfig
-    NOTEBOOK_SETTINGS["standard"].one_shot.rates         # the knobs each experiment adds, per profile
+    NOTEBOOK_SETTINGS["standard"].one_shot.rates         # the knobs each experiment adds (experiments.REGISTRY)
 
 Why `standard` looks like it does: it is the paper's protocol (full data, Adam 1.2e-3, batch 60, evaluation every
 100 iterations, 5 trials, 18 levels) with early stopping by patience: a run stops 12 evaluations (1,200 iterations)
@@ -25,9 +25,7 @@ from typing import Any
 
 from . import experiments
 from .config import ConfigError, coerce
-from .experiments import (Conv, Controls, DoubleDescent, InitPruning, Landscape, LateRewinding,
-                          NotebookSettings, OneShot, Quickstart, Signs, Transfer)
-from .experiments.init_pruning import PAPER_DENSITIES
+from .experiments import NotebookSettings
 from .imp import IMPConfig
 
 # The levels whose test accuracy is recorded at every evaluation: those the notebooks plot as learning curves (02:
@@ -50,78 +48,10 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-# The levels where `standard` trains the controls (reinit, random pruning) of the ticket runs: every density the paper
-# plots (51.3, 21.1, 7.0, 3.6, 1.9% remaining) and the ones between where the controls start to fall behind (80, 64,
-# 32.8, 13.4%): half the levels, about 40% less training than all 18 (the controls stop later than tickets).
-# `paper` trains them at every level (an empty list); `smoke` skips one, to exercise the path in CI.
-CONTROL_LEVELS = (1, 2, 3, 5, 7, 9, 12, 15, 18)
-
-# What each experiment adds on top of the IMP config, per profile (all the knobs in one visible place; each
-# experiment's settings class, in lth_utils/experiments, says what its knobs mean).
-NOTEBOOK_SETTINGS: dict[str, NotebookSettings] = {
-    "smoke": NotebookSettings(
-        "smoke",
-        controls=Controls(levels=(1, 3), reinit_draws=2, reinit_draw_levels=(3,)),
-        one_shot=OneShot(rates=(0.2, 0.75), trials=1),
-        late_rewinding=LateRewinding(fractions=(0.1,), levels=2, trials=1, instability_levels=(0, 2)),
-        double_descent=DoubleDescent(widths=(1, 8, 64), seeds=(0,), steps=200, regression_rounds=2),
-        init_pruning=InitPruning(densities=(0.8, 0.513), trials=2, ablation_densities=(0.513,), ablation_trials=2),
-        signs=Signs(criteria_levels=3, criteria_trials=2, densities=(0.8, 0.513), trials=2, supermask_iterations=40,
-                    supermask_eval_every=20, supermask_trials=2),
-        quickstart=Quickstart(steps=20, rounds=2, trials=2, subset=1000),
-        transfer=Transfer(densities=(0.8, 0.513), trials=2),
-        landscape=Landscape(densities=(0.513,), trials=2, points=5, examples=500, sharpness_directions=3),
-        conv=Conv(trials=2, levels=2, control_levels=(2,), rewind_fraction=0.25, rewind_levels=1),
-    ),
-    "quick": NotebookSettings(
-        "quick",
-        controls=Controls(levels=(3, 7, 12, 15, 18), reinit_draws=1, reinit_draw_levels=()),
-        one_shot=OneShot(rates=(0.2, 0.5, 0.75, 0.9, 0.95), trials=2),
-        late_rewinding=LateRewinding(fractions=(0.01, 0.05), levels=7, trials=2, instability_levels=(0, 7)),
-        double_descent=DoubleDescent(widths=(1, 2, 4, 8, 16, 32, 64, 128, 256), seeds=(0, 1), steps=1000,
-                                     regression_rounds=6),
-        init_pruning=InitPruning(densities=(0.211, 0.036), trials=2, ablation_densities=(0.036,), ablation_trials=2),
-        signs=Signs(criteria_levels=12, criteria_trials=2, densities=(0.211, 0.036), trials=2,
-                    supermask_iterations=2000, supermask_eval_every=500, supermask_trials=2),
-        quickstart=Quickstart(steps=400, rounds=4, trials=2, subset=0),
-        transfer=Transfer(densities=(0.211, 0.036), trials=2),
-        landscape=Landscape(densities=(0.211,), trials=2, points=11, examples=2000, sharpness_directions=4),
-        conv=Conv(trials=2, levels=4, control_levels=(4,), rewind_fraction=0.01, rewind_levels=2),
-    ),
-    "standard": NotebookSettings(
-        "standard",
-        controls=Controls(levels=CONTROL_LEVELS, reinit_draws=1, reinit_draw_levels=()),
-        one_shot=OneShot(rates=(0.2, 0.5, 0.75, 0.9, 0.95, 0.98), trials=3),
-        late_rewinding=LateRewinding(fractions=(0.01, 0.05, 0.1), levels=7, trials=2, instability_levels=(0, 3, 7)),
-        double_descent=DoubleDescent(widths=(1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512), seeds=(0, 1, 2),
-                                     steps=2000, regression_rounds=10),
-        init_pruning=InitPruning(densities=PAPER_DENSITIES, trials=3, ablation_densities=(0.036,), ablation_trials=3),
-        signs=Signs(criteria_levels=15, criteria_trials=3, densities=(0.211, 0.07, 0.036), trials=3,
-                    supermask_iterations=5000, supermask_eval_every=500, supermask_trials=3),
-        quickstart=Quickstart(steps=800, rounds=5, trials=3, subset=0),
-        transfer=Transfer(densities=(0.513, 0.211, 0.07, 0.036), trials=3),
-        landscape=Landscape(densities=(0.211, 0.07), trials=3, points=21, examples=5000, sharpness_directions=10),
-        conv=Conv(trials=3, levels=8, control_levels=(4, 8), rewind_fraction=0.01, rewind_levels=4),
-    ),
-    "paper": NotebookSettings(
-        "paper",
-        controls=Controls(levels=(), reinit_draws=3, reinit_draw_levels=(3, 7, 12, 15, 18)),
-        one_shot=OneShot(rates=(0.2, 0.5, 0.75, 0.9, 0.95, 0.98), trials=5),
-        late_rewinding=LateRewinding(fractions=(0.001, 0.01, 0.03, 0.07), levels=18, trials=5, instability_levels=(0,
-                                     3, 7, 12, 15)),
-        double_descent=DoubleDescent(widths=(1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2, 3,
-                                     4), steps=4000, regression_rounds=10),
-        init_pruning=InitPruning(densities=PAPER_DENSITIES, trials=5, ablation_densities=PAPER_DENSITIES,
-                                 ablation_trials=5),
-        signs=Signs(criteria_levels=18, criteria_trials=5, densities=PAPER_DENSITIES, trials=5,
-                    supermask_iterations=20_000, supermask_eval_every=1000, supermask_trials=5),
-        quickstart=Quickstart(steps=3000, rounds=8, trials=5, subset=0),
-        transfer=Transfer(densities=PAPER_DENSITIES, trials=5),
-        landscape=Landscape(densities=(0.211, 0.07, 0.019), trials=5, points=41, examples=55_000,
-                            sharpness_directions=20),
-        conv=Conv(trials=5, levels=15, control_levels=(), rewind_fraction=0.01, rewind_levels=15),
-    ),
-}
+# What each experiment adds on top of the IMP config, per profile: `NOTEBOOK_SETTINGS["paper"].late_rewinding` is
+# late_rewinding.SETTINGS["paper"] (each experiment's module in lth_utils/experiments holds its knobs per profile and
+# says what they mean). Every registered experiment must have settings for every profile (checked here, at import).
+NOTEBOOK_SETTINGS: dict[str, NotebookSettings] = {profile: NotebookSettings(profile) for profile in PROFILES}
 
 
 # The paper's per-model settings (shared/docs/paper.md): `imp_config(profile, model=...)` applies them under the

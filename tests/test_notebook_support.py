@@ -24,96 +24,6 @@ def test_paper_profile_uses_the_papers_hyperparameters():
     assert cfg.remaining_at(18) / cfg.remaining_at(0) == pytest.approx(0.0185, abs=0.0006)
 
 
-def test_every_profile_has_typed_settings_for_every_experiment():
-    assert set(profiles.NOTEBOOK_SETTINGS) == set(profiles.PROFILES)
-    types = {f.name: f.type for f in dataclasses.fields(experiments.NotebookSettings)}
-    for name, settings in profiles.NOTEBOOK_SETTINGS.items():
-        assert settings.profile == name
-        for field, kind in types.items():
-            value = getattr(settings, field)
-            assert type(value).__name__ == kind, (name, field)  # annotations are strings (postponed)
-            if dataclasses.is_dataclass(value):  # sequences are tuples: a profile's settings cannot be changed
-                assert not any(isinstance(v, list) for v in dataclasses.asdict(value).values()), (name, field)
-
-
-def test_the_registry_derives_the_planned_notebooks_and_the_train_order():
-    assert experiments.PLANNED == ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11")
-    assert experiments.train_order() == ["02", "03", "01", "05", "04", "07", "08", "10", "11", "09"]
-    assert set(experiments.REGISTRY) == {p.name[:2] for p in notebook.notebook_paths()}  # one entry per notebook
-    with pytest.raises(ValueError, match="notebook='06' has no IMP runs"):
-        experiments.notebook_runs("06", profiles.imp_config("smoke"), profiles.NOTEBOOK_SETTINGS["smoke"])
-    # what a compact store keeps for notebook 11: its ticket and both controls at its levels, in every trial
-    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
-    read = experiments.weights_read([(cfg, settings)])
-    assert {(l) for _, _, l in read} == {7, 12} and len({h for h, _, _ in read}) == 3
-    assert len(read) == 3 * 3 * 2 and read <= profiles.weights_read()
-
-
-def test_unknown_profile_is_an_error_naming_the_allowed_ones():
-    with pytest.raises(ConfigError, match="profile='fast' is invalid: one of smoke, quick, standard, paper"):
-        profiles.imp_config("fast")
-
-
-def test_profile_overrides_of_none_keep_the_profile_value():
-    assert profiles.imp_config("smoke", trials=None).trials == profiles.PROFILES["smoke"]["trials"]
-    assert profiles.imp_config("smoke", trials=4).trials == 4
-
-
-def test_an_unknown_papermill_parameter_is_rejected():
-    namespace = {"profile": "smoke", "seed": 0, "In": ["", "profile = 'standard'", "# Parameters\nprofile = 'smoke'\nsede = 3\n"],
-                 "sede": 3}
-    with pytest.raises(ConfigError, match="sede=3 is invalid: not a parameter of this notebook"):
-        notebook.parameters(namespace, ["profile", "seed"])
-
-
-def test_known_papermill_parameters_are_read():
-    namespace = {"profile": "smoke", "seed": 3, "In": ["# Parameters\nprofile = 'smoke'\nseed = 3\n"]}
-    assert notebook.parameters(namespace, ["profile", "seed"]) == {"profile": "smoke", "seed": 3}
-
-
-def test_an_invalid_notebook_value_is_rejected_by_the_config():
-    with pytest.raises(ConfigError, match="trials=0 is invalid"):
-        profiles.imp_config("smoke", trials=0)
-
-
-def _summary(values_a, values_b):
-    rows = []
-    for trial, (a, b) in enumerate(zip(values_a, values_b)):
-        rows.append({"trial": trial, "level": 1, "density": 0.5, "acc": a, "arm": "a"})
-    frame_a = pd.DataFrame(rows)
-    frame_b = frame_a.assign(acc=values_b)
-    return frame_a, frame_b
-
-
-def test_paired_difference_uses_a_t_interval_over_trials():
-    a, b = _summary([0.9, 0.8, 0.85], [0.8, 0.75, 0.8])
-    row = analysis.paired_difference(a, b, "acc").iloc[0]
-    diffs = np.array([0.1, 0.05, 0.05])
-    half = 4.302652729749464 * diffs.std(ddof=1) / np.sqrt(3)  # t(0.975, df=2)
-    assert row["mean_diff"] == pytest.approx(diffs.mean())
-    assert row["ci_high"] - row["mean_diff"] == pytest.approx(half)
-
-
-def test_by_level_gives_mean_min_max_over_trials():
-    frame = pd.DataFrame({"level": [0, 0, 1, 1], "density": [1, 1, 0.5, 0.5], "m": [1.0, 3.0, 2.0, 6.0],
-                          "trial": [0, 1, 0, 1]})
-    table = analysis.by_level(frame, "m")
-    assert table[["mean", "min", "max"]].values.tolist() == [[2.0, 1.0, 3.0], [4.0, 2.0, 6.0]]
-    assert table["percent_remaining"].tolist() == [100.0, 50.0]
-
-
-def test_early_stop_ratio_averages_each_trials_ratios_to_its_own_dense_level_then_over_trials():
-    # trial 0: dense stops at 1000, levels at 500 (50%) and 800 (10%); trial 1: dense 2000, levels 1000 and 2000
-    frame = pd.DataFrame({"trial": [0, 0, 0, 1, 1, 1], "level": [0, 1, 2, 0, 1, 2],
-                          "density": [1.0, 0.5, 0.1, 1.0, 0.5, 0.1],
-                          "early_stop_iteration": [1000, 500, 800, 2000, 1000, 2000]})
-    every = analysis.early_stop_ratio(frame)
-    assert every["n"] == 2 and every["mean"] == pytest.approx(((0.5 + 0.8) / 2 + (0.5 + 1.0) / 2) / 2)
-    half = 12.706204736174705 * np.std([0.65, 0.75], ddof=1) / np.sqrt(2)  # t(0.975, df=1)
-    assert every["ci_high"] - every["mean"] == pytest.approx(half)
-    assert analysis.early_stop_ratio(frame, percent_between=(20, 60))["mean"] == pytest.approx(0.5)
-
-
 def test_roc_auc_is_one_for_perfect_scores_and_half_for_ties():
     assert analysis.roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
     assert analysis.roc_auc(np.ones(4), np.array([0, 1, 0, 1])) == 0.5
@@ -198,7 +108,7 @@ def test_instability_trains_two_copies_from_the_rewind_point_and_stores_the_path
 def test_notebook_07_maps_the_papers_densities_to_the_imp_levels_that_reach_them():
     from lth_utils import experiments
     cfg = profiles.imp_config("paper")
-    assert experiments.imp_runs.levels_for(cfg, profiles.PAPER_DENSITIES) == [3, 7, 12, 15, 18]
+    assert experiments.imp_runs.levels_for(cfg, experiments.imp_runs.PAPER_DENSITIES) == [3, 7, 12, 15, 18]
     runs = experiments.init_pruning.runs(cfg, profiles.NOTEBOOK_SETTINGS["paper"], methods=["snip"])
     assert set(runs) == {("ticket", "none"), ("random_prune", "none"), ("snip", "none"), ("snip", "shuffle"),
                          ("snip", "reinit"), ("snip", "invert")}

@@ -17,11 +17,19 @@ MODEL = dict(model="lenet5", conv_rate=0.1, rate=0.2)
 
 @dataclass(frozen=True)
 class Conv:
-    trials: int = 5
-    levels: int = 15  # the ticket chain's last level
-    control_levels: tuple[int, ...] = ()  # where reinit and random pruning train (empty: every level)
-    rewind_fraction: float = 0.01  # the late-rewinding chain's k, as a fraction of the iterations
-    rewind_levels: int = 15  # the late-rewinding chain's last level
+    trials: int
+    levels: int  # the ticket chain's last level
+    control_levels: tuple[int, ...]  # where reinit and random pruning train (empty: every level)
+    rewind_fraction: float  # the late-rewinding chain's k, as a fraction of the iterations
+    rewind_levels: int  # the late-rewinding chain's last level
+
+
+SETTINGS: dict[str, Conv] = {  # per profile
+    "smoke": Conv(trials=2, levels=2, control_levels=(2,), rewind_fraction=0.25, rewind_levels=1),
+    "quick": Conv(trials=2, levels=4, control_levels=(4,), rewind_fraction=0.01, rewind_levels=2),
+    "standard": Conv(trials=3, levels=8, control_levels=(4, 8), rewind_fraction=0.01, rewind_levels=4),
+    "paper": Conv(trials=5, levels=15, control_levels=(), rewind_fraction=0.01, rewind_levels=15),
+}
 
 
 def runs(cfg: IMPConfig, settings) -> dict[str, IMPConfig]:

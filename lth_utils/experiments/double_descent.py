@@ -33,10 +33,20 @@ from ..training import masked_parameters, masked_step
 @dataclass(frozen=True)
 class DoubleDescent:
     """Notebook 06's sweep: the students' widths and seeds, and IMP's rounds on the regression MLP."""
-    widths: tuple[int, ...] = (1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    steps: int = 4000  # full-batch Adam steps of every student (RegressionConfig.steps)
-    regression_rounds: int = 10
+    widths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    steps: int  # full-batch Adam steps of every student (RegressionConfig.steps)
+    regression_rounds: int
+
+
+SETTINGS: dict[str, DoubleDescent] = {  # per profile
+    "smoke": DoubleDescent(widths=(1, 8, 64), seeds=(0,), steps=200, regression_rounds=2),
+    "quick": DoubleDescent(widths=(1, 2, 4, 8, 16, 32, 64, 128, 256), seeds=(0, 1), steps=1000, regression_rounds=6),
+    "standard": DoubleDescent(widths=(1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512), seeds=(0, 1, 2), steps=2000,
+                              regression_rounds=10),
+    "paper": DoubleDescent(widths=(1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2, 3, 4),
+                           steps=4000, regression_rounds=10),
+}
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,23 @@ from ..analysis import at_levels, load_mask, mean_interval
 from ..config import ConfigError
 from ..data import Splits
 from ..imp import ABLATIONS, INIT_ARMS, IMPConfig, level_inputs, scoring_batch
-from .imp_runs import levels_for
-
-PAPER_DENSITIES = (0.513, 0.211, 0.07, 0.036, 0.019)  # the densities the paper plots (fraction of weights remaining)
+from .imp_runs import PAPER_DENSITIES, levels_for
 
 
 @dataclass(frozen=True)
 class InitPruning:
-    densities: tuple[float, ...] = PAPER_DENSITIES  # where the methods train
-    trials: int = 5
-    ablation_densities: tuple[float, ...] = PAPER_DENSITIES  # where the sanity checks train
-    ablation_trials: int = 5
+    densities: tuple[float, ...]  # where the methods train
+    trials: int
+    ablation_densities: tuple[float, ...]  # where the sanity checks train
+    ablation_trials: int
+
+
+SETTINGS: dict[str, InitPruning] = {  # per profile
+    "smoke": InitPruning(densities=(0.8, 0.513), trials=2, ablation_densities=(0.513,), ablation_trials=2),
+    "quick": InitPruning(densities=(0.211, 0.036), trials=2, ablation_densities=(0.036,), ablation_trials=2),
+    "standard": InitPruning(densities=PAPER_DENSITIES, trials=3, ablation_densities=(0.036,), ablation_trials=3),
+    "paper": InitPruning(densities=PAPER_DENSITIES, trials=5, ablation_densities=PAPER_DENSITIES, ablation_trials=5),
+}
 
 
 def check_methods(methods) -> list[str]:

@@ -15,10 +15,19 @@ from ..imp import IMPConfig
 
 @dataclass(frozen=True)
 class LateRewinding:
-    fractions: tuple[float, ...] = (0.001, 0.01, 0.03, 0.07)  # rewind points, as fractions of the iterations
-    levels: int = 18  # each chain's last level
-    trials: int = 5
-    instability_levels: tuple[int, ...] = (0, 3, 7, 12, 15)  # the levels the instability analysis probes
+    fractions: tuple[float, ...]  # rewind points, as fractions of the iterations
+    levels: int  # each chain's last level
+    trials: int
+    instability_levels: tuple[int, ...]  # the levels the instability analysis probes
+
+
+SETTINGS: dict[str, LateRewinding] = {  # per profile
+    "smoke": LateRewinding(fractions=(0.1,), levels=2, trials=1, instability_levels=(0, 2)),
+    "quick": LateRewinding(fractions=(0.01, 0.05), levels=7, trials=2, instability_levels=(0, 7)),
+    "standard": LateRewinding(fractions=(0.01, 0.05, 0.1), levels=7, trials=2, instability_levels=(0, 3, 7)),
+    "paper": LateRewinding(fractions=(0.001, 0.01, 0.03, 0.07), levels=18, trials=5,
+                           instability_levels=(0, 3, 7, 12, 15)),
+}
 
 
 def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None) -> dict[str, IMPConfig]:

@@ -15,11 +15,19 @@ from .imp_runs import controls_at, levels_for
 
 @dataclass(frozen=True)
 class Landscape:
-    densities: tuple[float, ...] = (0.211, 0.07, 0.019)
-    trials: int = 5
-    points: int = 41  # along each line and each side of a plane
-    examples: int = 55_000  # training examples each point is evaluated on
-    sharpness_directions: int = 20
+    densities: tuple[float, ...]
+    trials: int
+    points: int  # along each line and each side of a plane
+    examples: int  # training examples each point is evaluated on
+    sharpness_directions: int
+
+
+SETTINGS: dict[str, Landscape] = {  # per profile
+    "smoke": Landscape(densities=(0.513,), trials=2, points=5, examples=500, sharpness_directions=3),
+    "quick": Landscape(densities=(0.211,), trials=2, points=11, examples=2000, sharpness_directions=4),
+    "standard": Landscape(densities=(0.211, 0.07), trials=3, points=21, examples=5000, sharpness_directions=10),
+    "paper": Landscape(densities=(0.211, 0.07, 0.019), trials=5, points=41, examples=55_000, sharpness_directions=20),
+}
 
 
 def runs(cfg: IMPConfig, settings, densities=None) -> tuple[dict[str, IMPConfig], list[int]]:

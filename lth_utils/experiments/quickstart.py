@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Quickstart:
-    steps: int = 3000  # training steps per round
-    rounds: int = 8  # pruning rounds
-    trials: int = 5
-    subset: int = 0  # training images (0: all)
+    steps: int  # training steps per round
+    rounds: int  # pruning rounds
+    trials: int
+    subset: int  # training images (0: all)
+
+
+SETTINGS: dict[str, Quickstart] = {  # per profile
+    "smoke": Quickstart(steps=20, rounds=2, trials=2, subset=1000),
+    "quick": Quickstart(steps=400, rounds=4, trials=2, subset=0),
+    "standard": Quickstart(steps=800, rounds=5, trials=3, subset=0),
+    "paper": Quickstart(steps=3000, rounds=8, trials=5, subset=0),
+}

@@ -11,18 +11,30 @@ from dataclasses import dataclass
 from ..config import ConfigError
 from ..imp import SIGN_ARMS, IMPConfig
 from ..pruning import CRITERIA
-from .imp_runs import controls, levels_for
+from .imp_runs import PAPER_DENSITIES, controls, levels_for
 
 
 @dataclass(frozen=True)
 class Signs:
-    criteria_levels: int = 18  # each other criterion's chain: its last level
-    criteria_trials: int = 5
-    densities: tuple[float, ...] = (0.513, 0.211, 0.07, 0.036, 0.019)  # where the sign ablations train
-    trials: int = 5  # of the sign ablations
-    supermask_iterations: int = 20_000
-    supermask_eval_every: int = 1000
-    supermask_trials: int = 5
+    criteria_levels: int  # each other criterion's chain: its last level
+    criteria_trials: int
+    densities: tuple[float, ...]  # where the sign ablations train
+    trials: int  # of the sign ablations
+    supermask_iterations: int
+    supermask_eval_every: int
+    supermask_trials: int
+
+
+SETTINGS: dict[str, Signs] = {  # per profile
+    "smoke": Signs(criteria_levels=3, criteria_trials=2, densities=(0.8, 0.513), trials=2, supermask_iterations=40,
+                   supermask_eval_every=20, supermask_trials=2),
+    "quick": Signs(criteria_levels=12, criteria_trials=2, densities=(0.211, 0.036), trials=2,
+                   supermask_iterations=2000, supermask_eval_every=500, supermask_trials=2),
+    "standard": Signs(criteria_levels=15, criteria_trials=3, densities=(0.211, 0.07, 0.036), trials=3,
+                      supermask_iterations=5000, supermask_eval_every=500, supermask_trials=3),
+    "paper": Signs(criteria_levels=18, criteria_trials=5, densities=PAPER_DENSITIES, trials=5,
+                   supermask_iterations=20_000, supermask_eval_every=1000, supermask_trials=5),
+}
 
 
 def check_criteria(criteria) -> list[str]:

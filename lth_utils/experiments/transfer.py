@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..imp import IMPConfig
-from .imp_runs import controls_at, levels_for
+from .imp_runs import PAPER_DENSITIES, controls_at, levels_for
 
 # A ticket found on the first of a pair is trained on the second (same input shape).
 PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
@@ -17,8 +17,16 @@ PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
 
 @dataclass(frozen=True)
 class Transfer:
-    densities: tuple[float, ...] = (0.513, 0.211, 0.07, 0.036, 0.019)
-    trials: int = 5
+    densities: tuple[float, ...]
+    trials: int
+
+
+SETTINGS: dict[str, Transfer] = {  # per profile
+    "smoke": Transfer(densities=(0.8, 0.513), trials=2),
+    "quick": Transfer(densities=(0.211, 0.036), trials=2),
+    "standard": Transfer(densities=(0.513, 0.211, 0.07, 0.036), trials=3),
+    "paper": Transfer(densities=PAPER_DENSITIES, trials=5),
+}
 
 
 def runs(cfg: IMPConfig, settings, densities=None) -> dict[tuple[str, str], IMPConfig]:
