@@ -29,35 +29,45 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Callable, ClassVar, NamedTuple
 
 import torch
+from torch import nn
 
-from . import masks, pruning, scorers
+from . import masks, pruning
 from .config import ConfigError, config_hash
 from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .kernels import KERNELS, same_in_every_version
-from .models import MODELS, build_model, conv_names, glorot_std, prunable_names
+from .models import MODELS, build_model, conv_names, prunable_names
 from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
                     pause_point, provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock,
                     trace, write_config, write_csv, write_result)
 from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
-# Pruning at initialisation (scorers.py): arm name -> scoring method. Each level l is independent: the method prunes
-# the level-0 initial weights once to the ticket's count at level l, and the network trains from there (paired with
-# the ticket by seed and data order).
-INIT_ARMS = {"magnitude_init": "magnitude", "snip": "snip", "grasp": "grasp", "synflow": "synflow"}
-# Zhou et al. 2019's sign ablations of the ticket's mask (controls like reinit, level for level): the rewind
-# weights' signs kept with a constant magnitude (the layer's initialisation std), or with fresh random magnitudes.
-SIGN_ARMS = ("signs_constant", "signs_reinit")
-# `transfer` (Morcos et al. 2019): the ticket found on `transfer_from` (its masks and rewind weights, level for
-# level) trained on `dataset`, paired by seed with that dataset's own ticket and controls.
-ARMS = ("ticket", "reinit", "random_prune", "transfer", *SIGN_ARMS, *INIT_ARMS)
+# The arms, each an Arm (below): the ticket and its two controls here; the others declared by the experiment that
+# trains them, named here as "module:ARM" and resolved when first used (a registration, never an import). A new arm
+# is an Arm in its experiment's module and one line in this table.
+ARMS: dict[str, "Arm | str"] = {
+    "ticket": "lth_utils.imp:TICKET",
+    "reinit": "lth_utils.imp:REINIT",
+    "random_prune": "lth_utils.imp:RANDOM_PRUNE",
+    # Morcos et al. 2019: the ticket found on another dataset, trained on this one
+    "transfer": "lth_utils.experiments.transfer:ARM",
+    # Zhou et al. 2019: the ticket's mask with the rewind weights' signs and new magnitudes
+    "signs_constant": "lth_utils.experiments.signs:SIGNS_CONSTANT",
+    "signs_reinit": "lth_utils.experiments.signs:SIGNS_REINIT",
+    # pruning at initialisation: a method prunes the initial weights once, to the ticket's count at each level
+    "magnitude_init": "lth_utils.experiments.init_pruning:MAGNITUDE_INIT",
+    "snip": "lth_utils.experiments.init_pruning:SNIP",
+    "grasp": "lth_utils.experiments.init_pruning:GRASP",
+    "synflow": "lth_utils.experiments.init_pruning:SYNFLOW",
+}
 # Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
 # reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
 ABLATIONS = ("none", "shuffle", "reinit", "invert")
@@ -216,92 +226,83 @@ def _conv_names(model: str, dataset: str) -> tuple[str, ...]:
     return _layers(model, dataset)[1]
 
 
-def _require(ok: bool, parameter: str, value, allowed: str) -> None:
+def require(ok: bool, parameter: str, value, allowed: str) -> None:
+    """A ConfigError naming `parameter`, its `value` and what is `allowed`, unless `ok`."""
     if not ok:
         raise ConfigError(parameter, value, allowed)
 
 
 def validate(cfg: IMPConfig) -> None:
     """Reject an invalid config before any work starts, naming the parameter, its value and what is allowed."""
-    _require(cfg.model in MODELS, "model", cfg.model, f"one of {', '.join(MODELS)}")
-    _require(cfg.dataset in DATASETS, "dataset", cfg.dataset, f"one of {', '.join(DATASETS)}")
-    _require(cfg.optimizer in OPTIMIZERS, "optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
-    _require(cfg.lr > 0, "lr", cfg.lr, "a learning rate > 0")
-    _require(0 <= cfg.momentum < 1, "momentum", cfg.momentum, "in [0, 1)")
-    _require(cfg.weight_decay >= 0, "weight_decay", cfg.weight_decay, ">= 0")
-    _require(cfg.lr_schedule in LR_SCHEDULES, "lr_schedule", cfg.lr_schedule, f"one of {', '.join(LR_SCHEDULES)}")
-    _require(cfg.iterations >= 1, "iterations", cfg.iterations, ">= 1")
-    _require(cfg.eval_every >= 1, "eval_every", cfg.eval_every, ">= 1")
-    _require(cfg.patience >= 0, "patience", cfg.patience, ">= 0 (0 disables it)")
-    _require(0 <= cfg.sparse_train_density <= 1, "sparse_train_density", cfg.sparse_train_density,
+    require(cfg.model in MODELS, "model", cfg.model, f"one of {', '.join(MODELS)}")
+    require(cfg.dataset in DATASETS, "dataset", cfg.dataset, f"one of {', '.join(DATASETS)}")
+    require(cfg.optimizer in OPTIMIZERS, "optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
+    require(cfg.lr > 0, "lr", cfg.lr, "a learning rate > 0")
+    require(0 <= cfg.momentum < 1, "momentum", cfg.momentum, "in [0, 1)")
+    require(cfg.weight_decay >= 0, "weight_decay", cfg.weight_decay, ">= 0")
+    require(cfg.lr_schedule in LR_SCHEDULES, "lr_schedule", cfg.lr_schedule, f"one of {', '.join(LR_SCHEDULES)}")
+    require(cfg.iterations >= 1, "iterations", cfg.iterations, ">= 1")
+    require(cfg.eval_every >= 1, "eval_every", cfg.eval_every, ">= 1")
+    require(cfg.patience >= 0, "patience", cfg.patience, ">= 0 (0 disables it)")
+    require(0 <= cfg.sparse_train_density <= 1, "sparse_train_density", cfg.sparse_train_density,
              "a density in [0, 1] (0: dense training)")
-    _require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
+    require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
     train_size = TRAIN_SIZES.get(cfg.dataset, 0) - VALIDATION_SIZE
     if cfg.train_subset:
         train_size = min(train_size, cfg.train_subset)
-    _require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")
-    _require(0 < cfg.rate < 1, "rate", cfg.rate, "a fraction in (0, 1)")
-    _require(cfg.output_rate is None or 0 <= cfg.output_rate < 1, "output_rate", cfg.output_rate,
+    require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")
+    require(0 < cfg.rate < 1, "rate", cfg.rate, "a fraction in (0, 1)")
+    require(cfg.output_rate is None or 0 <= cfg.output_rate < 1, "output_rate", cfg.output_rate,
              "a fraction in [0, 1), or None for rate / 2")
-    _require(cfg.scope in pruning.SCOPES, "scope", cfg.scope, f"one of {', '.join(pruning.SCOPES)}")
+    require(cfg.scope in pruning.SCOPES, "scope", cfg.scope, f"one of {', '.join(pruning.SCOPES)}")
     if cfg.conv_rate is not None:
-        _require(0 < cfg.conv_rate < 1, "conv_rate", cfg.conv_rate, "a fraction in (0, 1), or None for rate")
-        _require(cfg.scope == "layerwise", "conv_rate", cfg.conv_rate,
+        require(0 < cfg.conv_rate < 1, "conv_rate", cfg.conv_rate, "a fraction in (0, 1), or None for rate")
+        require(cfg.scope == "layerwise", "conv_rate", cfg.conv_rate,
                  "None with scope=global (the pool is ranked at one rate)")
-        _require(cfg.model not in MODELS or bool(_conv_names(cfg.model, cfg.dataset)), "conv_rate", cfg.conv_rate,
+        require(cfg.model not in MODELS or bool(_conv_names(cfg.model, cfg.dataset)), "conv_rate", cfg.conv_rate,
                  f"None for {cfg.model}, which has no convolutional layers")
-    _require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
+    require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
              "init, none, lr, or an iteration k (a whole number)")
     if cfg.rewind_iteration is not None:
-        _require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
+        require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
                  f"a rewind iteration before the end of training, 0..{cfg.iterations - 1} (iterations - 1)")
-    _require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
-    _require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
-    _require(cfg.draw == 0 or cfg.arm == "reinit", "draw", cfg.draw, f"0 for the {cfg.arm} arm (draws are reinit's)")
-    independent = cfg.arm in ("reinit", "random_prune", "transfer", *SIGN_ARMS, *INIT_ARMS)
-    if cfg.arm == "transfer":  # another dataset, of this one's input shape (the list names what is allowed)
-        same_shape = [d for d in DATASETS if d != cfg.dataset and input_shape(d) == input_shape(cfg.dataset)]
-        _require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
-                 f"a dataset other than {cfg.dataset} with its input shape {input_shape(cfg.dataset)} (the same "
-                 f"architecture must take both): {', '.join(same_shape) or 'none'}")
-    else:
-        _require(cfg.transfer_from == "", "transfer_from", cfg.transfer_from, f"empty for the {cfg.arm} arm (only "
-                                                                               f"the transfer arm trains another "
-                                                                               f"dataset's ticket)")
-    _require(cfg.only_levels == "" or (independent and _is_level_list(cfg.only_levels)), "only_levels",
-             cfg.only_levels, "empty, or (control, transfer, sign and pruning-at-initialisation arms only) levels "
-                              "separated by commas such as 3,7,12")
-    _require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
-    _require(cfg.ablation == "none" or cfg.arm in INIT_ARMS, "ablation", cfg.ablation,
-             f"none for the {cfg.arm} arm (ablations are the pruning-at-initialisation arms': {', '.join(INIT_ARMS)})")
-    _require(cfg.criterion in pruning.CRITERIA, "criterion", cfg.criterion, f"one of {', '.join(pruning.CRITERIA)}")
-    _require(cfg.criterion == "magnitude" or cfg.rewind_iteration is not None, "criterion", cfg.criterion,
+    require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
+    arm = arm_of(cfg.arm)
+    require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
+    require(cfg.ablation in ABLATIONS, "ablation", cfg.ablation, f"one of {', '.join(ABLATIONS)}")
+    for name in ARM_FIELDS:  # a field one arm uses keeps its default in every other arm
+        users = [a for a in ARMS if name in arm_of(a).fields]
+        default = IMPConfig.__dataclass_fields__[name].default
+        require(name in arm.fields or getattr(cfg, name) == default, name, getattr(cfg, name),
+                 f"{default!r} for the {cfg.arm} arm (only the {', '.join(users)} arm(s) use it)")
+    require(cfg.only_levels == "" or (not arm.chain and _is_level_list(cfg.only_levels)), "only_levels",
+             cfg.only_levels, "empty, or (every arm but the ticket, whose levels form a chain) levels separated by "
+                              "commas such as 3,7,12")
+    require(cfg.criterion in pruning.CRITERIA, "criterion", cfg.criterion, f"one of {', '.join(pruning.CRITERIA)}")
+    require(cfg.criterion == "magnitude" or cfg.rewind_iteration is not None, "criterion", cfg.criterion,
              "magnitude when the ticket does not rewind (the other criteria compare with the rewound weights)")
-    if cfg.arm in INIT_ARMS:
-        _require(cfg.criterion == "magnitude", "criterion", cfg.criterion,
-                 f"magnitude for the {cfg.arm} arm (its method scores the weights)")
-        _require(cfg.rewind == "init", "rewind", cfg.rewind,
-                 f"init for the {cfg.arm} arm (it prunes and trains the initial weights)")
-    _require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
+    if arm.check is not None:
+        arm.check(cfg)
+    require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
              "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
     if cfg.scope == "global" and cfg.model in MODELS:
         pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), 10)))
         pooled -= 0 if cfg.pool_output else 1
-        _require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
+        require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
                  f"layer(s); with pool_output=True the output layer joins the pool")
-    if cfg.arm != "ticket":
-        _require(cfg.rewind_iteration is not None, "rewind", cfg.rewind,
+    if not arm.chain:
+        require(cfg.rewind_iteration is not None, "rewind", cfg.rewind,
                  f"init or an iteration k for the {cfg.arm} arm (it needs the ticket's rewind weights)")
-    _require(cfg.seed >= 0, "seed", cfg.seed, ">= 0")
-    _require(0 <= cfg.levels <= MAX_LEVELS, "levels", cfg.levels, f"in [0, {MAX_LEVELS}]")
-    _require(cfg.trials >= 1, "trials", cfg.trials, ">= 1")
-    _require(cfg.workers >= 0, "workers", cfg.workers, ">= 0 (0: automatic)")
-    _require(cfg.device == "cpu" or bool(re.fullmatch(r"cuda(:\d+)?", cfg.device)), "device", cfg.device,
+    require(cfg.seed >= 0, "seed", cfg.seed, ">= 0")
+    require(0 <= cfg.levels <= MAX_LEVELS, "levels", cfg.levels, f"in [0, {MAX_LEVELS}]")
+    require(cfg.trials >= 1, "trials", cfg.trials, ">= 1")
+    require(cfg.workers >= 0, "workers", cfg.workers, ">= 0 (0: automatic)")
+    require(cfg.device == "cpu" or bool(re.fullmatch(r"cuda(:\d+)?", cfg.device)), "device", cfg.device,
              "cpu, cuda or cuda:N")
     if cfg.device.startswith("cuda"):
-        _require(torch.cuda.is_available(), "device", cfg.device, "cpu here: torch sees no CUDA device")
+        require(torch.cuda.is_available(), "device", cfg.device, "cpu here: torch sees no CUDA device")
     if cfg.target_density is not None:
-        _require(0 < cfg.target_density < 1, "target_density", cfg.target_density, "a density in (0, 1), or None")
+        require(0 < cfg.target_density < 1, "target_density", cfg.target_density, "a density in (0, 1), or None")
         try:
             cfg.num_levels
         except ValueError as exc:
@@ -376,7 +377,7 @@ def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress
 
 
 def _levels_of(cfg: IMPConfig) -> list[int]:
-    levels = range(0 if cfg.arm == "ticket" else 1, cfg.num_levels + 1)
+    levels = range(0 if arm_of(cfg.arm).chain else 1, cfg.num_levels + 1)
     return [l for l in levels if l in _level_list(cfg.only_levels)] if cfg.only_levels else list(levels)
 
 
@@ -385,52 +386,109 @@ def _rewind_weights(ticket_root, trial: int, k: int) -> dict[str, torch.Tensor]:
     return torch_load(path)
 
 
-def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, known_mask: masks.Mask | None = None):
-    """(model, mask, start state, lr override) for one level, derived from files of earlier levels only.
-    `known_mask`: the ticket's or a pruning-at-initialisation arm's mask at this level when it is known already (an
-    import reads it from the compact store), so it is not computed again from trained weights or scores."""
-    ticket_mask = known_mask
-    root, ticket_root = cfg.root, cfg.ticket().root
+class LevelInputs(NamedTuple):
+    """What one level trains: the model (its initial weights seeded by trial), the mask, the start weights, and
+    "final" where the learning rate stays at the schedule's final value (fine-tuning) rather than replaying it."""
+    model: nn.Module
+    mask: masks.Mask
+    start: dict[str, torch.Tensor]
+    lr_schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of the driver. `inputs(cfg, trial, level, splits, model, given_mask)` makes a level's LevelInputs
+    (level >= 1; level 0 is the dense network in every arm) from the store's files of earlier tasks; `given_mask` is
+    the level's mask when it is known already (an import reads it from a compact store), for an arm that would
+    otherwise compute it. `chain`: its levels read each other (the ticket), so it trains from level 0 and cannot skip
+    levels; `reads_ticket`: its level l reads the ticket's level l (mask, rewind weights); `fields`: the config fields
+    only this arm uses (every other arm keeps their defaults); `check(cfg)`: its own config rules; `scores_mask`: its
+    mask is scored from weights on this machine, so a compact store keeps the mask rather than recomputing it."""
+    name: str
+    inputs: Callable[..., LevelInputs]
+    chain: bool = False
+    reads_ticket: bool = True
+    fields: tuple[str, ...] = ()
+    check: Callable[[IMPConfig], None] | None = None
+    scores_mask: bool = False
+
+
+# The config fields that belong to one arm or a few (Arm.fields): elsewhere they keep their defaults.
+ARM_FIELDS = ("draw", "transfer_from", "ablation")
+
+
+@functools.lru_cache(maxsize=None)
+def arm_of(name: str) -> Arm:
+    """The Arm called `name` (one of ARMS), importing the experiment module that declares it on first use."""
+    entry = ARMS[name]
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attribute)
+    if entry.name != name:
+        raise ValueError(f"ARMS[{name!r}] names an Arm called {entry.name!r}")
+    return entry
+
+
+def level_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits,
+                 given_mask: masks.Mask | None = None) -> LevelInputs:
+    """A level's LevelInputs, derived from files of earlier levels only (the arm's `inputs`; level 0 is the dense
+    network). `given_mask`: the level's mask when it is known already (an import reads it from the compact store),
+    so it is not computed again from trained weights or scores."""
     model = build_model(cfg.model, splits.input_shape, splits.num_classes, seed=derive_seed(cfg.seed, trial, "init"))
-    names = prunable_names(model)
-    override = None
     if level == 0:
-        return model, masks.ones_like(model), model.state_dict(), override
-    if cfg.arm == "ticket":
-        previous = level_dir(root, trial, level - 1)
-        trained = None
-        if ticket_mask is None or cfg.rewind_iteration is None:
-            if not (previous / "weights_final.pt").is_file():
-                raise FileNotFoundError(f"{previous}/weights_final.pt: level {level} prunes these trained weights, which "
-                                        f"the compact store this run was imported from left out (a trial it holds "
-                                        f"complete); train more levels in a new run store")
-            trained = torch_load(previous / "weights_final.pt")
-        if ticket_mask is None:
-            initial = torch_load(previous / "weights_start.pt") if cfg.criterion != "magnitude" else None
-            ticket_mask = pruning.score_prune(pruning.criterion_scores(cfg.criterion, trained, initial, names),
-                                              masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
-                                              exclude=cfg.excluded_from_pool(names))
-        mask = ticket_mask
-        if cfg.rewind_iteration is None:
-            start, override = trained, ("final" if cfg.rewind == "none" else None)
-        else:
-            start = _rewind_weights(root, trial, cfg.rewind_iteration)
-        return model, mask, start, override
-    if cfg.arm in INIT_ARMS:
-        return _init_arm_inputs(cfg, trial, level, splits, model, known_mask)
-    ticket_mask = masks.load(level_dir(ticket_root, trial, level) / "mask.pt")
-    if cfg.arm in SIGN_ARMS:
-        return model, ticket_mask, signed_start(cfg, trial, level, splits, _rewind_weights(
-            ticket_root, trial, cfg.rewind_iteration), ticket_mask), override
-    if cfg.arm == "transfer":  # the source ticket's mask and rewind weights, trained on this dataset
-        return model, ticket_mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
-    if cfg.arm == "reinit":
-        draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 keeps the seed it had before draws existed
-        fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
-                            seed=derive_seed(cfg.seed, trial, level, "reinit", *draw))
-        return model, ticket_mask, fresh.state_dict(), override
-    mask = random_chain(cfg, trial, level, masks.ones_like(model), ticket_mask)
-    return model, mask, _rewind_weights(ticket_root, trial, cfg.rewind_iteration), override
+        return LevelInputs(model, masks.ones_like(model), model.state_dict())
+    return arm_of(cfg.arm).inputs(cfg, trial, level, splits, model, given_mask)
+
+
+def ticket_mask_at(cfg: IMPConfig, trial: int, level: int) -> masks.Mask:
+    """The mask of the ticket this arm pairs with (cfg.ticket()) at `level`."""
+    return masks.load(level_dir(cfg.ticket().root, trial, level) / "mask.pt")
+
+
+def ticket_rewind_weights(cfg: IMPConfig, trial: int) -> dict[str, torch.Tensor]:
+    """The weights the ticket this arm pairs with rewinds to (its iteration-0 or iteration-k weights)."""
+    return _rewind_weights(cfg.ticket().root, trial, cfg.rewind_iteration)
+
+
+def _ticket_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """Prune the previous level's trained weights (by the criterion, at the layers' rates) and rewind the survivors."""
+    names = prunable_names(model)
+    previous = level_dir(cfg.root, trial, level - 1)
+    trained = None
+    if given_mask is None or cfg.rewind_iteration is None:
+        if not (previous / "weights_final.pt").is_file():
+            raise FileNotFoundError(f"{previous}/weights_final.pt: level {level} prunes these trained weights, which "
+                                    f"the compact store this run was imported from left out (a trial it holds "
+                                    f"complete); train more levels in a new run store")
+        trained = torch_load(previous / "weights_final.pt")
+    mask = given_mask
+    if mask is None:
+        initial = torch_load(previous / "weights_start.pt") if cfg.criterion != "magnitude" else None
+        mask = pruning.score_prune(pruning.criterion_scores(cfg.criterion, trained, initial, names),
+                                   masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
+                                   exclude=cfg.excluded_from_pool(names))
+    if cfg.rewind_iteration is None:
+        return LevelInputs(model, mask, trained, "final" if cfg.rewind == "none" else None)
+    return LevelInputs(model, mask, _rewind_weights(cfg.root, trial, cfg.rewind_iteration))
+
+
+def _reinit_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """The ticket's mask on a fresh initialisation (draw j: another one)."""
+    draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 is seeded as the reinit arm was before draws: same runs
+    fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                        seed=derive_seed(cfg.seed, trial, level, "reinit", *draw))
+    return LevelInputs(model, ticket_mask_at(cfg, trial, level), fresh.state_dict())
+
+
+def _random_prune_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """A random mask with the ticket's per-layer counts (random_chain), from the ticket's rewind weights."""
+    mask = random_chain(cfg, trial, level, masks.ones_like(model), ticket_mask_at(cfg, trial, level))
+    return LevelInputs(model, mask, ticket_rewind_weights(cfg, trial))
+
+
+TICKET = Arm("ticket", _ticket_inputs, chain=True, reads_ticket=False)
+REINIT = Arm("reinit", _reinit_inputs, fields=("draw",))
+RANDOM_PRUNE = Arm("random_prune", _random_prune_inputs)
 
 
 def random_chain(cfg: IMPConfig, trial: int, level: int, dense: masks.Mask, ticket_mask: masks.Mask) -> masks.Mask:
@@ -444,51 +502,6 @@ def random_chain(cfg: IMPConfig, trial: int, level: int, dense: masks.Mask, tick
         generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, j, "random_prune"))
         mask = pruning.random_prune_like(mask, counts, generator)
     return mask
-
-
-def signed_start(cfg: IMPConfig, trial: int, level: int, splits: Splits, rewind: dict, mask: masks.Mask) -> dict:
-    """The rewind weights' signs with new magnitudes: the layer's initialisation std (signs_constant) or the
-    magnitudes of a fresh initialisation, the reinit arm's (signs_reinit). Biases and unmasked tensors as rewound."""
-    fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
-                        seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
-    start = dict(rewind)
-    for name in mask:
-        sign = torch.sign(rewind[name])
-        if cfg.arm == "signs_constant":
-            start[name] = sign * glorot_std(rewind[name])
-        else:
-            start[name] = sign * fresh[name].abs()
-    return start
-
-
-def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits, purpose: str = "score",
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The examples SNIP and GraSP score on: GraSP's reference protocol, 10 random training examples per class
-    (seeded per trial, so a trial's methods see the same batch). Another `purpose` draws another batch."""
-    x, y = splits.train
-    idx = scorers.balanced_sample(y, scorers.GRASP_SAMPLES_PER_CLASS,
-                                  torch.Generator().manual_seed(derive_seed(cfg.seed, trial, purpose)))
-    return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
-
-
-def _init_arm_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, known_mask):
-    """A pruning-at-initialisation level: the method's mask of the level-0 initial weights at the ticket's count,
-    with the arm's ablation; the network starts from those initial weights (or a fresh draw for 'reinit')."""
-    method = INIT_ARMS[cfg.arm]
-    mask = known_mask
-    if mask is None:
-        data = scoring_batch(cfg, trial, splits) if method in scorers.NEEDS_DATA else None
-        with single_thread():  # the scores' bits, and so the ranking, depend on the thread count
-            mask = scorers.prune_at_init(method, model, masks.ones_like(model), cfg.remaining_at(level), data,
-                                         invert=cfg.ablation == "invert", input_shape=tuple(splits.input_shape))
-        if cfg.ablation == "shuffle":  # the same count per layer at random positions: which weights vs how many
-            generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "shuffle"))
-            mask = pruning.random_prune_like(masks.ones_like(model), masks.layer_counts(mask), generator)
-    start = model.state_dict()
-    if cfg.ablation == "reinit":  # the reinit arm's seed: the same fresh weights as the IMP ticket's control
-        start = build_model(cfg.model, splits.input_shape, splits.num_classes,
-                            seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
-    return model, mask, start, None
 
 
 def start_iteration(cfg: IMPConfig, level: int) -> int:
@@ -562,11 +575,11 @@ def _train_level(cfg: IMPConfig, trial: int, level: int, on_progress=None) -> di
     return row
 
 
-def fit_level(cfg: IMPConfig, trial: int, level: int, known_mask: masks.Mask | None = None, on_progress=None):
-    """Train one level from its inputs (the files of earlier levels; `known_mask` as level_inputs takes it) without
+def fit_level(cfg: IMPConfig, trial: int, level: int, given_mask: masks.Mask | None = None, on_progress=None):
+    """Train one level from its inputs (the files of earlier levels; `given_mask` as level_inputs takes it) without
     writing anything: (summary row, trained model, mask, masked start weights, TrainResult)."""
     splits = load_splits(cfg.dataset, cfg.data_root, cfg.device, cfg.train_subset)
-    model, mask, start, override = level_inputs(cfg, trial, level, splits, known_mask)
+    model, mask, start, lr_schedule = level_inputs(cfg, trial, level, splits, given_mask)
     model.load_state_dict(start)
     masks.apply_mask_(model, mask)
     start = {k_: v.clone() for k_, v in model.state_dict().items()}
@@ -576,7 +589,7 @@ def fit_level(cfg: IMPConfig, trial: int, level: int, known_mask: masks.Mask | N
     test_curve = cfg.records_test_curve(level)
     version = chain_kernels(cfg, trial, level)
     result = train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "data"),
-                   start_iteration=start_iteration(cfg, level), lr_schedule_override=override,
+                   start_iteration=start_iteration(cfg, level), lr_schedule_override=lr_schedule,
                    save_weights_at=save_at, test_curve=test_curve, kernels_version=version, on_progress=on_progress)
     if save_at is not None and result.saved_weights is None:
         # cannot happen (patience waits for k); never store an empty rewind point
@@ -594,7 +607,8 @@ def prepare(cfg: IMPConfig) -> None:
     """Write config.json for the run (and the ticket run a control arm depends on; pruning-at-initialisation arms
     depend on none). Temporary files a killed run left
     behind are swept level by level, by the process that holds the level's lock (store.task_lock)."""
-    reads = set() if cfg.arm in INIT_ARMS else {cfg.ticket(), dense_source(cfg.ticket()) or cfg}
+    arm = arm_of(cfg.arm)
+    reads = {cfg.ticket(), dense_source(cfg.ticket()) or cfg} if arm.chain or arm.reads_ticket else set()
     for c in {cfg} | reads:
         write_config(c.root, c)
 
@@ -619,9 +633,9 @@ def dependencies(cfg: IMPConfig, trial: int, level: int) -> list[tuple[IMPConfig
     source = dense_source(cfg) if level == 0 else None
     if source is not None:
         deps.append((source, trial, 0))
-    if level > 0 and cfg.arm == "ticket":
+    if level > 0 and arm_of(cfg.arm).chain:
         deps.append((cfg, trial, level - 1))
-    if cfg.arm not in ("ticket", *INIT_ARMS):
+    if arm_of(cfg.arm).reads_ticket:
         deps.append((cfg.ticket(), trial, level))
     return deps
 

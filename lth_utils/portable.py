@@ -49,7 +49,7 @@ import torch
 from . import masks
 from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from .models import build_model
-from .imp import INIT_ARMS, IMPConfig, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
+from .imp import IMPConfig, arm_of, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
 from .workers import in_worker
 from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
                     recorded_device, stored_levels, task_lock, write_csv, write_result)
@@ -153,7 +153,7 @@ def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) ->
         path = directory / "instability" / "path.json"
         if path.is_file():  # notebook 04's error path between two copies trained from this level (not the copies)
             record["instability"] = json.loads(path.read_text())
-        if arm in INIT_ARMS:  # scored on this machine's floats: kept, one bit per weight, rather than rescored
+        if arm_of(arm).scores_mask:  # scored on this machine's floats: kept, one bit per weight, rather than rescored
             for name, m in mask.items():
                 arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
         if arm == "ticket":
@@ -351,7 +351,7 @@ def _ticket_mask_from_bits(cfg: IMPConfig, root: Path, trial: int, level: int, b
     """The ticket's mask: the previous level's (imported just before) thinned by one bit per survivor; a
     pruning-at-initialisation arm's: one bit per weight."""
     previous = (masks.ones_like(build_model(cfg.model, shapes.input_shape, shapes.num_classes))
-                if cfg.arm in INIT_ARMS else masks.load(level_dir(root, trial, level - 1) / "mask.pt"))
+                if arm_of(cfg.arm).scores_mask else masks.load(level_dir(root, trial, level - 1) / "mask.pt"))
     mask = {}
     for name, before in previous.items():
         after = before.flatten().clone()
@@ -483,7 +483,7 @@ def stored_curve(source: str | Path, cfg: IMPConfig, trial: int, level: int, spl
 
 
 def _refit(cfg: IMPConfig, trial: int, level: int, mask_path: Path):
-    row, model, mask, _, _ = fit_level(cfg, trial, level, known_mask=masks.load(mask_path))
+    row, model, mask, _, _ = fit_level(cfg, trial, level, given_mask=masks.load(mask_path))
     return row, mask, {k: v.cpu() for k, v in model.state_dict().items()}
 
 

@@ -174,7 +174,7 @@ def untrained_accuracy(configs: dict[str, IMPConfig], levels, trials: int, split
         for trial in range(trials):
             for level in levels:
                 known = masks.load(level_dir(cfg.root, trial, level) / "mask.pt") if cfg.arm == "ticket" else None
-                model, mask, start, _ = level_inputs(cfg, trial, level, splits, known_mask=known)
+                model, mask, start, _ = level_inputs(cfg, trial, level, splits, given_mask=known)
                 model.load_state_dict(start)
                 loss, acc = evaluate(masks.apply_mask_(model, mask), *splits.test)
                 rows.append({"name": name, "level": level, "trial": trial, "density": masks.density(mask),

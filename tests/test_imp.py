@@ -11,6 +11,7 @@ import torch
 
 from lth_utils import engine, imp, masks
 from lth_utils.config import ConfigError, from_values
+from lth_utils.experiments import init_pruning, signs
 from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
 from lth_utils.store import level_dir
@@ -212,7 +213,7 @@ def test_the_rewind_replay_trains_on_one_thread_in_any_process(tiny, monkeypatch
         torch.set_num_threads(os.cpu_count() or 1)
 
 
-@pytest.mark.parametrize("arm", list(imp.INIT_ARMS))
+@pytest.mark.parametrize("arm", list(init_pruning.METHODS))
 def test_a_pruning_at_init_arm_trains_the_initial_weights_under_its_mask_at_the_tickets_count(tiny, arm):
     ticket = replace(tiny, trials=1, levels=2)
     cfg = replace(ticket, arm=arm, only_levels="2")
@@ -278,7 +279,7 @@ def test_a_ticket_by_another_criterion_keeps_the_highest_of_its_scores_and_share
 
 def test_sign_arms_keep_the_rewind_signs_with_constant_or_fresh_magnitudes(tiny):
     ticket = replace(tiny, trials=1, levels=1)
-    arms = {a: replace(ticket, arm=a) for a in imp.SIGN_ARMS}
+    arms = {a: replace(ticket, arm=a) for a in signs.ARMS}
     engine.run([ticket, *arms.values()], progress=False)
     mask = masks.load(level_dir(ticket.root, 0, 1) / "mask.pt")
     rewind = _load(ticket, 0, 0, "weights_start.pt")

@@ -6,7 +6,7 @@ Frankle et al. 2021's sanity checks, and the gradient-flow diagnostic.
     sanity = sanity_checks({k: results[c] for k, c in configs.items()})
     flow = gradient_flow_table(configs, levels, splits)
 
-Every method is an arm of the IMP driver (imp.INIT_ARMS): level l of a method prunes the ticket's initial weights
+Every method is an arm of the IMP driver (METHODS): level l of a method prunes the ticket's initial weights
 once, to exactly the ticket's count at level l, and trains them with the ticket's data order, so method and ticket
 differ only in the mask and every difference is paired by trial.
 """
@@ -17,12 +17,65 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import masks, scorers
+import torch
+
+from .. import masks, pruning, scorers
 from ..analysis import at_levels, load_mask, mean_interval
 from ..config import ConfigError
 from ..data import Splits
-from ..imp import ABLATIONS, INIT_ARMS, IMPConfig, level_inputs, scoring_batch
+from ..imp import ABLATIONS, Arm, IMPConfig, LevelInputs, derive_seed, level_inputs, require
+from ..models import build_model
+from ..training import single_thread
 from .imp_runs import PAPER_DENSITIES, levels_for
+
+# Each arm prunes the level-0 initial weights once, by its method's scores (scorers.py), to the ticket's count at
+# level l, and the network trains from there, paired with the ticket by seed and data order.
+METHODS = {"magnitude_init": "magnitude", "snip": "snip", "grasp": "grasp", "synflow": "synflow"}
+
+
+def scoring_batch(cfg: IMPConfig, trial: int, splits: Splits, purpose: str = "score",
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples SNIP and GraSP score on: GraSP's reference protocol, 10 random training examples per class
+    (seeded per trial, so a trial's methods see the same batch). Another `purpose` draws another batch."""
+    x, y = splits.train
+    idx = scorers.balanced_sample(y, scorers.GRASP_SAMPLES_PER_CLASS,
+                                  torch.Generator().manual_seed(derive_seed(cfg.seed, trial, purpose)))
+    return x[idx.to(x.device)].cpu(), y[idx.to(y.device)].cpu()
+
+
+def _inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """A pruning-at-initialisation level: the method's mask of the level-0 initial weights at the ticket's count,
+    with the arm's ablation; the network starts from those initial weights (or a fresh draw for 'reinit')."""
+    method = METHODS[cfg.arm]
+    mask = given_mask
+    if mask is None:
+        data = scoring_batch(cfg, trial, splits) if method in scorers.NEEDS_DATA else None
+        with single_thread():  # the scores' bits, and so the ranking, depend on the thread count
+            mask = scorers.prune_at_init(method, model, masks.ones_like(model), cfg.remaining_at(level), data,
+                                         invert=cfg.ablation == "invert", input_shape=tuple(splits.input_shape))
+        if cfg.ablation == "shuffle":  # the same count per layer at random positions: which weights vs how many
+            generator = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "shuffle"))
+            mask = pruning.random_prune_like(masks.ones_like(model), masks.layer_counts(mask), generator)
+    start = model.state_dict()
+    if cfg.ablation == "reinit":  # the reinit arm's seed: the same fresh weights as the IMP ticket's control
+        start = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                            seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
+    return LevelInputs(model, mask, start)
+
+
+def _check(cfg: IMPConfig) -> None:
+    require(cfg.criterion == "magnitude", "criterion", cfg.criterion,
+            f"magnitude for the {cfg.arm} arm (its method scores the weights)")
+    require(cfg.rewind == "init", "rewind", cfg.rewind, f"init for the {cfg.arm} arm (it prunes and trains the "
+                                                         f"initial weights)")
+
+
+def _arm(name: str) -> Arm:
+    return Arm(name, _inputs, reads_ticket=False, fields=("ablation",), check=_check, scores_mask=True)
+
+
+# The arms (imp.ARMS names them).
+MAGNITUDE_INIT, SNIP, GRASP, SYNFLOW = (_arm(name) for name in METHODS)
 
 
 @dataclass(frozen=True)
@@ -43,9 +96,9 @@ SETTINGS: dict[str, InitPruning] = {  # per profile
 
 def check_methods(methods) -> list[str]:
     methods = list(methods)
-    unknown = [m for m in methods if m not in INIT_ARMS]
+    unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
-        raise ConfigError("methods", methods, f"a non-empty list drawn from {', '.join(INIT_ARMS)}")
+        raise ConfigError("methods", methods, f"a non-empty list drawn from {', '.join(METHODS)}")
     return methods
 
 
@@ -55,7 +108,7 @@ def runs(cfg: IMPConfig, settings, methods=None, densities=None) -> dict[tuple[s
     `densities`), and each method's sanity checks (shuffle, reinit, invert) at the settings' ablation densities with
     its ablation trials (fewer, to fit the profile's budget)."""
     own = settings.init_pruning
-    methods = check_methods(list(INIT_ARMS) if methods is None else methods)
+    methods = check_methods(list(METHODS) if methods is None else methods)
     levels = ",".join(map(str, levels_for(cfg, own.densities if densities is None else densities)))
     ablation_levels = ",".join(map(str, levels_for(cfg, own.ablation_densities)))
     out = {("ticket", "none"): cfg, ("random_prune", "none"): dataclasses.replace(cfg, arm="random_prune",

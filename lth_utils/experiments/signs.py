@@ -8,8 +8,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import torch
+
+from .. import masks
 from ..config import ConfigError
-from ..imp import SIGN_ARMS, IMPConfig
+from ..data import Splits
+from ..imp import Arm, IMPConfig, LevelInputs, derive_seed, ticket_mask_at, ticket_rewind_weights
+from ..models import build_model, glorot_std
 from ..pruning import CRITERIA
 from .imp_runs import PAPER_DENSITIES, controls, levels_for
 
@@ -37,6 +42,34 @@ SETTINGS: dict[str, Signs] = {  # per profile
 }
 
 
+def signed_start(cfg: IMPConfig, trial: int, level: int, splits: Splits, rewind: dict, mask: masks.Mask) -> dict:
+    """The rewind weights' signs with new magnitudes: the layer's initialisation std (signs_constant) or the
+    magnitudes of a fresh initialisation, the reinit arm's (signs_reinit). Biases and unmasked tensors as rewound."""
+    fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
+                        seed=derive_seed(cfg.seed, trial, level, "reinit")).state_dict()
+    start = dict(rewind)
+    for name in mask:
+        sign = torch.sign(rewind[name])
+        if cfg.arm == "signs_constant":
+            start[name] = sign * glorot_std(rewind[name])
+        else:
+            start[name] = sign * fresh[name].abs()
+    return start
+
+
+def _sign_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """The ticket's mask, from its rewind weights' signs with new magnitudes (signed_start): a control like reinit,
+    level for level."""
+    mask = ticket_mask_at(cfg, trial, level)
+    return LevelInputs(model, mask, signed_start(cfg, trial, level, splits, ticket_rewind_weights(cfg, trial), mask))
+
+
+# The arms of the sign ablations (imp.ARMS names them).
+SIGNS_CONSTANT = Arm("signs_constant", _sign_inputs)
+SIGNS_REINIT = Arm("signs_reinit", _sign_inputs)
+ARMS = (SIGNS_CONSTANT.name, SIGNS_REINIT.name)
+
+
 def check_criteria(criteria) -> list[str]:
     criteria = list(criteria)
     allowed = [c for c in CRITERIA if c != "magnitude"]  # magnitude ("large final") is the IMP ticket itself
@@ -60,6 +93,6 @@ def runs(cfg: IMPConfig, settings, criteria=None, densities=None) -> dict[str, I
         out[criterion] = dataclasses.replace(cfg, criterion=criterion, levels=min(own.criteria_levels,
                                              cfg.num_levels), target_density=None,
                                              trials=min(own.criteria_trials, cfg.trials))
-    for arm in SIGN_ARMS:
+    for arm in ARMS:
         out[arm] = dataclasses.replace(cfg, arm=arm, only_levels=levels, trials=min(own.trials, cfg.trials))
     return out

@@ -8,11 +8,30 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..imp import IMPConfig
+from ..data import DATASETS, Splits
+from ..imp import Arm, IMPConfig, LevelInputs, input_shape, require, ticket_mask_at, ticket_rewind_weights
 from .imp_runs import PAPER_DENSITIES, controls_at, levels_for
 
 # A ticket found on the first of a pair is trained on the second (same input shape).
 PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
+
+
+def _inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
+    """The source ticket's mask and rewind weights (cfg.ticket() is the ticket found on `transfer_from`), trained on
+    this dataset."""
+    return LevelInputs(model, ticket_mask_at(cfg, trial, level), ticket_rewind_weights(cfg, trial))
+
+
+def _check(cfg: IMPConfig) -> None:
+    """Another dataset, of this one's input shape (the list names what is allowed)."""
+    same_shape = [d for d in DATASETS if d != cfg.dataset and input_shape(d) == input_shape(cfg.dataset)]
+    require(cfg.transfer_from in same_shape, "transfer_from", cfg.transfer_from,
+            f"a dataset other than {cfg.dataset} with its input shape {input_shape(cfg.dataset)} (the same "
+            f"architecture must take both): {', '.join(same_shape) or 'none'}")
+
+
+# The transfer arm (imp.ARMS names it): paired by seed with the target dataset's own ticket and controls.
+ARM = Arm("transfer", _inputs, fields=("transfer_from",), check=_check)
 
 
 @dataclass(frozen=True)
