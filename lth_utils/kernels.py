@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import torch
 from torch import nn
 
@@ -52,6 +53,83 @@ def max_pool_relu(y: torch.Tensor) -> torch.Tensor:
     Training keeps max_pool2d, whose indices the backward pass needs (computing them here cost more than it saved)."""
     a, b, c, d = _corners(y)
     return torch.maximum(torch.maximum(a, b), torch.maximum(c, d)).clamp_min_(0)
+
+
+# The training pass's ReLU -> 2x2 max-pool, fused: max_pool2d's kernel (with the indices backward needs) took ~1.1 ms
+# of LeNet-5's ~7 ms step on one thread, the corners in torch more (strided where/copy), so the window loop is
+# compiled (numba, one thread). Same bits as ReLU then MaxPool2d in both passes: the first maximum of a window in
+# row-major order takes it, a NaN any number, a later NaN an earlier one (max_pool2d's rule); the gradient lands
+# there as 0 + g, as max_pool2d's backward adds it into zeros; a window whose maximum is <= 0 gets no gradient, as
+# ReLU's backward gives none.
+NO_GRADIENT = 4
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _relu_pool_forward(y, out, index):  # pragma: no cover (compiled)
+    n, c, h, w = y.shape
+    for i in range(n):
+        for j in range(c):
+            for r in range(h // 2):
+                top, bottom, o, ix = y[i, j, 2 * r], y[i, j, 2 * r + 1], out[i, j, r], index[i, j, r]
+                for s in range(w // 2):
+                    best, k = top[2 * s], 0
+                    v = top[2 * s + 1]
+                    if v > best or v != v:  # max_pool2d's rule: a larger value or a NaN takes the window
+                        best, k = v, 1
+                    v = bottom[2 * s]
+                    if v > best or v != v:
+                        best, k = v, 2
+                    v = bottom[2 * s + 1]
+                    if v > best or v != v:
+                        best, k = v, 3
+                    if best > 0 or best != best:
+                        o[s], ix[s] = best, k
+                    else:
+                        o[s], ix[s] = 0.0, NO_GRADIENT
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _relu_pool_backward(grad, index, grad_in):  # pragma: no cover (compiled)
+    n, c, h2, w2 = grad.shape
+    for i in range(n):
+        for j in range(c):
+            for r in range(h2):
+                g, ix, top, bottom = grad[i, j, r], index[i, j, r], grad_in[i, j, 2 * r], grad_in[i, j, 2 * r + 1]
+                for s in range(w2):
+                    k = ix[s]
+                    if k == 0:
+                        top[2 * s] = g[s] + 0.0
+                    elif k == 1:
+                        top[2 * s + 1] = g[s] + 0.0
+                    elif k == 2:
+                        bottom[2 * s] = g[s] + 0.0
+                    elif k == 3:
+                        bottom[2 * s + 1] = g[s] + 0.0
+
+
+class _ReluPool(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y):
+        y = y.contiguous()
+        n, c, h, w = y.shape
+        out = y.new_empty(n, c, h // 2, w // 2)
+        index = torch.empty(out.shape, dtype=torch.uint8)
+        _relu_pool_forward(y.numpy(), out.numpy(), index.numpy())
+        ctx.save_for_backward(index)
+        ctx.shape = y.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        grad_in = grad.new_zeros(ctx.shape)
+        _relu_pool_backward(grad.contiguous().numpy(), index.numpy(), grad_in.numpy())
+        return grad_in
+
+
+def relu_max_pool(y: torch.Tensor) -> torch.Tensor:
+    """max_pool2d(relu(y), 2) with its gradient, to the bit, for a float32 CPU tensor of shape (N, C, H, W)."""
+    return _ReluPool.apply(y)
 
 
 def _is_pool2(module: nn.Module) -> bool:
@@ -151,14 +229,28 @@ def _csr_step(module: nn.Linear, weight: torch.Tensor):
 
 
 def train_plan(model: nn.Module, survivors: dict):
-    """A callable computing model(x) for training, with the Linear layers in `survivors` ({module: SurvivorLayer},
-    version 2's sparse first layer) trained through their surviving weights."""
-    if not survivors:
+    """A callable computing model(x) for training, to the bit of model(x) in every kernel version: ReLU ->
+    MaxPool2d(2) as `relu_max_pool` (float32 on the CPU), and the Linear layers in `survivors` ({module:
+    SurvivorLayer}, version 2's sparse first layer) trained through their surviving weights."""
+    if not isinstance(model, nn.Sequential):
+        return model
+    first = next(iter(model.parameters()), None)
+    fuse = first is not None and first.device.type == "cpu" and first.dtype == torch.float32
+    layers, steps, i = list(model), [], 0
+    while i < len(layers):
+        layer = layers[i]
+        if fuse and isinstance(layer, nn.ReLU) and i + 1 < len(layers) and _is_pool2(layers[i + 1]):
+            steps.append(relu_max_pool)
+            i += 1
+        else:
+            steps.append(survivors.get(layer, layer))
+        i += 1
+    if not survivors and all(step is layer for step, layer in zip(steps, layers)):
         return model
 
     def forward(x):
-        for layer in model:
-            x = survivors[layer](x) if layer in survivors else layer(x)
+        for step in steps:
+            x = step(x)
         return x
     return forward
 

@@ -42,6 +42,36 @@ def test_relu_max_pool_for_evaluation_is_max_pool2d_to_the_bit():
         assert torch.equal(kernels.max_pool_relu(y), F.max_pool2d(F.relu(y), 2))
 
 
+def test_fused_relu_max_pool_for_training_is_relu_then_max_pool2d_to_the_bit_in_both_passes():
+    torch.manual_seed(0)
+    for shape in [(3, 6, 28, 28), (2, 16, 10, 10), (2, 4, 7, 9)]:
+        y = torch.randn(*shape)
+        y[0, 0, :4, :4] = 0.25  # ties inside windows: the first in row-major order takes the gradient
+        y[1, 1, :2, :2] = -0.5  # a window <= 0: no gradient
+        y[0, 1, 0, 1] = y[0, 1, 1, 0] = float("nan")  # NaN wins its window, the last NaN, as in max_pool2d
+        ours, theirs = y.clone().requires_grad_(), y.clone().requires_grad_()
+        out, expected = kernels.relu_max_pool(ours), F.max_pool2d(F.relu(theirs), 2)
+        assert torch.equal(out.nan_to_num(7.0), expected.nan_to_num(7.0))
+        grad = torch.randn_like(out)
+        grad[0, 0, 0, 0] = -0.0  # max_pool2d's backward adds into zeros: +0.0
+        out.backward(grad)
+        expected.backward(grad)
+        assert torch.equal(ours.grad, theirs.grad) and torch.equal(ours.grad.signbit(), theirs.grad.signbit())
+
+
+def test_the_training_plan_gives_the_models_own_gradients_to_the_bit(splits):
+    model = models.build_model("lenet5", seed=1)
+    forward = kernels.train_plan(model, {})
+    assert forward is not model  # its ReLU -> max-pool pairs are fused
+    x, y = splits.train[0][:60], splits.train[1][:60]
+    grads = []
+    for f in (forward, model):
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(f(x), y).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
 def test_evaluation_gives_the_same_bits_as_the_models_own_forward_pass(splits):
     model = models.build_model("lenet5", seed=1)
     loss, acc = evaluate(model, *splits.val)
