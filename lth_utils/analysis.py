@@ -66,6 +66,16 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence:
     return pd.DataFrame(rows)
 
 
+def format_interval(row, scale: float = 100.0, unit: str = " pp", spec: str = "+.2f", show_n: bool = False) -> str:
+    """A paired_difference row as text, '+1.23 pp [95% CI +0.45, +2.01]' (`scale` x the values in format `spec`,
+    then `unit`; `show_n` adds ', n=trials'); a single trial has no interval and says so."""
+    mean = f"{scale * row['mean_diff']:{spec}}{unit}"
+    if pd.isna(row["ci_low"]):
+        return f"{mean} (one trial: no interval)"
+    text = f"{mean} [95% CI {scale * row['ci_low']:{spec}}, {scale * row['ci_high']:{spec}}]"
+    return f"{text}, n={row['trials']}" if show_n else text
+
+
 def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
     """The rows of `summary` at these levels."""
     return summary[summary["level"].isin(list(levels))].reset_index(drop=True)

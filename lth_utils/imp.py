@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import importlib
 import json
 import re
@@ -45,6 +44,8 @@ from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from .files import atomic_torch_save, atomic_write_bytes, torch_load
 from .kernels import KERNELS, same_in_every_version
 from .models import MODELS, build_model, conv_names, prunable_names
+from .rewind import parse_rewind, rewind_iteration
+from .seeds import derive_seed  # noqa: F401 (re-exported: imp.derive_seed is what notebooks and experiments import)
 from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
                     pause_point, provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock,
                     trace, write_config, write_csv, write_result)
@@ -71,7 +72,6 @@ ARMS: dict[str, "Arm | str"] = {
 # Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
 # reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
 ABLATIONS = ("none", "shuffle", "reinit", "invert")
-REWIND_WORDS = ("init", "none", "lr")
 TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
 MAX_LEVELS = 200
 
@@ -133,15 +133,15 @@ class IMPConfig(TrainConfig):
     out: str = _no_hash("runs", "run-store folder")
 
     def __post_init__(self):
-        if re.fullmatch(r"\d+", str(self.rewind)):  # '0' is 'init' and '007' is '7': one computation, one folder
-            object.__setattr__(self, "rewind", "init" if int(self.rewind) == 0 else str(int(self.rewind)))
+        # '0' is 'init' and '007' is '7': one computation, one folder (a string, as the run hash has always read it)
+        object.__setattr__(self, "rewind", str(parse_rewind(self.rewind)))
         validate(self)
 
     # ------------------------------------------------------------------ derived values
     @property
     def rewind_iteration(self) -> int | None:
         """0 for 'init', k for a number, None for 'none' / 'lr' (no rewinding of weights)."""
-        return 0 if self.rewind == "init" else int(self.rewind) if self.rewind.isdigit() else None
+        return rewind_iteration(self.rewind)
 
     @property
     def num_levels(self) -> int:
@@ -261,8 +261,6 @@ def validate(cfg: IMPConfig) -> None:
                  "None with scope=global (the pool is ranked at one rate)")
         require(cfg.model not in MODELS or bool(_conv_names(cfg.model, cfg.dataset)), "conv_rate", cfg.conv_rate,
                  f"None for {cfg.model}, which has no convolutional layers")
-    require(cfg.rewind in REWIND_WORDS or bool(re.fullmatch(r"\d+", cfg.rewind)), "rewind", cfg.rewind,
-             "init, none, lr, or an iteration k (a whole number)")
     if cfg.rewind_iteration is not None:
         require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
                  f"a rewind iteration before the end of training, 0..{cfg.iterations - 1} (iterations - 1)")
@@ -310,12 +308,6 @@ def validate(cfg: IMPConfig) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ one level
-def derive_seed(*parts) -> int:
-    """A 63-bit seed from any parts (base seed, trial, level, purpose): independent streams, no collisions."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
 PRUNING_FIELDS = ("rate", "output_rate", "conv_rate", "scope", "pool_output", "criterion")
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import hashlib
 import inspect
 import numbers
 from dataclasses import dataclass, field
@@ -48,9 +47,10 @@ from .files import atomic_torch_save, torch_load
 from .masks import Mask
 from .models import prunable_names
 from .progress import tqdm
+from .rewind import parse_rewind
+from .seeds import derive_seed
 from .training import state_copy
 
-REWIND_WORDS = ("init", "lr", "none")
 CONTROL_ARMS = ("ticket", "reinit", "random_prune")
 
 
@@ -79,12 +79,7 @@ class TicketConfig:
                 raise ConfigError(name, value, "a fraction of surviving weights removed per round, in [0, 1)")
         if self.scope not in pruning.SCOPES:
             raise ConfigError("scope", self.scope, f"one of {', '.join(pruning.SCOPES)}")
-        rewind = self.rewind
-        if isinstance(rewind, str) and rewind.isdigit():
-            rewind = int(rewind)
-        if isinstance(rewind, bool) or not (rewind in REWIND_WORDS or (isinstance(rewind, int) and rewind >= 0)):
-            raise ConfigError("rewind", self.rewind, f"one of {', '.join(REWIND_WORDS)} or an iteration k >= 0")
-        object.__setattr__(self, "rewind", "init" if rewind == 0 else rewind)
+        object.__setattr__(self, "rewind", parse_rewind(self.rewind))
 
     @property
     def per_round_rate(self) -> float:
@@ -342,17 +337,11 @@ def retrain(model: nn.Module, ticket: Ticket, train_fn: Callable[[nn.Module], An
     return _train(model, ticket.mask, train_fn)
 
 
-def derived_seed(seed: int, purpose: str) -> int:
-    """A seed for `purpose` derived from `seed`: 'reinit' with seed 0 must not be torch.manual_seed(0), which is
-    how many scripts seed the model they build (the reinitialisation would then redraw the original weights)."""
-    return int.from_bytes(hashlib.sha256(f"{purpose}:{seed}".encode()).digest()[:7], "little")
-
-
 def reinitialise_(model: nn.Module, seed: int) -> nn.Module:
     """Draw fresh weights with the model's own initialisation (each module's `reset_parameters`), seeded on the
-    CPU generator by `derived_seed(seed, "reinit")`."""
+    CPU generator by `derive_seed(seed, "reinit")`."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derived_seed(seed, "reinit"))
+        torch.manual_seed(derive_seed(seed, "reinit"))
         for module in model.modules():
             if hasattr(module, "reset_parameters") and module is not model:
                 module.reset_parameters()
@@ -384,7 +373,7 @@ def controls(model: nn.Module, ticket: Ticket, train_fn: Callable[[nn.Module], A
                        for n, m in mask.items()):
                     raise RuntimeError("the reinitialisation redrew the ticket's own weights: pass another seed")
             elif arm == "random_prune":
-                generator = torch.Generator().manual_seed(derived_seed(seed, "random_prune"))
+                generator = torch.Generator().manual_seed(derive_seed(seed, "random_prune"))
                 mask = pruning.random_prune_like(masks.ones_like(net), masks.layer_counts(ticket.mask), generator)
                 net.load_state_dict(ticket.rewind_weights)
             bar.set_postfix_str(arm)

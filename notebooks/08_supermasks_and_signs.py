@@ -253,8 +253,7 @@ print(f"supermask rows: {len(supermasks)}; untrained rows: {len(untrained)}; eve
 
 # %% tags=[]
 def interval(d):
-    return (f"{100 * d['mean_diff']:+.2f} pp [95% CI {100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}], "
-            f"n={d['trials']}")
+    return analysis.format_interval(d, show_n=True)  # '+1.23 pp [95% CI +0.45, +2.01], n=3'
 
 lines = ["**Mask criteria.**"]
 for name, d in vs_large_final.groupby("arm", sort=False):

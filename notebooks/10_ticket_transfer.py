@@ -191,10 +191,7 @@ overlap_table
 # ## What the data say
 
 # %% tags=[]
-def interval(r):
-    if pd.isna(r["ci_low"]):
-        return f"{100 * r['mean_diff']:+.2f} pp (one trial: no interval)"
-    return f"{100 * r['mean_diff']:+.2f} pp [95% CI {100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}]"
+interval = analysis.format_interval  # '+1.23 pp [95% CI +0.45, +2.01]'
 
 lines = []
 for target in ["Fashion-MNIST", "MNIST"]:

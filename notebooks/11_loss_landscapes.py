@@ -267,10 +267,7 @@ print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a),
 
 # %% tags=[]
 def interval(r, scale=1.0, unit=""):
-    if pd.isna(r["ci_low"]):
-        return f"{scale * r['mean_diff']:+.3g}{unit} (one trial: no interval)"
-    return (f"{scale * r['mean_diff']:+.3g}{unit} [95% CI {scale * r['ci_low']:+.3g}, "
-            f"{scale * r['ci_high']:+.3g}]")
+    return analysis.format_interval(r, scale, unit, spec="+.3g")
 
 lines = []
 end = paths[paths["alpha"] == 1.0].groupby(["level", "arm"])["loss"].mean()

@@ -82,11 +82,11 @@ def test_no_module_takes_a_private_name_from_another():
 
 # The README's "How the code is organised", bottom to top: a module imports only from its own layer or below.
 LAYERS = [
-    ("foundations", {"config", "files", "store", "progress", "children", "forkserver_guard"}),
+    ("foundations", {"config", "files", "seeds", "store", "progress", "children", "forkserver_guard"}),
     ("data and models", {"data", "models", "kernels"}),
     ("pruning", {"masks", "pruning", "scorers"}),
     ("training", {"training", "workers"}),
-    ("the lottery core", {"imp", "tickets"}),
+    ("the lottery core", {"imp", "rewind", "tickets"}),
     ("execution", {"costs", "engine", "cluster"}),
     ("results", {"analysis", "portable", "verdicts", "plots"}),
     ("experiments", {"experiments", "instability", "supermask", "landscape"}),
