@@ -154,23 +154,22 @@ class IMPConfig(TrainConfig):
         sizes = dict(_layer_sizes(self.model, self.dataset))
         return sizes, self.layer_rates(list(sizes))
 
-    def layer_rates(self, names: list[str]) -> dict[str, float]:
-        """The rate of each prunable layer: `rate`, conv layers at `conv_rate` if set, the output layer at
-        `output_rate` unless it is pooled."""
-        if self.scope == "global" and self.pool_output:
-            return {n: self.rate for n in names}
+    def scoped_rates(self, names: list[str]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """(the rate of each prunable layer, the layers ranked outside a global pool): pruning.scoped_rates, with
+        conv layers at `conv_rate` if set."""
         convs = _conv_names(self.model, self.dataset) if self.conv_rate is not None else ()
-        return pruning.layer_rates(names, self.rate, self.output_rate, self.conv_rate, convs)
+        return pruning.scoped_rates(names, self.rate, self.output_rate, self.scope, self.pool_output,
+                                    self.conv_rate, convs)
 
-    def excluded_from_pool(self, names: list[str]) -> tuple[str, ...]:
-        """With global scope, the layers ranked on their own rather than in the pool."""
-        return () if self.pool_output else (names[-1],)
+    def layer_rates(self, names: list[str]) -> dict[str, float]:
+        return self.scoped_rates(names)[0]
 
     def remaining_at(self, level: int) -> int:
         """The number of weights the ticket keeps at `level` (exact: every level prunes round(rate * survivors)),
         which the pruning-at-initialisation arms match."""
-        sizes, rates = self._layer_sizes_and_rates()
-        return pruning.remaining_after(sizes, rates, level, self.scope, self.excluded_from_pool(list(sizes)))
+        sizes = dict(_layer_sizes(self.model, self.dataset))
+        rates, exclude = self.scoped_rates(list(sizes))
+        return pruning.remaining_after(sizes, rates, level, self.scope, exclude)
 
     def records_test_curve(self, level: int) -> bool:
         if self.test_curve_levels in ("all", "none"):
@@ -456,9 +455,9 @@ def _ticket_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model
     mask = given_mask
     if mask is None:
         initial = torch_load(previous / "weights_start.pt") if cfg.criterion != "magnitude" else None
+        rates, exclude = cfg.scoped_rates(names)
         mask = pruning.score_prune(pruning.criterion_scores(cfg.criterion, trained, initial, names),
-                                   masks.load(previous / "mask.pt"), cfg.layer_rates(names), cfg.scope,
-                                   exclude=cfg.excluded_from_pool(names))
+                                   masks.load(previous / "mask.pt"), rates, cfg.scope, exclude)
     if cfg.rewind_iteration is None:
         return LevelInputs(model, mask, trained, "final" if cfg.rewind == "none" else None)
     return LevelInputs(model, mask, _rewind_weights(cfg.root, trial, cfg.rewind_iteration))

@@ -29,6 +29,18 @@ def layer_rates(names: list[str], rate: float, output_rate: float | None = None,
     return rates
 
 
+def scoped_rates(names: list[str], rate: float, output_rate: float | None = None, scope: str = "layerwise",
+                 pool_output: bool = False, conv_rate: float | None = None,
+                 conv_names: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, float], tuple[str, ...]]:
+    """(rates, exclude) for `score_prune`, one rule for the IMP driver and for tickets on your own model: `layer_rates`
+    (the output layer at `output_rate`, default rate / 2, as in the paper); with global scope every layer but the
+    output layer is ranked in one pool, the output layer on its own at its rate (`exclude`), unless `pool_output`,
+    which ranks it in the pool too, every layer at `rate`."""
+    if scope == "global" and pool_output:
+        return {n: rate for n in names}, ()
+    return layer_rates(names, rate, output_rate, conv_rate, conv_names), (names[-1],)
+
+
 def prune_lowest(scores: torch.Tensor, alive: torch.Tensor, count: int) -> torch.Tensor:
     """Flat bool mask keeping `alive` minus the `count` alive entries of lowest score (ties: lower index first)."""
     alive_idx = alive.nonzero().flatten()

@@ -13,10 +13,12 @@ layer zeroes its pruned weights before every forward pass and a gradient hook ze
 (momentum, Adam, weight decay) trains exactly the masked network; after `train_fn` returns the mask is applied once
 more and the zeros are checked. `train_fn` should build its optimiser itself (a fresh one each call).
 
-Pruning is the library's (`pruning.magnitude_prune`): each round removes round(rate x survivors) of every layer
-(`scope="layerwise"`) or of all layers pooled (`"global"`); a pruned weight never comes back. With `target_sparsity`
-s over n rounds the per-round rate is p = 1 - (1 - s)^(1/n) for every layer, output layer included (rounding makes
-the reached sparsity differ from s by a few weights; `ticket.sparsity` is exact).
+Pruning is the library's, with the IMP driver's rates (`pruning.scoped_rates`): each round removes round(rate x
+survivors) of every layer (`scope="layerwise"`) or of all layers but the output layer pooled (`"global"`), and the
+output layer at `output_rate` (default: half the rate, as in the paper; `pool_output=True` pools it at the rate); a
+pruned weight never comes back. With `target_sparsity` s over n rounds the per-round rate p is the one at which the
+whole network reaches s, its output layer at p / 2 (`TicketConfig.round_rate`; rounding makes the reached sparsity
+differ from s by a few weights, `ticket.sparsity` is exact).
 
 Rewinding (what the survivors restart from before each round's training):
 - "init": their initial values (Frankle & Carbin 2019), the default;
@@ -60,8 +62,9 @@ class TicketConfig:
     rounds: int = 5
     target_sparsity: float | None = None   # final fraction of prunable weights removed, in (0, 1)
     rate: float | None = None              # per-round fraction of surviving weights removed (if no target)
-    output_rate: float | None = None       # the last layer's per-round rate (default: the same as every layer)
+    output_rate: float | None = None       # the last layer's per-round rate (default: half the rate, as in the paper)
     scope: str = "layerwise"               # layerwise or global magnitude ranking
+    pool_output: bool = False              # global: rank the last layer in the pool too, at the same rate
     rewind: str | int = "init"             # init, an iteration k, lr, none (see the module docstring)
     seed: int = 0                          # for the controls' reinitialisation and random masks
 
@@ -81,16 +84,30 @@ class TicketConfig:
             raise ConfigError("scope", self.scope, f"one of {', '.join(pruning.SCOPES)}")
         object.__setattr__(self, "rewind", parse_rewind(self.rewind))
 
-    @property
-    def per_round_rate(self) -> float:
-        """p = 1 - (1 - s)^(1/n) for a target sparsity s over n rounds, else `rate`."""
+    def round_rate(self, sizes: dict[str, int]) -> float:
+        """The per-round rate p of every layer but the output layer, for a model with these prunable layers
+        ({name: weights}, in model order): `rate`, or for a target sparsity s over n rounds the p at which the whole
+        network keeps 1 - s of its weights, the output layer pruning at its own rate (`output_rate`, default p / 2;
+        up to rounding, which `ticket.sparsity` shows exactly)."""
         if self.rate is not None:
             return self.rate
-        return pruning.rate_for_density(1.0 - self.target_sparsity, self.rounds)
+        names, kept = list(sizes), (1.0 - self.target_sparsity) * sum(sizes.values())
+        low, high = 0.0, 1.0
+        for _ in range(60):  # the weights kept fall as p grows: bisection
+            p = (low + high) / 2
+            rates = pruning.scoped_rates(names, p, self.output_rate, self.scope, self.pool_output)[0]
+            low, high = (p, high) if sum(n * (1 - rates[k]) ** self.rounds for k, n in sizes.items()) > kept \
+                else (low, p)
+        return high
 
-    def layer_rates(self, names: list[str]) -> dict[str, float]:
-        rate = self.per_round_rate
-        return pruning.layer_rates(names, rate, rate if self.output_rate is None else self.output_rate)
+    def scoped_rates(self, sizes: dict[str, int]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """(the rate of each layer, the layers ranked outside a global pool) for a model with these prunable layers
+        ({name: weights}): the IMP driver's rule, pruning.scoped_rates, at `round_rate(sizes)`."""
+        return pruning.scoped_rates(list(sizes), self.round_rate(sizes), self.output_rate, self.scope,
+                                    self.pool_output)
+
+    def layer_rates(self, sizes: dict[str, int]) -> dict[str, float]:
+        return self.scoped_rates(sizes)[0]
 
 
 @dataclass
@@ -265,14 +282,10 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
     _check_callable("train_fn", train_fn)
     if finetune_fn is not None:
         _check_callable("finetune_fn", finetune_fn)
-    rates = config.layer_rates(names)
-    if config.scope == "global" and len(set(rates.values())) > 1:
-        exclude = (names[-1],)
-        if len(names) < 3:
-            raise ConfigError("scope", "global", f"pooling needs two layers besides the output layer; the model has "
-                                                 f"{len(names)} prunable layers: use output_rate=None or layerwise")
-    else:
-        exclude = ()
+    rates, exclude = config.scoped_rates({n: model.get_parameter(n).numel() for n in names})
+    if config.scope == "global" and len(names) - len(exclude) < 2:
+        raise ConfigError("scope", "global", f"pooling needs two layers besides the output layer; the model has "
+                                             f"{len(names)} prunable layers: use pool_output=True or layerwise")
     mask = masks.ones_like(model)
     start = state_copy(model)          # what the current round starts from
     rewind_state = start                # what the survivors rewind to (init, or after k steps)
@@ -300,7 +313,8 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
             weights = {n: model.get_parameter(n).detach() for n in names}
             new = pruning.magnitude_prune(weights, mask, rates, config.scope, exclude)
             if masks.remaining(new) == 0:
-                raise ConfigError("target_sparsity" if config.rate is None else "rate", config.per_round_rate,
+                raise ConfigError("target_sparsity" if config.rate is None else "rate",
+                                  config.rate if config.target_sparsity is None else config.target_sparsity,
                                   f"a rate that leaves weights: round {round_ + 1} would prune every weight")
             mask = new
             if config.rewind in ("lr", "none"):

@@ -33,7 +33,8 @@
 # `train_fn(model)` trains the model it is given in place and may return a number (or a dict of numbers) that the
 # ticket keeps per round: here, the test accuracy. **Iterative magnitude pruning** (IMP, Frankle & Carbin 2019):
 # train, remove the smallest-magnitude surviving weights, *rewind* the survivors to their initial values, train again;
-# `rounds` times. To reach a target sparsity s in n rounds each round prunes p = 1 - (1 - s)^(1/n) of the survivors.
+# `rounds` times. To reach a target sparsity s in n rounds each round prunes about p = 1 - (1 - s)^(1/n) of the survivors
+# (the output layer half of it, as in the paper; p is solved so that the whole network reaches s).
 # While `train_fn` runs, the library keeps the pruned weights exactly zero whatever optimiser the loop uses (their
 # values and gradients are masked by hooks), so the loop needs no changes.
 #
@@ -95,8 +96,8 @@ ticket_config = tickets.TicketConfig(target_sparsity=target_sparsity, rewind=rew
 splits = load_splits("mnist", data_root, train_subset=settings.quickstart.subset)
 (x_train, y_train), (x_test, y_test) = splits.train, splits.test
 torch.set_num_threads(1)  # one thread: the same bits on every run of this machine
-print(f"{trials} trial(s) x {ticket_config.rounds} rounds at p = {ticket_config.per_round_rate:.3f} per round, "
-      f"{steps} steps per training, {len(x_train):,} training images")
+print(f"{trials} trial(s) x {ticket_config.rounds} rounds, {steps} steps per training, "
+      f"{len(x_train):,} training images")
 
 # %% tags=[]
 from IPython.display import Markdown
@@ -148,8 +149,10 @@ def make_train_fn(data_seed):
 
 
 torch.manual_seed(seed)
-print(f"{sum(p.numel() for p in SmallCNN().parameters()):,} parameters, "
-      f"{sum(m.numel() for m in masks.ones_like(SmallCNN()).values()):,} of them prunable")
+sizes = {name: m.numel() for name, m in masks.ones_like(SmallCNN()).items()}
+print(f"{sum(p.numel() for p in SmallCNN().parameters()):,} parameters, {sum(sizes.values()):,} of them prunable; "
+      f"per round, IMP prunes {100 * ticket_config.round_rate(sizes):.1f}% of the surviving weights "
+      f"({ticket_config.scope}), the output layer {100 * ticket_config.layer_rates(sizes)[list(sizes)[-1]]:.1f}%")
 
 # %% [markdown] tags=[]
 # ## Find a ticket, then train its controls
