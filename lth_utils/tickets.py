@@ -31,14 +31,13 @@ Rewinding (what the survivors restart from before each round's training):
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import inspect
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -46,6 +45,7 @@ from torch import nn
 from . import masks, pruning
 from .config import ConfigError
 from .files import atomic_torch_save, torch_load
+from .masking import masked
 from .masks import Mask
 from .models import prunable_names
 from .progress import tqdm
@@ -163,32 +163,6 @@ class Ticket:
 
 
 # ---------------------------------------------------------------------------------------------- masked training
-@contextlib.contextmanager
-def masked(model: nn.Module, mask: Mask) -> Iterator[nn.Module]:
-    """While inside, `model` trains as the masked network: pruned weights are zeroed before every forward pass and
-    their gradients are zeroed, whatever optimiser the caller uses. On exit the mask is applied once more."""
-    masks.validate(mask, model)
-    handles = []
-    for name, m in mask.items():
-        module_name = name.rsplit(".", 1)[0]
-        module, param = model.get_submodule(module_name), model.get_parameter(name)
-        on_device = m.to(param.device, param.dtype)
-
-        def zero_pruned(_module, _inputs, param=param, m=on_device):
-            with torch.no_grad():
-                param.mul_(m)
-
-        handles.append(module.register_forward_pre_hook(zero_pruned))
-        handles.append(param.register_hook(lambda grad, m=on_device: grad * m))
-    masks.apply_mask_(model, mask)
-    try:
-        yield model
-    finally:
-        for handle in handles:
-            handle.remove()
-        masks.apply_mask_(model, mask)
-
-
 class _StepCounter:
     """Counts forward passes in training mode; keeps a copy of the state just before forward number k + 1."""
 

@@ -28,6 +28,7 @@ from torch import nn
 
 from .data import Splits, batch_stream
 from . import kernels
+from .masking import masked_parameters, masked_step
 from .masks import Mask
 
 OPTIMIZERS = ("adam", "sgd")
@@ -167,29 +168,6 @@ class TrainResult:
     seconds: float
     eval_seconds: float                      # the part of `seconds` spent evaluating
     saved_weights: dict[str, torch.Tensor] | None = None  # weights after `save_weights_at` steps, if asked
-
-
-def masked_parameters(model: nn.Module, mask: Mask) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(parameter, float mask on its device) pairs; the start weights are masked here, as they may come unmasked."""
-    pairs = []
-    for name, m in mask.items():
-        param = model.get_parameter(name)
-        pairs.append((param, m.to(param.device, param.dtype)))
-        param.data.mul_(pairs[-1][1])
-    return pairs
-
-
-def masked_step(optimizer: torch.optim.Optimizer, masked: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """One optimiser step that leaves pruned weights exactly zero: mask the gradients (momentum and Adam moments of
-    pruned weights stay zero), step, then mask the weights (weight decay cannot move them either)."""
-    if not masked:
-        optimizer.step()
-        return
-    params, factors = zip(*masked)
-    torch._foreach_mul_([p.grad for p in params], factors)  # one call for all layers: the same products as mul_
-    optimizer.step()
-    with torch.no_grad():
-        torch._foreach_mul_(list(params), factors)
 
 
 def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:

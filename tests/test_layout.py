@@ -85,7 +85,7 @@ LAYERS = [
     ("foundations", {"config", "files", "seeds", "store", "progress", "children", "forkserver_guard"}),
     ("data and models", {"data", "models", "kernels"}),
     ("pruning", {"masks", "pruning", "scorers"}),
-    ("training", {"training", "workers"}),
+    ("training", {"masking", "training", "workers"}),
     ("the lottery core", {"imp", "rewind", "tickets"}),
     ("execution", {"costs", "engine", "cluster"}),
     ("results", {"analysis", "portable", "verdicts", "plots"}),

@@ -113,7 +113,8 @@ def test_sparse_evaluation_matches_dense_evaluation(splits):
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_gradients_of_pruned_weights_are_masked_so_optimiser_state_stays_zero(splits, optimizer):
     # Re-masking the weights after each step would hide a missing gradient mask; the optimiser state does not.
-    from lth_utils.training import make_optimizer, masked_parameters, masked_step
+    from lth_utils.masking import masked_parameters, masked_step
+    from lth_utils.training import make_optimizer
     model, mask = _pruned_model()
     masked = masked_parameters(model, mask)
     opt = make_optimizer(optimizer, model.parameters(), 1e-3, 0.9, 0.0, "cpu")

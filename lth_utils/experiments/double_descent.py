@@ -27,7 +27,7 @@ from ..workers import parallel_map
 from ..files import atomic_write_text
 from ..imp import derive_seed
 from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
-from ..training import masked_parameters, masked_step
+from ..masking import masked_parameters, masked_step
 
 
 @dataclass(frozen=True)
