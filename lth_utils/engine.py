@@ -93,7 +93,7 @@ def run(configs: list[IMPConfig] | IMPConfig, progress: bool = True, workers: in
             check_provenance(row, directory, cfg.device, cfg.foreign_ok)
     n_workers = workers or default_workers(configs, pending)
     total = sum(_budget(t) for t in pending)
-    remote = _cluster_address(scheduler) if pending else None
+    remote = cluster_address(scheduler) if pending else None
     client = None
     if remote:
         from . import cluster
@@ -122,10 +122,9 @@ def _budget(task: Task) -> int:
     return cfg.iterations - start_iteration(cfg, level)
 
 
-def _cluster_address(scheduler: str | None) -> str | None:
-    if scheduler:
-        return scheduler
-    return os.environ.get("DASK_SCHEDULER_ADDRESS") or None  # Dask's own convention (cluster.ENV)
+def cluster_address(scheduler: str | None) -> str | None:
+    """The Dask scheduler to run on: `scheduler`, else $DASK_SCHEDULER_ADDRESS (Dask's own convention), else None."""
+    return scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
 
 
 def _run_pool(pending: list[Task], done: set, n_workers: int, bar) -> None:

@@ -71,11 +71,6 @@ def save(fig, name: str, folder: str | Path) -> Path:
     return path
 
 
-def sequential_colors(n: int) -> list:
-    """n colours from dark (dense, early) to light (sparse, late), all readable on white."""
-    return [plt.cm.plasma(0.85 * i / max(1, n - 1)) for i in range(n)]
-
-
 def trial_curves(ax, curves: pd.DataFrame, column: str, color, label: str, scale: float = 1.0, marker=None):
     """Learning curves as one thin line per trial, and their mean only over the iterations every trial reached (a
     mean over the trials still running would jump where the others stopped); a dot marks where a trial ended early.

@@ -51,8 +51,8 @@ from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_loa
 from .models import build_model
 from .imp import IMPConfig, arm_of, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
 from .workers import in_worker
-from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, level_dir, read_csv, read_result,
-                    recorded_device, stored_levels, task_lock, write_csv, write_result)
+from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
+                    read_result, recorded_device, stored_levels, task_lock, write_csv, write_result)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -204,7 +204,7 @@ def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) ->
             arrays.update({f"last/{trial}/{k}": v for k, v in _weights_arrays(final, mask).items()})
     level_zero = {r["trial"]: r for r in levels if r["level"] == 0}
     for rewind in sorted(root.glob("trial_*/rewind.pt")):  # made by training: exported, never replayed on import
-        trial, point = int(rewind.parent.name[6:]), torch_load(rewind)
+        trial, point = folder_number(rewind.parent, "trial"), torch_load(rewind)
         if trial in level_zero:
             level_zero[trial]["rewind"] = state_digest(point)
         for name, value in point.items():
@@ -273,7 +273,7 @@ def _read_arrays(source: Path) -> dict[str, np.ndarray]:
     """Every array of a compact run, under the full keys export used."""
     arrays = {}
     for path in sorted(source.glob("trial_*/*.npz")):
-        trial = path.parent.name[6:]
+        trial = folder_number(path.parent, "trial")
         with np.load(path, allow_pickle=False) as members:
             for inner in members.files:
                 if path.stem in ("rewind", "last"):

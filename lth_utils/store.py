@@ -50,6 +50,14 @@ def level_dir(root: Path, trial: int, level: int) -> Path:
     return root / f"trial_{trial}" / f"level_{level}"
 
 
+def folder_number(folder: Path, prefix: str) -> int:
+    """The number in a store folder's name: folder_number(Path("runs/x/trial_3"), "trial") == 3 (level_dir's names)."""
+    name = Path(folder).name
+    if not name.startswith(f"{prefix}_") or not name[len(prefix) + 1:].isdigit():
+        raise ValueError(f"{folder}: not a {prefix}_<number> folder of a run store")
+    return int(name[len(prefix) + 1:])
+
+
 def _git(*args: str) -> str:
     try:
         return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
@@ -244,7 +252,7 @@ def stored_levels(root: Path) -> list[tuple[int, int]]:
     """(trial, level) of every level of a run that has its result.json, in order."""
     found = []
     for path in root.glob("trial_*/level_*/result.json"):
-        found.append((int(path.parent.parent.name[6:]), int(path.parent.name[6:])))
+        found.append((folder_number(path.parent.parent, "trial"), folder_number(path.parent, "level")))
     return sorted(found)
 
 

@@ -85,7 +85,8 @@ def run_sweep(notebooks: list[str], grid: dict[str, list], output_dir, fixed: di
         if r not in todo:
             r.update(status="stored", minutes=0.0, error="")
     tasks = [(r["path"], r["target"], r["parameters"]) for r in todo]
-    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    from .engine import cluster_address
+    address = cluster_address(scheduler)
     bar = tqdm(total=len(tasks), desc=f"sweep: {len(tasks)} point(s) to run, {len(rows) - len(tasks)} stored",
                disable=not progress or not tasks)
     if address and tasks:
