@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from . import data
-from .config import ConfigError, add_arguments, coerce, from_namespace
-from .files import atomic_write_text
-from .imp import IMPConfig
-from .store import ImportMismatch, ProvenanceError
+from .foundations.config import ConfigError, add_arguments, coerce, from_namespace
+from .foundations.files import atomic_write_text
+from .lottery.imp import IMPConfig
+from .foundations.store import ImportMismatch, ProvenanceError
 
 
 def summary_table(summary) -> str:
@@ -37,8 +37,8 @@ def summary_table(summary) -> str:
 
 
 def portable_command(args) -> int:
-    from . import portable
-    from .profiles import weights_read
+    from .results import portable
+    from .course.profiles import weights_read
     if args.command == "export":
         if not Path(args.out).is_dir():
             raise ConfigError("out", args.out, "an existing run-store folder")
@@ -60,7 +60,7 @@ def portable_command(args) -> int:
         print(portable.verify_sentence(table, args.out, args.against))
         return 1 if portable.verify_failed(table) else 0
     else:
-        from .profiles import profiles_of, run_store
+        from .course.profiles import profiles_of, run_store
         pairs = [(args.source, args.out or "runs")] if args.source else \
             [(f"results/{p}/store", args.out or run_store(p)) for p in profiles_of(args.profile)]
         for source, out in pairs:
@@ -77,7 +77,7 @@ def portable_command(args) -> int:
 
 def apply_target(args) -> None:
     """`imp --target-sparsity S --rounds N` as IMPConfig fields: levels = N, rate = output_rate = 1 - (1 - S)^(1/N)."""
-    from .pruning import rate_for_density
+    from .pruning.magnitude import rate_for_density
     defaults = {f.name: f.default for f in dataclasses.fields(IMPConfig)}
     if args.rounds is not None:
         rounds = coerce(IMPConfig, "levels", args.rounds)
@@ -104,7 +104,7 @@ def apply_target(args) -> None:
 def train_ahead(args) -> int:
     """`train`: the union of the notebooks' planned runs, in the order given, in one engine call (workers stay busy)."""
     from .experiments import PLANNED, notebook_runs, train_order
-    from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, handout_profile, imp_config, profiles_of, run_store
+    from .course.profiles import HANDOUTS, NOTEBOOK_SETTINGS, handout_profile, imp_config, profiles_of, run_store
     order = args.only or train_order()
     for name in order:
         if name not in PLANNED:
@@ -118,7 +118,7 @@ def train_ahead(args) -> int:
     configs = list(dict.fromkeys(configs))
     for dataset in dict.fromkeys(c.dataset for c in configs):
         data.fetch(dataset, cfg.data_root)
-    from .engine import run
+    from .execution.engine import run
     run(configs, progress=not args.quiet, scheduler=args.scheduler)
     print(f"{len(configs)} runs of notebooks {' '.join(order)} are stored in {', '.join(stores)}")
     return 0
@@ -126,7 +126,7 @@ def train_ahead(args) -> int:
 
 def sweep_command(args) -> int:
     """`sweep`: every (notebook, grid point), skipping finished ones; prints the points table."""
-    from . import sweep
+    from .course import sweep
     for entry in args.grid:
         if len(entry) < 2:
             raise ConfigError("grid", entry[0], f"a name and at least one value, as in --grid {entry[0]} 0 1 2")
@@ -142,8 +142,9 @@ def sweep_command(args) -> int:
 def compare_command(args) -> int:
     """`compare`: the side-by-side table with the paper, from a compact store (committed results), optionally
     written into the README between its side-by-side markers."""
-    from . import comparison, portable
-    from .profiles import NOTEBOOK_SETTINGS, imp_config
+    from .course import comparison
+    from .results import portable
+    from .course.profiles import NOTEBOOK_SETTINGS, imp_config
     if not Path(args.store).is_dir():
         raise ConfigError("store", args.store, "a folder written by `python -m lth_utils export`")
     cfg = imp_config(args.profile)
@@ -159,7 +160,7 @@ def compare_command(args) -> int:
 
 def _emit(block: str, readme: str | None, what: str, start: str, end: str) -> int:
     """Print `block`, or write it into `readme` between its `start` and `end` markers."""
-    from . import comparison
+    from .course import comparison
     if readme:
         atomic_write_text(Path(readme), comparison.splice(Path(readme).read_text(), block, start, end))
         print(f"{what} written into {readme}")
@@ -170,7 +171,7 @@ def _emit(block: str, readme: str | None, what: str, start: str, end: str) -> in
 
 def costs_command(args) -> int:
     """`costs`: the executed notebooks' costs as a markdown table, optionally written into the README."""
-    from .readme import COSTS_END, COSTS_START, readme_block
+    from .course.readme import COSTS_END, COSTS_START, readme_block
     if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
         raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
     return _emit(readme_block(args.dir), args.readme, "notebook costs", COSTS_START, COSTS_END)
@@ -178,8 +179,8 @@ def costs_command(args) -> int:
 
 def protocols_command(args) -> int:
     """`protocols`: the protocol each handout is rendered in and its committed paper-protocol levels."""
-    from . import protocol
-    from .notebook import notebook_paths
+    from .course import protocol
+    from .course.notebook import notebook_paths
     block = protocol.handouts_table([p.stem for p in notebook_paths()])
     return _emit(block, args.readme, "handout protocols", protocol.PROTOCOLS_START, protocol.PROTOCOLS_END)
 
@@ -189,8 +190,8 @@ def verdicts_command(args) -> int:
     machines' verdict lines side by side, optionally written into the README."""
     import json
 
-    from . import verdicts
-    from .store import cpu_name, git_commit
+    from .results import verdicts
+    from .foundations.store import cpu_name, git_commit
     if args.action == "extract":
         if not sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb")):
             raise ConfigError("dir", args.dir, "a folder of executed notebooks (NN_name.ipynb)")
@@ -311,7 +312,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return sweep_command(args)
         if args.command == "notebooks":
-            from .notebook import execute
+            from .course.notebook import execute
             timings = execute(args.profile, args.output_dir, dict(args.set), args.only, jobs=args.jobs)
             print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
             return 0
@@ -334,7 +335,7 @@ def _main(argv: list[str] | None = None) -> int:
         apply_target(args)
         cfg = from_namespace(IMPConfig, args)
         data.fetch(cfg.dataset, cfg.data_root)
-        from .engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
+        from .execution.engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
         summary = run([cfg], progress=not args.quiet, scheduler=args.scheduler)[cfg]
     except (ConfigError, data.DataError, ProvenanceError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -29,7 +29,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .files import atomic_write_bytes, file_digest
+from .foundations.files import atomic_write_bytes, file_digest
 
 VALIDATION_SIZE = 5_000
 

@@ -196,7 +196,7 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 #
 # 1. Set `seed=1`: which verdicts (U shape, peak, second descent) stay?
 # 2. Set `trials=5` (five seeds): do the bands of the tanh curve still overlap the peak?
-# 3. Where is the interpolation threshold for a network with twice as many training points? Predict, then check in `lth_utils/double_descent.py`.
+# 3. Where is the interpolation threshold for a network with twice as many training points? Predict, then check in `lth_utils/experiments/double_descent.py`.
 
 # %% [markdown] course="references" tags=[]
 # ## References

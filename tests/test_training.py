@@ -152,7 +152,7 @@ def test_test_evaluation_at_validation_minima_only_gives_the_same_early_stop_res
 
 def test_sparse_training_forward_and_gradients_match_dense_linear(splits):
     """The CSR training layer gives nn.Linear's output and its exact gradient formulas (up to float rounding)."""
-    from lth_utils.training import _CSRLinear, sparse_layouts
+    from lth_utils.training.loop import _CSRLinear, sparse_layouts
     model, mask = _pruned_model(rate=0.95)
     masks.apply_mask_(model, mask)
     (crow, col, flat), x = sparse_layouts(model, mask)[model.fc2], torch.randn(60, 300, requires_grad=True)

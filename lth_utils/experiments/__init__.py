@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..imp import IMPConfig
+from ..lottery.imp import IMPConfig
 from . import conv, double_descent, imp_runs, init_pruning, late_rewinding, loss_landscapes, quickstart, signs, transfer
 
 Planner = Callable[[IMPConfig, "NotebookSettings"], "list[IMPConfig] | dict[Any, IMPConfig]"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..imp import IMPConfig
+from ..lottery.imp import IMPConfig
 from .imp_runs import controls_at
 
 MODEL = dict(model="lenet5", conv_rate=0.1, rate=0.2)

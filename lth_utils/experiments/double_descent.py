@@ -21,13 +21,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .. import masks, pruning
-from ..config import config_hash
-from ..workers import parallel_map
-from ..files import atomic_write_text
-from ..imp import derive_seed
+from ..pruning import masks, magnitude as pruning
+from ..foundations.config import config_hash
+from ..training.workers import parallel_map
+from ..foundations.files import atomic_write_text
+from ..lottery.imp import derive_seed
 from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
-from ..masking import masked_parameters, masked_step
+from ..training.masking import masked_parameters, masked_step
 
 
 @dataclass(frozen=True)

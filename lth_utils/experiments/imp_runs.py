@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..config import ConfigError
-from ..imp import IMPConfig
+from ..foundations.config import ConfigError
+from ..lottery.imp import IMPConfig
 
 # The IMP levels at the paper's plotted densities 51.3, 21.1, 7.0 and 3.6% remaining (20/20/10 rates), where
 # notebooks 03 and 05 compare one-shot with iterative pruning.

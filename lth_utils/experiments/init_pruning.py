@@ -19,13 +19,13 @@ import pandas as pd
 
 import torch
 
-from .. import masks, pruning, scorers
-from ..analysis import at_levels, load_mask, mean_interval
-from ..config import ConfigError
+from ..pruning import masks, magnitude as pruning, scorers
+from ..results.analysis import at_levels, load_mask, mean_interval
+from ..foundations.config import ConfigError
 from ..data import Splits
-from ..imp import ABLATIONS, Arm, IMPConfig, LevelInputs, derive_seed, level_inputs, require
+from ..lottery.imp import ABLATIONS, Arm, IMPConfig, LevelInputs, derive_seed, level_inputs, require
 from ..models import build_model
-from ..training import single_thread
+from ..training.loop import single_thread
 from .imp_runs import PAPER_DENSITIES, levels_for
 
 # Each arm prunes the level-0 initial weights once, by its method's scores (scorers.py), to the ticket's count at

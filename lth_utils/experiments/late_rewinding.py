@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..config import ConfigError
-from ..imp import IMPConfig
+from ..foundations.config import ConfigError
+from ..lottery.imp import IMPConfig
 
 
 @dataclass(frozen=True)

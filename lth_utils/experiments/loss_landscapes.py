@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..imp import IMPConfig
+from ..lottery.imp import IMPConfig
 from .imp_runs import controls_at, levels_for
 
 

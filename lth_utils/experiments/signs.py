@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import masks
-from ..config import ConfigError
+from ..pruning import masks
+from ..foundations.config import ConfigError
 from ..data import Splits
-from ..imp import Arm, IMPConfig, LevelInputs, derive_seed, ticket_mask_at, ticket_rewind_weights
+from ..lottery.imp import Arm, IMPConfig, LevelInputs, derive_seed, ticket_mask_at, ticket_rewind_weights
 from ..models import build_model, glorot_std
-from ..pruning import CRITERIA
+from ..pruning.magnitude import CRITERIA
 from .imp_runs import PAPER_DENSITIES, controls, levels_for
 
 

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..data import DATASETS, Splits
-from ..imp import Arm, IMPConfig, LevelInputs, input_shape, require, ticket_mask_at, ticket_rewind_weights
+from ..lottery.imp import Arm, IMPConfig, LevelInputs, input_shape, require, ticket_mask_at, ticket_rewind_weights
 from .imp_runs import PAPER_DENSITIES, controls_at, levels_for
 
 # A ticket found on the first of a pair is trained on the second (same input shape).

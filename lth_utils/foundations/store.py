@@ -72,7 +72,7 @@ def git_commit() -> str:
 
 @functools.cache
 def _code_version() -> tuple[str, bool]:
-    return git_commit(), bool(_git("status", "--porcelain", "--", str(Path(__file__).parent)))
+    return git_commit(), bool(_git("status", "--porcelain", "--", str(Path(__file__).parents[1])))  # the package
 
 
 def code_version() -> dict:

@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import masks
-from .analysis import load_mask
-from .data import load_splits
-from .engine import run
-from .workers import parallel_map
-from .files import atomic_torch_save, atomic_write_text, torch_load
-from .imp import IMPConfig, derive_seed
+from ..pruning import masks
+from ..results.analysis import load_mask
+from ..data import load_splits
+from ..execution.engine import run
+from ..training.workers import parallel_map
+from ..foundations.files import atomic_torch_save, atomic_write_text, torch_load
+from ..lottery.imp import IMPConfig, derive_seed
 from .landscape import line
-from .models import build_model
-from .kernels import KERNELS
-from .store import level_dir, read_result, recorded_kernels
-from .training import train
+from ..models import build_model
+from ..training.kernels import KERNELS
+from ..foundations.store import level_dir, read_result, recorded_kernels
+from ..training.loop import train
 
 # 31 points (30 steps) along the path, as Frankle et al. (2020) evaluate it; the training error on the first
 # TRAIN_EXAMPLES training images (the whole 55K would cost 31 passes per path).

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .files import atomic_torch_save, torch_load
-from .models import prunable_names
+from ..foundations.files import atomic_torch_save, torch_load
+from ..models import prunable_names
 
 Mask = dict[str, torch.Tensor]
 

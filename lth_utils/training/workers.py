@@ -15,9 +15,9 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
-from .children import die_with_parent, ignore_interrupts
-from .progress import tqdm
-from .training import set_training_state, single_thread
+from ..foundations.children import die_with_parent, ignore_interrupts
+from ..foundations.progress import tqdm
+from .loop import set_training_state, single_thread
 
 
 def pool_context():
@@ -29,7 +29,8 @@ def pool_context():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lth_utils.forkserver_guard", "lth_utils.engine", "torch._dynamo"])
+    context.set_forkserver_preload(["lth_utils.foundations.forkserver_guard", "lth_utils.execution.engine",
+                                     "torch._dynamo"])
     return context
 
 

@@ -13,13 +13,13 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from . import masks
-from .data import load_splits
-from .files import torch_load
-from .imp import IMPConfig, start_iteration
-from .models import build_model
-from .store import level_dir, read_csv, read_result
-from .training import evaluate
+from ..pruning import masks
+from ..data import load_splits
+from ..foundations.files import torch_load
+from ..lottery.imp import IMPConfig, start_iteration
+from ..models import build_model
+from ..foundations.store import level_dir, read_csv, read_result
+from ..training.loop import evaluate
 
 
 def by_level(summary: pd.DataFrame, metric: str) -> pd.DataFrame:

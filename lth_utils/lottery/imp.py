@@ -38,26 +38,26 @@ from typing import Callable, ClassVar, NamedTuple
 import torch
 from torch import nn
 
-from . import masks, pruning
-from .config import ConfigError, config_hash
-from .data import DATASETS, VALIDATION_SIZE, Splits, load_splits
-from .files import atomic_torch_save, atomic_write_bytes, torch_load
-from .kernels import KERNELS, same_in_every_version
-from .models import MODELS, build_model, conv_names, prunable_names
+from ..pruning import masks, magnitude as pruning
+from ..foundations.config import ConfigError, config_hash
+from ..data import DATASETS, VALIDATION_SIZE, Splits, load_splits
+from ..foundations.files import atomic_torch_save, atomic_write_bytes, torch_load
+from ..training.kernels import KERNELS, same_in_every_version
+from ..models import MODELS, build_model, conv_names, prunable_names
 from .rewind import parse_rewind, rewind_iteration
-from .seeds import derive_seed  # noqa: F401 (re-exported: imp.derive_seed is what notebooks and experiments import)
-from .store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
+from ..foundations.seeds import derive_seed  # noqa: F401 (re-exported: imp.derive_seed is what notebooks and experiments import)
+from ..foundations.store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
                     pause_point, provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock,
                     trace, write_config, write_csv, write_result)
-from .training import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
+from ..training.loop import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
 # The arms, each an Arm (below): the ticket and its two controls here; the others declared by the experiment that
 # trains them, named here as "module:ARM" and resolved when first used (a registration, never an import). A new arm
 # is an Arm in its experiment's module and one line in this table.
 ARMS: dict[str, "Arm | str"] = {
-    "ticket": "lth_utils.imp:TICKET",
-    "reinit": "lth_utils.imp:REINIT",
-    "random_prune": "lth_utils.imp:RANDOM_PRUNE",
+    "ticket": "lth_utils.lottery.imp:TICKET",
+    "reinit": "lth_utils.lottery.imp:REINIT",
+    "random_prune": "lth_utils.lottery.imp:RANDOM_PRUNE",
     # Morcos et al. 2019: the ticket found on another dataset, trained on this one
     "transfer": "lth_utils.experiments.transfer:ARM",
     # Zhou et al. 2019: the ticket's mask with the rewind weights' signs and new magnitudes

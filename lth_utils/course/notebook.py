@@ -19,14 +19,15 @@ from typing import Any
 
 import torch
 
-from . import data, plots
-from .children import die_with_parent
-from .config import ConfigError
-from .experiments import NotebookSettings
-from .imp import IMPConfig
+from .. import data
+from ..results import plots
+from ..foundations.children import die_with_parent
+from ..foundations.config import ConfigError
+from ..experiments import NotebookSettings
+from ..lottery.imp import IMPConfig
 from .profiles import HANDOUTS, NOTEBOOK_SETTINGS, check_profile, handout_profile, imp_config, run_store
-from .progress import text_bars
-from .store import cpu_name
+from ..foundations.progress import text_bars
+from ..foundations.store import cpu_name
 
 _STARTED = {"at": time.time()}
 
@@ -118,10 +119,10 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
     experiments.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
     of the levels in the run store."""
-    from .costs import per_iteration, projection_sentence, store_records
-    from .engine import ledger_summary
-    from .experiments import notebook_runs
-    from .store import code_version
+    from ..execution.costs import per_iteration, projection_sentence, store_records
+    from ..execution.engine import ledger_summary
+    from ..experiments import notebook_runs
+    from ..foundations.store import code_version
 
     minutes = (time.time() - _STARTED["at"]) / 60
     cores = os.cpu_count() or 1
@@ -145,7 +146,7 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
             f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}")
 
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 def notebook_paths(selection: list[str] | None = None) -> list:
     """The numbered notebooks in order, or those whose names start with one of `selection` ('02', '03_controls')."""
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))

@@ -23,10 +23,10 @@ import dataclasses
 import functools
 from typing import Any
 
-from . import experiments
-from .config import ConfigError, coerce
-from .experiments import NotebookSettings
-from .imp import IMPConfig
+from .. import experiments
+from ..foundations.config import ConfigError, coerce
+from ..experiments import NotebookSettings
+from ..lottery.imp import IMPConfig
 
 # The levels whose test accuracy is recorded at every evaluation: those the notebooks plot as learning curves (02:
 # 100, 51.3, 21.1, 7.0, 3.6, 1.9% remaining; 01: level 1 of one-shot runs). Every other level evaluates the test set

@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .masks import Mask
-from .training import evaluate
+from ..pruning.masks import Mask
+from ..training.loop import evaluate
 
 State = dict[str, torch.Tensor]
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import replay_patience
-from .imp import IMPConfig, tasks_of
-from .experiments import PLANNED, notebook_runs
-from .portable import stored_curve, stored_tasks
+from ..results.analysis import replay_patience
+from ..lottery.imp import IMPConfig, tasks_of
+from ..experiments import PLANNED, notebook_runs
+from ..results.portable import stored_curve, stored_tasks
 from .profiles import NOTEBOOK_SETTINGS, imp_config
 
-PAPER_STORE = Path(__file__).resolve().parents[1] / "results" / "paper" / "store"
+PAPER_STORE = Path(__file__).resolve().parents[2] / "results" / "paper" / "store"
 MINIATURES = ("quick", "smoke")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from .config import ConfigError
+from ..foundations.config import ConfigError
 from .notebook import execute_one, notebook_paths
 
 
@@ -85,19 +85,19 @@ def run_sweep(notebooks: list[str], grid: dict[str, list], output_dir, fixed: di
         if r not in todo:
             r.update(status="stored", minutes=0.0, error="")
     tasks = [(r["path"], r["target"], r["parameters"]) for r in todo]
-    from .engine import cluster_address
+    from ..execution.engine import cluster_address
     address = cluster_address(scheduler)
     bar = tqdm(total=len(tasks), desc=f"sweep: {len(tasks)} point(s) to run, {len(rows) - len(tasks)} stored",
                disable=not progress or not tasks)
     if address and tasks:
-        from . import cluster
+        from ..execution import cluster
         with cluster.connect(address) as client:
             futures = client.map(_run_point, *zip(*tasks), pure=False, retries=1)
             for row, future in zip(todo, futures):
                 row.update(future.result())
                 bar.update()
     elif tasks:
-        from .engine import parallel_map
+        from ..execution.engine import parallel_map
         n = workers or max(1, min(os.cpu_count() or 1, len(tasks)))
         for row, outcome in zip(todo, parallel_map(_run_point, tasks, workers=n, progress=False)):
             row.update(outcome)
@@ -113,10 +113,10 @@ def run_sweep(notebooks: list[str], grid: dict[str, list], output_dir, fixed: di
 
 def results_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per stored IMP result that each finished point's notebook reads (notebooks with planned runs)."""
-    from .experiments import PLANNED, notebook_runs
-    from .engine import write_summary
+    from ..experiments import PLANNED, notebook_runs
+    from ..execution.engine import write_summary
     from .profiles import NOTEBOOK_SETTINGS, imp_config
-    from .imp import IMPConfig
+    from ..lottery.imp import IMPConfig
     frames = []
     fields = {f for f in IMPConfig.__dataclass_fields__}
     for r in rows:

@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Splits, batch_stream
+from ..data import Splits, batch_stream
 from . import kernels
 from .masking import masked_parameters, masked_step
-from .masks import Mask
+from ..pruning.masks import Mask
 
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "step")

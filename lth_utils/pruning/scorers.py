@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from . import pruning
+from . import magnitude as pruning
 from .masks import Mask
 
 METHODS = ("magnitude", "snip", "grasp", "synflow")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 
-from .imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
-from .store import recorded_device
+from ..lottery.imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
+from ..foundations.store import recorded_device
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
@@ -74,7 +74,7 @@ def compact_records(store: str | Path, runs: set[str] | None = None) -> list[Rec
 
 def store_records(store: str | Path) -> list[Record]:
     """The level records of a run store (every run folder with a config.json, every stored level)."""
-    from .store import level_dir, read_result, stored_levels
+    from ..foundations.store import level_dir, read_result, stored_levels
 
     records = []
     for config in sorted(Path(store).glob("*/config.json")):

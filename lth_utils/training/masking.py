@@ -16,8 +16,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from . import masks
-from .masks import Mask
+from ..pruning import masks
+from ..pruning.masks import Mask
 
 
 def masked_parameters(model: nn.Module, mask: Mask) -> list[tuple[torch.Tensor, torch.Tensor]]:

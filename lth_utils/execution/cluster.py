@@ -16,10 +16,10 @@ from __future__ import annotations
 from distributed import Client, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .config import ConfigError
-from .imp import run_level
-from .training import set_training_state
-from .workers import call
+from ..foundations.config import ConfigError
+from ..lottery.imp import run_level
+from ..training.loop import set_training_state
+from ..training.workers import call
 
 ENV = "DASK_SCHEDULER_ADDRESS"  # read by engine.run and by Dask itself
 CONNECT_TIMEOUT_S = 5

@@ -22,15 +22,15 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from . import masks
-from .config import ConfigError, config_hash
-from .data import DATASETS, batch_stream, load_splits
-from .workers import parallel_map
-from .files import atomic_torch_save
-from .imp import IMPConfig, derive_seed, level_inputs
-from .models import MODELS, build_model, glorot_std, prunable_names
-from .store import METRIC_COLUMNS, level_dir, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
-from .training import evaluate
+from ..pruning import masks
+from ..foundations.config import ConfigError, config_hash
+from ..data import DATASETS, batch_stream, load_splits
+from ..training.workers import parallel_map
+from ..foundations.files import atomic_torch_save
+from ..lottery.imp import IMPConfig, derive_seed, level_inputs
+from ..models import MODELS, build_model, glorot_std, prunable_names
+from ..foundations.store import METRIC_COLUMNS, level_dir, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
+from ..training.loop import evaluate
 
 WEIGHTS = ("init", "signed_constant")
 

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from .config import ConfigError
+from ..foundations.config import ConfigError
 
 REWIND_WORDS = ("init", "none", "lr")
 

@@ -42,16 +42,16 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from . import masks, pruning
-from .config import ConfigError
-from .files import atomic_torch_save, torch_load
-from .masking import masked
-from .masks import Mask
-from .models import prunable_names
-from .progress import tqdm
+from ..pruning import masks, magnitude as pruning
+from ..foundations.config import ConfigError
+from ..foundations.files import atomic_torch_save, torch_load
+from ..training.masking import masked
+from ..pruning.masks import Mask
+from ..models import prunable_names
+from ..foundations.progress import tqdm
 from .rewind import parse_rewind
-from .seeds import derive_seed
-from .training import state_copy
+from ..foundations.seeds import derive_seed
+from ..training.loop import state_copy
 
 CONTROL_ARMS = ("ticket", "reinit", "random_prune")
 

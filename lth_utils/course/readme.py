@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .costs import MODEL_NAMES, compact_records, per_iteration, projected
-from .experiments import notebook_runs
-from .imp import all_tasks
+from ..execution.costs import MODEL_NAMES, compact_records, per_iteration, projected
+from ..experiments import notebook_runs
+from ..lottery.imp import all_tasks
 from .profiles import HANDOUT_PROFILES, NOTEBOOK_SETTINGS, imp_config
 
 # The README's per-notebook cost table, read from the provenance paragraphs of the executed notebooks.
@@ -116,7 +116,7 @@ def readme_block(folder: str = "notebooks", cores: int | None = None,
     """The README's cost section, computed: the table from the executed notebooks in `folder`, what the standard
     store's levels took, and the projection checked against the trained paper run (paths relative to the checkout)."""
     cores = cores or os.cpu_count() or 1
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     block = (f"{costs_markdown(notebook_costs(sorted(Path(folder).glob('[0-9][0-9]_*.ipynb'))), cores)}\n\n"
              f"Computed by `python -m lth_utils costs` from the provenance cells of the notebooks in `{folder}`.")
     if (root / stores[0]).is_dir():

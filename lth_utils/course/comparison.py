@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from . import analysis
-from .experiments import imp_runs
+from ..results import analysis
+from ..experiments import imp_runs
 
 AGREES, OTHER_SIZE, UNRESOLVED, DISAGREES = "agrees", "same direction, other size", "not resolved", "disagrees"
 CONSISTENT, NOT_RUN = "consistent", "not run"

@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import masks
-from .files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
-from .models import build_model
-from .imp import IMPConfig, arm_of, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
-from .workers import in_worker
-from .store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
+from ..pruning import masks
+from ..foundations.files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
+from ..models import build_model
+from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
+from ..training.workers import in_worker
+from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
                     read_result, recorded_device, stored_levels, task_lock, write_csv, write_result)
 
 SPLITS = ("val", "test")
@@ -495,7 +495,7 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     to the bit, and its weights the digest `source` (a compact store) recorded where it has one, else ImportMismatch
     (another machine's floats: train in a new store instead). `data_root` (default: the run's) holds the datasets.
     Returns one row per level written."""
-    from .progress import tqdm
+    from ..foundations.progress import tqdm
 
     store = Path(store)
     todo = []
