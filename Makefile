@@ -96,7 +96,7 @@ compare: venv
 	$(PY) -m lth_utils protocols --readme README.md
 
 # The browser test's Chromium: Debian's package (needs root and apt-get, as CI has). Where it cannot be installed the
-# reason goes to build/browser-unavailable, and tests/test_browser.py is skipped with it (pytest -rs prints it).
+# reason goes to build/browser-unavailable, and tests/system/test_browser.py is skipped with it (pytest -rs prints it).
 browser:
 	@mkdir -p build; rm -f build/browser-unavailable
 	@if command -v chromium >/dev/null 2>&1; then :; \

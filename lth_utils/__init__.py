@@ -1,5 +1,5 @@
 """lth_utils: the library behind the Lottery Ticket Hypothesis notebooks, in packages by concern. From the bottom,
-each importing only from its own floor or lower ones (tests/test_layout.py reads the imports and checks it):
+each importing only from its own floor or lower ones (tests/unit/test_layout.py reads the imports and checks it):
 
     foundations   config, seeds, files, store, progress, children, forkserver_guard
     data, models  exact offline datasets as tensors; the paper's networks

@@ -1,67 +1,38 @@
 """Shared fixtures: the real MNIST (fetched by `make test` before pytest runs) and a tiny, fast IMP config."""
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from lth_utils import data
+from lth_utils import data, engine, imp, portable
+from lth_utils.files import torch_load
 from lth_utils.imp import IMPConfig
+from lth_utils.store import stored_levels
 
 DATA_ROOT = Path(os.environ.get("LTH_DATA_ROOT", Path(__file__).resolve().parents[1] / "data"))
 
-# Test tiers (pyproject.toml registers the markers). `make test-fast` runs unit and integration; `make test` all.
-#   unit         pure functions and small tensors, no training on MNIST
-#   integration  the library on real MNIST: tiny IMP runs, stores, import/export (the default)
-#   system       processes, signals, Dask, papermill, the browser, the benchmark: minutes each
-#   repository   the committed artefacts agree with the code (README tables, handouts, committed stores)
-UNIT_FILES = {"test_masks_pruning.py", "test_models.py", "test_verdicts.py", "test_comparison.py", "test_scorers.py",
-              "test_protocol.py", "test_layout.py"}
-TIERS = {
-    "system": [
-        "test_processes.py", "test_benchmark.py", "test_cluster.py", "test_browser.py",
-        "test_portable.py::test_export_then_import_gives_back_every_file_to_the_bit",
-        "test_conv.py::test_smoke_conv2_runs_imp_on_cifar_format_files_with_the_papers_rates",
-        "test_store.py::test_two_processes_on_one_store_train_each_level_once_and_agree_with_one_process",
-    ],
-    "repository": [
-        "test_setup.py", "test_notebook_pairs.py",
-        "test_benchmark.py::test_the_readmes_engine_speed_block_is_what_the_bench_writes_from_its_committed_record",
-        "test_portable.py::test_the_committed_stores_import_without_training",
-        "test_comparison.py::test_readme_table_is_the_one_computed_from_the_committed_results",
-        "test_costs.py::test_the_committed_standard_store_holds_every_level_the_notebooks_plan",
-        "test_costs.py::test_the_readmes_cost_section_is_what_the_code_computes_from_the_committed_notebooks",
-        "test_notebook_support.py::test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_outputs",
-        "test_notebook_support.py::test_every_committed_notebook_was_executed_with_the_code_it_shows",
-        "test_store.py::test_fields_added_later_leave_the_committed_paper_runs_their_identity",
-        "test_verdicts.py::test_the_readmes_cross_machine_table_is_what_the_code_computes_from_the_committed_lines",
-        "test_protocol.py::test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_curves",
-        "test_protocol.py::test_every_notebook_defaults_to_its_handout_profile_and_prints_its_protocol",
-        "test_protocol.py::test_the_readmes_protocol_table_is_what_the_code_computes",
-    ],
-}
-
-
-def tier_of(nodeid: str) -> str:
-    """The tier of a test by its id ('tests/test_x.py::test_y[param]'): a listed file or test, else its file's."""
-    path, _, name = nodeid.partition("::")
-    file = Path(path).name
-    for tier, entries in TIERS.items():  # a listed test first, then a listed file
-        if f"{file}::{name.split('[')[0]}" in entries:
-            return tier
-    for tier, entries in TIERS.items():
-        if file in entries:
-            return tier
-    return "unit" if file in UNIT_FILES else "integration"
+# Test tiers, one folder each (pyproject.toml registers the markers; `pytest -m <tier>` or `pytest tests/<tier>`).
+# `make test-fast` runs unit and integration; `make test` all.
+#   unit/         pure functions and small tensors, no training on MNIST
+#   integration/  the library on real MNIST: tiny IMP runs, stores, import/export
+#   system/       processes, signals, Dask, papermill, the browser, the benchmark: minutes each
+#   repository/   the committed artefacts agree with the code (README tables, handouts, committed stores)
+TIERS = ("unit", "integration", "system", "repository")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if Path(str(item.fspath)).parent.name == "tests":  # not the executed notebooks nbval collects
-            item.add_marker(getattr(pytest.mark, tier_of(item.nodeid)))
+        tier = Path(str(item.fspath)).parent.name
+        if tier in TIERS:  # not the executed notebooks nbval collects
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +76,71 @@ def wait_for_pause(marker: Path, running=lambda: None, seconds: float = 300) -> 
             return int(marker.read_text())
         time.sleep(0.05)
     raise AssertionError("the run ended or stalled before its pause point")
+
+
+# Helpers shared by tests of several tiers
+def tiny_configs(tiny):
+    base = replace(tiny, levels=2, trials=2)
+    return [base, replace(base, rate=0.5, levels=1), replace(base, rewind="7"), replace(base, rewind="none"),
+            replace(base, arm="reinit"), replace(base, arm="random_prune"),
+            replace(base, arm="reinit", draw=1, only_levels="2"), replace(base, arm="grasp", only_levels="2"),
+            replace(base, arm="synflow", ablation="shuffle")]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    if a.name == "config.json":  # the same but for the training machine's paths, which do not travel
+        return portable.portable_config(a.read_text()) == portable.portable_config(b.read_text())
+    if a.suffix == ".pt":
+        x, y = torch_load(a), torch_load(b)
+        return x.keys() == y.keys() and all(
+            x[k].dtype == y[k].dtype and torch.equal(x[k], y[k]) and torch.equal(torch.signbit(x[k].float()),
+                                                                                 torch.signbit(y[k].float()))
+            for k in x)
+    return a.read_bytes() == b.read_bytes()
+
+
+def left_out(path: Path) -> bool:
+    """Weights that export leaves out: trained weights of control arms and of a ticket's levels 1+ in trials 1+ (but
+    for the last level of a trial that has not reached the run's last level), and the start weights a run without
+    rewinding would take from those."""
+    if path.name not in ("weights_final.pt", "weights_start.pt"):
+        return False
+    run, trial, level = path.parents[2], int(path.parent.parent.name[6:]), int(path.parent.name[6:])
+    cfg = portable.config_of(run, run.parent)
+    planned = max([cfg.levels] + [l for _, l in stored_levels(run)])
+    last = max(l for t, l in stored_levels(run) if t == trial)
+    if path.name == "weights_final.pt":
+        return cfg.arm != "ticket" or (trial > 0 and level > 0 and not level == last < planned)
+    return cfg.arm == "ticket" and cfg.rewind == "none" and trial > 0 and level >= 2
+
+
+def no_training(monkeypatch):
+    """Any call into training (the loop, a level's fit, a worker process, an optimiser step) fails the test."""
+    from lth_utils import training
+
+    def fail(*args, **kwargs):
+        pytest.fail("import called into training")
+    for module, name in ((training, "train"), (imp, "train"), (imp, "fit_level"), (imp, "replay_rewind_point"),
+                         (engine, "in_worker"), (portable, "in_worker"), (torch.optim.Adam, "step"),
+                         (torch.optim.SGD, "step")):
+        monkeypatch.setattr(module, name, fail)
+
+
+def parameters_cell(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+
+
+def cifar_folder(root):
+    """CIFAR-10's binary format with random pixels: 6,000 training images (5,000 become validation), 200 test."""
+    folder = root / "cifar-10-batches-bin"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for seed, (name, n) in enumerate([(f, 1200) for f in data.CIFAR10_TRAIN_FILES] + [("test_batch.bin", 200)]):
+        cifar_batch(folder / name, rng.integers(0, 10, n), seed)
+
+
+def imp_command(cfg) -> list[str]:
+    return [sys.executable, "-m", "lth_utils", "imp", "--quiet", "--train-subset", "600", "--iterations", "150",
+            "--eval-every", "50", "--levels", "2", "--trials", "2", "--workers", "1", "--data-root", cfg.data_root,
+            "--out", cfg.out]

@@ -12,7 +12,7 @@ Kernel versions (every level's provenance records `kernels`; a level recorded wi
   2  the default for new chains: also trains a sparse first Linear layer (density <= SPARSE_TRAIN_DENSITY) through
      its surviving weights only: a CSR forward pass, the weight gradient sampled at the survivors (SDDMM) and Adam
      over the survivors. The products sum in another order, so the last bits differ from version 1 (how far the
-     results move: tests/test_kernels.py and the README's "Engine speed" section). Dense levels and convolutional
+     results move: tests/integration/test_kernels.py and the README's "Engine speed" section). Dense levels and convolutional
      layers train as in version 1.
 A chain (a trial's levels and the levels they read) never mixes versions: imp.chain_kernels picks the version its
 stored levels were computed with, and KERNELS for a chain with nothing stored yet or whose stored levels train the

@@ -6,7 +6,7 @@
         train_fn(model)                         # zero pruned weights before every forward pass and their gradients
 
 Either way momentum and Adam moments of a pruned weight stay zero and weight decay cannot move it; the tests in
-tests/test_training.py and tests/test_tickets.py check the zeros under Adam + weight decay and SGD + momentum.
+tests/integration/test_training.py and tests/integration/test_tickets.py check the zeros under Adam + weight decay and SGD + momentum.
 """
 from __future__ import annotations
 

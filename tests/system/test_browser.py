@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "00_quickstart.ipynb"
 SHOTS = ROOT / "build" / "browser"
 CHROMIUM = shutil.which("chromium")

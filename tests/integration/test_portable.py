@@ -12,87 +12,14 @@ import torch
 
 from lth_utils import engine, imp, portable
 from lth_utils.files import torch_load
-from lth_utils.store import level_dir, stored_levels
+from lth_utils.store import level_dir
 
-
-def _configs(tiny):
-    base = replace(tiny, levels=2, trials=2)
-    return [base, replace(base, rate=0.5, levels=1), replace(base, rewind="7"), replace(base, rewind="none"),
-            replace(base, arm="reinit"), replace(base, arm="random_prune"),
-            replace(base, arm="reinit", draw=1, only_levels="2"), replace(base, arm="grasp", only_levels="2"),
-            replace(base, arm="synflow", ablation="shuffle")]
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.name == "config.json":  # the same but for the training machine's paths, which do not travel
-        return portable.portable_config(a.read_text()) == portable.portable_config(b.read_text())
-    if a.suffix == ".pt":
-        x, y = torch_load(a), torch_load(b)
-        return x.keys() == y.keys() and all(
-            x[k].dtype == y[k].dtype and torch.equal(x[k], y[k]) and torch.equal(torch.signbit(x[k].float()),
-                                                                                 torch.signbit(y[k].float()))
-            for k in x)
-    return a.read_bytes() == b.read_bytes()
+from conftest import same_file
 
 
 def _written(directory: Path) -> list[str]:
     """The files of a level folder but its lock (which a level being worked on always has)."""
     return sorted(p.name for p in directory.rglob("*") if p.name != ".lock") if directory.exists() else []
-
-
-def _left_out(path: Path) -> bool:
-    """Weights that export leaves out: trained weights of control arms and of a ticket's levels 1+ in trials 1+ (but
-    for the last level of a trial that has not reached the run's last level), and the start weights a run without
-    rewinding would take from those."""
-    if path.name not in ("weights_final.pt", "weights_start.pt"):
-        return False
-    run, trial, level = path.parents[2], int(path.parent.parent.name[6:]), int(path.parent.name[6:])
-    cfg = portable.config_of(run, run.parent)
-    planned = max([cfg.levels] + [l for _, l in stored_levels(run)])
-    last = max(l for t, l in stored_levels(run) if t == trial)
-    if path.name == "weights_final.pt":
-        return cfg.arm != "ticket" or (trial > 0 and level > 0 and not level == last < planned)
-    return cfg.arm == "ticket" and cfg.rewind == "none" and trial > 0 and level >= 2
-
-
-def no_training(monkeypatch):
-    """Any call into training (the loop, a level's fit, a worker process, an optimiser step) fails the test."""
-    from lth_utils import training
-
-    def fail(*args, **kwargs):
-        pytest.fail("import called into training")
-    for module, name in ((training, "train"), (imp, "train"), (imp, "fit_level"), (imp, "replay_rewind_point"),
-                         (engine, "in_worker"), (portable, "in_worker"), (torch.optim.Adam, "step"),
-                         (torch.optim.SGD, "step")):
-        monkeypatch.setattr(module, name, fail)
-
-
-def test_export_then_import_gives_back_every_file_to_the_bit(tiny, tmp_path, monkeypatch):
-    configs = _configs(tiny)
-    engine.run(configs, progress=False)
-    assert imp.dense_source(configs[2]) == configs[0]  # the late-rewinding run copies level 0: its rewind point ...
-    portable.export_store(tiny.out, tmp_path / "compact")
-    assert (tmp_path / "compact" / configs[2].root.name / "trial_1" / "rewind.npz").is_file()  # ... travels
-    with monkeypatch.context() as patch:
-        no_training(patch)
-        portable.import_store(tmp_path / "compact", tmp_path / "imported")
-    original = Path(tiny.out)
-    compared = 0
-    for path in original.rglob("*"):
-        if path.is_dir() or path.name in ("summary.csv", ".lock"):
-            continue
-        twin = tmp_path / "imported" / path.relative_to(original)
-        assert twin.exists() != _left_out(path), path
-
-        if twin.exists():
-            assert _same_file(path, twin), path
-            compared += 1
-    assert compared > 100
-    left_out = [p for p in original.rglob("weights_*.pt") if _left_out(p)]
-    assert any(p.parts[-4].startswith("ticket") for p in left_out)  # the rule is exercised on a ticket level too
-    assert any(p.name == "weights_start.pt" for p in left_out)
-    assert portable.compact_size(tmp_path / "compact") < 0.5 * sum(
-        p.stat().st_size for p in original.rglob("*") if p.is_file())
 
 
 def test_an_import_that_cannot_replay_a_level_exactly_stops_and_names_it(tiny, tmp_path):
@@ -137,7 +64,7 @@ def test_a_run_committed_half_way_resumes_after_import_and_ends_bit_identical(ti
                             row.pop("seconds"), row.pop("eval_seconds")
                         assert ra == rb
                     else:
-                        assert _same_file(a, b), (arm_cfg.arm, trial, level, name)
+                        assert same_file(a, b), (arm_cfg.arm, trial, level, name)
 
 
 def test_exporting_again_rewrites_no_byte_of_a_level_already_exported(tiny, tmp_path):
@@ -250,7 +177,7 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
         for t in range(2):
             original = level_dir(c.root, t, 2) / "weights_final.pt"
             twin = tmp_path / "imported" / original.relative_to(Path(cfg.out))
-            assert _same_file(original, twin), twin
+            assert same_file(original, twin), twin
             if c.arm != "ticket":  # a control level no notebook reads is still left out
                 assert not (twin.parents[1] / "level_1" / "weights_final.pt").exists()
     # a store imported from a compact store made before these weights were kept: trained again, the same bits
@@ -261,7 +188,7 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     assert sorted((r["run"], r["trial"], r["level"]) for r in rows) == sorted((c.root.name, 1, 2) for c in arms[1:])
     for c in arms[1:]:
         path = level_dir(c.root, 1, 2) / "weights_final.pt"
-        assert _same_file(path, tmp_path / "imported" / path.relative_to(Path(cfg.out)))
+        assert same_file(path, tmp_path / "imported" / path.relative_to(Path(cfg.out)))
     # a level whose stored result differs (another machine's floats) is refused, naming what differs
     victim = tmp_path / "imported" / arms[1].root.name / "trial_1" / "level_2"
     (victim / "weights_final.pt").unlink()
@@ -269,19 +196,6 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
     with pytest.raises(portable.ImportMismatch, match="its final_test_acc differ from the stored ones"):
         portable.retrain_weights(tmp_path / "imported", progress=False, weights_read=read)
-
-
-def test_the_committed_stores_import_without_training(tmp_path, monkeypatch):
-    """What `make run` imports on any machine: the committed standard and paper stores, every digest checked, with
-    any call into training failing the test (training is not bit-identical across CPU models)."""
-    no_training(monkeypatch)
-    root = Path(__file__).resolve().parents[1] / "results"
-    for profile in ("standard", "paper"):
-        rows = portable.import_store(root / profile / "store", tmp_path / profile)
-        levels = sum(len(json.loads((root / profile / "store" / r["run"] / "levels.json").read_text())) for r in rows)
-        assert sum(r["levels_written"] for r in rows) == levels > 100, profile
-    config = json.loads(next((root / "standard" / "store").glob("*/config.json")).read_text())["config"]
-    assert not set(portable.MACHINE_LOCAL) & set(config)  # no training machine's paths travel
 
 
 def _late_rewinding_store(tiny, tmp_path):

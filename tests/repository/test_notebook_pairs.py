@@ -8,7 +8,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PAIRS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 

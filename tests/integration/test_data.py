@@ -214,7 +214,7 @@ def test_a_data_root_that_cannot_be_created_is_a_clear_error(root):
     assert "Traceback" not in result.stderr
 
 
-def _cifar_folder(root):
+def cifar_folder(root):
     folder = root / "cifar-10-batches-bin"
     folder.mkdir(parents=True)
     for i, name in enumerate(data.CIFAR10_TRAIN_FILES + data.CIFAR10_TEST_FILES):
@@ -223,7 +223,7 @@ def _cifar_folder(root):
 
 
 def test_cifar10_files_are_checksummed_once_verified_and_a_changed_file_is_named(tmp_path):
-    folder = _cifar_folder(tmp_path)
+    folder = cifar_folder(tmp_path)
     data.load_arrays("cifar10", tmp_path)
     assert (folder / data.CIFAR10_MANIFEST).is_file()
     raw = bytearray((folder / "data_batch_3.bin").read_bytes())
@@ -235,7 +235,7 @@ def test_cifar10_files_are_checksummed_once_verified_and_a_changed_file_is_named
 
 def test_a_partial_cifar10_folder_is_replaced_by_the_verified_archive(tmp_path, monkeypatch):
     import tarfile
-    source = _cifar_folder(tmp_path / "src")
+    source = cifar_folder(tmp_path / "src")
     archive = tmp_path / "data" / "downloads" / "cifar-10-binary.tar.gz"
     archive.parent.mkdir(parents=True)
     with tarfile.open(archive, "w:gz") as tar:

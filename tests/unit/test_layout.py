@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "lth_utils"
+PACKAGE = Path(__file__).resolve().parents[2] / "lth_utils"
 # A unit of the layering: a top-level module, or a subpackage (its folder) taken whole.
 MODULES = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"} | \
     {p.name: p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}

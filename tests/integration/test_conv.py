@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
-from conftest import cifar_batch
 
-from lth_utils import data, engine, masks, pruning
+from lth_utils import engine, masks, pruning
 from lth_utils.config import ConfigError, identity
 from lth_utils.imp import IMPConfig
 from lth_utils.models import build_model, conv_names, prunable_names
@@ -69,22 +67,3 @@ def test_profiles_apply_the_papers_conv_settings():
     assert imp_config("paper").hash == imp_config("paper", model="lenet_300_100").hash
 
 
-def _cifar_folder(root):
-    """CIFAR-10's binary format with random pixels: 6,000 training images (5,000 become validation), 200 test."""
-    folder = root / "cifar-10-batches-bin"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for seed, (name, n) in enumerate([(f, 1200) for f in data.CIFAR10_TRAIN_FILES] + [("test_batch.bin", 200)]):
-        cifar_batch(folder / name, rng.integers(0, 10, n), seed)
-
-
-def test_smoke_conv2_runs_imp_on_cifar_format_files_with_the_papers_rates(tmp_path):
-    _cifar_folder(tmp_path / "data")
-    cfg = imp_config("smoke", model="conv2", data_root=str(tmp_path / "data"), out=str(tmp_path / "runs"),
-                     levels=1, trials=1, workers=1, iterations=4, eval_every=4)  # Conv-2 on 5,000 val images is slow
-    summary = engine.run_imp(cfg, progress=False)
-    assert list(summary["level"]) == [0, 1]
-    mask = masks.load(level_dir(cfg.root, 0, 1) / "mask.pt")
-    assert abs(mask["conv1.weight"].float().mean().item() - 0.9) < 0.01
-    assert abs(mask["fc1.weight"].float().mean().item() - 0.8) < 0.01
-    assert abs(mask["fc3.weight"].float().mean().item() - 0.9) < 0.01

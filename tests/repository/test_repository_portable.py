@@ -1,0 +1,24 @@
+"""Compact, portable stores: export -> import gives the same store to the bit, notebooks render the same from it, and
+a run committed half-way resumes elsewhere, training only what is missing."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+from lth_utils import portable
+
+from conftest import no_training
+
+
+def test_the_committed_stores_import_without_training(tmp_path, monkeypatch):
+    """What `make run` imports on any machine: the committed standard and paper stores, every digest checked, with
+    any call into training failing the test (training is not bit-identical across CPU models)."""
+    no_training(monkeypatch)
+    root = Path(__file__).resolve().parents[2] / "results"
+    for profile in ("standard", "paper"):
+        rows = portable.import_store(root / profile / "store", tmp_path / profile)
+        levels = sum(len(json.loads((root / profile / "store" / r["run"] / "levels.json").read_text())) for r in rows)
+        assert sum(r["levels_written"] for r in rows) == levels > 100, profile
+    config = json.loads(next((root / "standard" / "store").glob("*/config.json")).read_text())["config"]
+    assert not set(portable.MACHINE_LOCAL) & set(config)  # no training machine's paths travel
