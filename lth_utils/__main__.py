@@ -76,8 +76,11 @@ def portable_command(args) -> int:
 
 
 def apply_target(args) -> None:
-    """`imp --target-sparsity S --rounds N` as IMPConfig fields: levels = N, rate = output_rate = 1 - (1 - S)^(1/N)."""
-    from .pruning.magnitude import rate_for_density
+    """`imp --target-sparsity S --rounds N` as IMPConfig fields: levels = N, and the rate at which the whole network
+    keeps 1 - S of its weights after N levels, its output layer at --output-rate (default: half the rate, as
+    everywhere; pruning.rate_for_sparsity, as tickets' target_sparsity)."""
+    from .lottery.imp import layer_sizes
+    from .pruning.magnitude import rate_for_sparsity
     defaults = {f.name: f.default for f in dataclasses.fields(IMPConfig)}
     if args.rounds is not None:
         rounds = coerce(IMPConfig, "levels", args.rounds)
@@ -96,9 +99,10 @@ def apply_target(args) -> None:
         raise ConfigError("rounds", None, "a number of pruning rounds N, which --target-sparsity needs")
     if str(args.rate) != str(defaults["rate"]):
         raise ConfigError("rate", args.rate, "left out when --target-sparsity sets the rate")
-    args.rate = rate_for_density(1.0 - sparsity, args.levels)
-    if args.output_rate is None:
-        args.output_rate = args.rate
+    output_rate = None if args.output_rate in (None, "None") else coerce(IMPConfig, "output_rate", args.output_rate)
+    sizes = dict(layer_sizes(args.model, args.dataset))
+    args.rate = rate_for_sparsity(sizes, sparsity, coerce(IMPConfig, "levels", args.levels), output_rate,
+                                  args.scope, coerce(IMPConfig, "pool_output", args.pool_output))
 
 
 def train_ahead(args) -> int:
@@ -224,8 +228,9 @@ def _main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--data-root", default="data")
     imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
     add_arguments(imp, IMPConfig)
-    imp.add_argument("--target-sparsity", default=None, metavar="S", help="with --rounds N: prune every layer, the "
-                     "output layer included, at p = 1 - (1 - S)^(1/N) per level for N levels (overrides --rate)")
+    imp.add_argument("--target-sparsity", default=None, metavar="S", help="with --rounds N: the rate at which the "
+                     "whole network reaches sparsity S in N levels, the output layer at --output-rate (default: "
+                     "half the rate) (instead of --rate)")
     imp.add_argument("--rounds", default=None, metavar="N", help="pruning rounds (the same as --levels)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "

@@ -43,7 +43,7 @@ from ..foundations.config import ConfigError, config_hash
 from ..data import DATASETS, VALIDATION_SIZE, Splits, load_splits
 from ..foundations.files import atomic_torch_save, atomic_write_bytes, torch_load
 from ..training.kernels import KERNELS, same_in_every_version
-from ..models import MODELS, build_model, conv_names, prunable_names
+from ..models import MODELS, build_model, check_model_name, conv_names, prunable_names
 from .rewind import parse_rewind, rewind_iteration
 from ..foundations.seeds import derive_seed  # noqa: F401 (re-exported: imp.derive_seed is what notebooks and experiments import)
 from ..foundations.store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
@@ -151,7 +151,7 @@ class IMPConfig(TrainConfig):
         return pruning.rounds_to_reach(self.target_density, *self._layer_sizes_and_rates(), max_rounds=MAX_LEVELS)
 
     def _layer_sizes_and_rates(self):
-        sizes = dict(_layer_sizes(self.model, self.dataset))
+        sizes = dict(layer_sizes(self.model, self.dataset))
         return sizes, self.layer_rates(list(sizes))
 
     def scoped_rates(self, names: list[str]) -> tuple[dict[str, float], tuple[str, ...]]:
@@ -167,7 +167,7 @@ class IMPConfig(TrainConfig):
     def remaining_at(self, level: int) -> int:
         """The number of weights the ticket keeps at `level` (exact: every level prunes round(rate * survivors)),
         which the pruning-at-initialisation arms match."""
-        sizes = dict(_layer_sizes(self.model, self.dataset))
+        sizes = dict(layer_sizes(self.model, self.dataset))
         rates, exclude = self.scoped_rates(list(sizes))
         return pruning.remaining_after(sizes, rates, level, self.scope, exclude)
 
@@ -217,7 +217,10 @@ def _layers(model: str, dataset: str) -> tuple[tuple[tuple[str, int], ...], tupl
     return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net)), tuple(conv_names(net))
 
 
-def _layer_sizes(model: str, dataset: str) -> tuple[tuple[str, int], ...]:
+def layer_sizes(model: str, dataset: str) -> tuple[tuple[str, int], ...]:
+    """(name, number of weights) of each prunable layer of `model` on `dataset`, in model order."""
+    check_model_name(model)
+    require(dataset in DATASETS, "dataset", dataset, f"one of {', '.join(DATASETS)}")
     return _layers(model, dataset)[0]
 
 

@@ -91,14 +91,8 @@ class TicketConfig:
         up to rounding, which `ticket.sparsity` shows exactly)."""
         if self.rate is not None:
             return self.rate
-        names, kept = list(sizes), (1.0 - self.target_sparsity) * sum(sizes.values())
-        low, high = 0.0, 1.0
-        for _ in range(60):  # the weights kept fall as p grows: bisection
-            p = (low + high) / 2
-            rates = pruning.scoped_rates(names, p, self.output_rate, self.scope, self.pool_output)[0]
-            low, high = (p, high) if sum(n * (1 - rates[k]) ** self.rounds for k, n in sizes.items()) > kept \
-                else (low, p)
-        return high
+        return pruning.rate_for_sparsity(sizes, self.target_sparsity, self.rounds, self.output_rate, self.scope,
+                                         self.pool_output)
 
     def scoped_rates(self, sizes: dict[str, int]) -> tuple[dict[str, float], tuple[str, ...]]:
         """(the rate of each layer, the layers ranked outside a global pool) for a model with these prunable layers

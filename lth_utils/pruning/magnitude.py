@@ -134,6 +134,24 @@ def rate_for_density(density: float, rounds: int) -> float:
     return 1.0 - density ** (1.0 / rounds)
 
 
+def rate_for_sparsity(sizes: dict[str, int], sparsity: float, rounds: int, output_rate: float | None = None,
+                      scope: str = "layerwise", pool_output: bool = False) -> float:
+    """The per-round rate p (of every layer but the output layer, which prunes at `output_rate`, default p / 2, as
+    `scoped_rates`) at which a network with these prunable layers ({name: weights}, in model order) keeps 1 -
+    `sparsity` of its weights after `rounds` rounds, up to rounding; 1 - (1 - s)^(1/n) when every layer prunes alike."""
+    if not 0 < sparsity < 1:
+        raise ValueError(f"sparsity={sparsity} must be in (0, 1)")
+    if rounds < 1:
+        raise ValueError(f"rounds={rounds} must be >= 1")
+    names, kept = list(sizes), (1.0 - sparsity) * sum(sizes.values())
+    low, high = 0.0, 1.0
+    for _ in range(60):  # the weights kept fall as p grows: bisection
+        p = (low + high) / 2
+        rates = scoped_rates(names, p, output_rate, scope, pool_output)[0]
+        low, high = (p, high) if sum(n * (1 - rates[k]) ** rounds for k, n in sizes.items()) > kept else (low, p)
+    return high
+
+
 def density_after(rounds: int, rate: float) -> float:
     """Fraction kept after `rounds` rounds at `rate` per round, ignoring rounding: (1 - rate) ** rounds."""
     return (1.0 - rate) ** rounds
