@@ -1,9 +1,13 @@
-"""Command line: `python -m lth_utils fetch-data mnist` and `python -m lth_utils imp [--flags]`.
+"""Command line: one subcommand per job, each an add_<command> (its own flags) and a run function in COMMANDS.
 
-    python -m lth_utils fetch-data mnist
-    python -m lth_utils imp --iterations 2000 --levels 5 --trials 2
-    python -m lth_utils imp --help          # every IMPConfig field is a flag
+    python -m lth_utils fetch-data mnist                       # the datasets, verified
+    python -m lth_utils imp --iterations 2000 --levels 5 --trials 2   # one IMP run; every IMPConfig field is a flag
     python -m lth_utils imp --target-sparsity 0.9 --rounds 5   # the rate that reaches 90% sparsity in 5 rounds
+    python -m lth_utils train --profile paper --only 04        # the runs notebooks read, ahead of them
+    python -m lth_utils notebooks --only 02                    # the notebooks, headless (papermill)
+    python -m lth_utils export / import / verify / retrain-weights   # the compact committed stores
+    python -m lth_utils compare / costs / protocols / verdicts  # the README's tables from committed results
+    python -m lth_utils sweep --notebooks 02 --grid seed 0 1 2 --output-dir build/sweep   # a parameter grid
 
 The `imp` flags are generated from `IMPConfig`, the same object notebooks build, so the two can never disagree.
 """
@@ -36,42 +40,58 @@ def summary_table(summary) -> str:
     return "\n".join(lines)
 
 
-def portable_command(args) -> int:
-    from .results import portable
+def _store_folder(parameter: str, path: str, what: str = "an existing run-store folder") -> None:
+    if not Path(path).is_dir():
+        raise ConfigError(parameter, path, what)
+
+
+def run_export(args) -> int:
+    """`export`: a run store's compact, committable form."""
     from .course.profiles import weights_read
-    if args.command == "export":
-        if not Path(args.out).is_dir():
-            raise ConfigError("out", args.out, "an existing run-store folder")
-        rows = portable.export_store(args.out, args.to, args.runs, weights_read())
-        for row in rows:
-            print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
-        print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
-    elif args.command == "retrain-weights":
-        if not Path(args.out).is_dir():
-            raise ConfigError("out", args.out, "an existing run-store folder")
-        rows = portable.retrain_weights(args.out, args.against, args.data_root, weights_read=weights_read())
-        print(f"{len(rows)} level(s) trained again for the weights a notebook reads; every one matched its record")
-    elif args.command == "verify":
-        if not Path(args.against).is_dir():
-            raise ConfigError("against", args.against, "a folder written by `python -m lth_utils export`")
-        if not Path(args.out).is_dir():
-            raise ConfigError("out", args.out, "an existing run-store folder")
-        table = portable.verify(args.out, args.against)
-        print(portable.verify_sentence(table, args.out, args.against))
-        return 1 if portable.verify_failed(table) else 0
-    else:
-        from .course.profiles import profiles_of, run_store
-        pairs = [(args.source, args.out or "runs")] if args.source else \
-            [(f"results/{p}/store", args.out or run_store(p)) for p in profiles_of(args.profile)]
-        for source, out in pairs:
-            if not Path(source).is_dir():
-                if args.source:
-                    raise ConfigError("from", source, "a folder written by `python -m lth_utils export`")
-                print(f"{source}: no committed results for this profile, nothing to import")
-                continue
-            rows = portable.import_store(source, out)
-            print(f"{len(rows)} runs imported from {source} into {out}: "
-                  f"{sum(r['levels_written'] for r in rows)} levels written, the rest were already stored")
+    from .results import portable
+    _store_folder("out", args.out)
+    rows = portable.export_store(args.out, args.to, args.runs, weights_read())
+    for row in rows:
+        print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
+    print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
+    return 0
+
+
+def run_import(args) -> int:
+    """`import`: a compact store (or a profile's committed ones) materialised into a run store."""
+    from .course.profiles import profiles_of, run_store
+    from .results import portable
+    pairs = [(args.source, args.out or "runs")] if args.source else \
+        [(f"results/{p}/store", args.out or run_store(p)) for p in profiles_of(args.profile)]
+    for source, out in pairs:
+        if not Path(source).is_dir():
+            if args.source:
+                raise ConfigError("from", source, "a folder written by `python -m lth_utils export`")
+            print(f"{source}: no committed results for this profile, nothing to import")
+            continue
+        rows = portable.import_store(source, out)
+        print(f"{len(rows)} runs imported from {source} into {out}: "
+              f"{sum(r['levels_written'] for r in rows)} levels written, the rest were already stored")
+    return 0
+
+
+def run_verify(args) -> int:
+    """`verify`: the levels a run store trained against committed results (exit 1 where the bits should agree)."""
+    from .results import portable
+    _store_folder("against", args.against, "a folder written by `python -m lth_utils export`")
+    _store_folder("out", args.out)
+    table = portable.verify(args.out, args.against)
+    print(portable.verify_sentence(table, args.out, args.against))
+    return 1 if portable.verify_failed(table) else 0
+
+
+def run_retrain_weights(args) -> int:
+    """`retrain-weights`: the trained weights a notebook reads but an imported store lacks, trained again."""
+    from .course.profiles import weights_read
+    from .results import portable
+    _store_folder("out", args.out)
+    rows = portable.retrain_weights(args.out, args.against, args.data_root, weights_read=weights_read())
+    print(f"{len(rows)} level(s) trained again for the weights a notebook reads; every one matched its record")
     return 0
 
 
@@ -212,146 +232,193 @@ def verdicts_command(args) -> int:
                  verdicts.VERDICTS_END)
 
 
-def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:  # the engine has stopped its workers and said what is kept
-        return 130
+def run_imp(args) -> int:
+    """`imp`: one IMP run from IMPConfig's flags; prints its per-level table."""
+    apply_target(args)
+    cfg = from_namespace(IMPConfig, args)
+    data.fetch(cfg.dataset, cfg.data_root)
+    from .execution.engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
+    summary = run([cfg], progress=not args.quiet, scheduler=args.scheduler)[cfg]
+    print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")
+    print(summary_table(summary))
+    print(f"\nstored in {cfg.out}/{cfg.prefix}-{cfg.hash}/ (summary.csv, config.json, trial_*/level_*/)")
+    return 0
 
 
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lth_utils", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("fetch-data", help="download/convert a dataset and verify its checksums")
-    fetch.add_argument("dataset", choices=[d.replace("_", "-") for d in data.DATASETS])
-    fetch.add_argument("--data-root", default="data")
-    imp = commands.add_parser("imp", help="run iterative magnitude pruning (resumes; reads stored results)")
-    add_arguments(imp, IMPConfig)
-    imp.add_argument("--target-sparsity", default=None, metavar="S", help="with --rounds N: the rate at which the "
-                     "whole network reaches sparsity S in N levels, the output layer at --output-rate (default: "
-                     "half the rate) (instead of --rate)")
-    imp.add_argument("--rounds", default=None, metavar="N", help="pruning rounds (the same as --levels)")
-    imp.add_argument("--quiet", action="store_true", help="no progress bar")
-    imp.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "
-                                                       "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
-    ahead = commands.add_parser("train", help="train (or resume) every IMP run that notebooks read, without the "
-                                              "notebooks: for long profiles, in the background")
-    ahead.add_argument("--profile", default="handouts", help="handouts (default: each notebook in its handout's "
-                       "profile), smoke, quick, standard or paper")
-    ahead.add_argument("--only", nargs="*", default=None,
-                       help="notebooks in priority order (default: what readers need first, experiments.train_order())")
-    ahead.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="an IMPConfig field for every run, e.g. --set out results/paper/runs (repeatable)")
-    ahead.add_argument("--quiet", action="store_true", help="no progress bar")
-    ahead.add_argument("--scheduler", default=None, help="run the tasks on this Dask scheduler (default: "
-                                                         "$DASK_SCHEDULER_ADDRESS; neither: local workers)")
-    export = commands.add_parser("export", help="write a run store's compact, committable form")
-    export.add_argument("--out", default="runs", help="the run store to export (default: runs)")
-    export.add_argument("--to", required=True, help="folder for the compact form, e.g. results/paper/store")
-    export.add_argument("--runs", nargs="*", default=None, help="run folder names (default: every run)")
-    load = commands.add_parser("import", help="materialise a compact store into a run store (then notebooks read "
-                                              "it and runs resume from it)")
-    load.add_argument("--from", dest="source", default=None,
-                      help="the compact form, e.g. results/paper/store (default: the profile's committed results)")
-    load.add_argument("--out", default=None, help="the run store to write into (default: the profile's, runs or "
-                                                  "results/paper/runs)")
-    load.add_argument("--profile", default="handouts", help="without --from: import results/<profile>/store for "
-                      "this profile (default: handouts, the stores of every profile the handouts read)")
-    check = commands.add_parser("verify", help="compare the levels a run store trained with committed results: "
-                                               "identical bits, or how far they differ")
-    check.add_argument("--out", default="runs", help="the run store trained here (default: runs)")
-    check.add_argument("--against", default="results/standard/store", help="the compact store to compare with")
-    again = commands.add_parser("retrain-weights", help="train again the levels whose trained weights a notebook "
-                                                        "reads but an imported store lacks (checked to the bit)")
-    again.add_argument("--out", default="runs", help="the run store (default: runs)")
-    again.add_argument("--against", default=None, help="the compact store it was imported from, to check the "
-                                                       "weights' digests too")
-    again.add_argument("--data-root", default="data", help="the datasets (default: data)")
-    protocols = commands.add_parser("protocols", help="the protocol of each handout and its committed paper-scale "
-                                                      "levels, as the README's table")
-    protocols.add_argument("--readme", default=None, help="write the table into this README's block")
-    compare = commands.add_parser("compare", help="the side-by-side table with the paper, from committed results")
-    compare.add_argument("--profile", default="paper", help="the profile whose runs to compare (default: paper)")
-    compare.add_argument("--store", default="results/paper/store", help="the compact store to read")
-    compare.add_argument("--readme", default=None, help="write the table into this README's side-by-side block")
-    cost = commands.add_parser("costs", help="what each executed notebook took, from its provenance paragraph")
-    cost.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks, the handouts)")
-    cost.add_argument("--readme", default=None, help="write the table into this README's notebook-costs block")
-    verdict = commands.add_parser("verdicts", help="the notebooks' verdict lines on two machines, compared")
-    actions = verdict.add_subparsers(dest="action", required=True)
+def run_fetch(args) -> int:
+    folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
+    print(f"{args.dataset}: verified files in {folder}")
+    return 0
+
+
+def run_notebooks(args) -> int:
+    from .course.notebook import execute
+    timings = execute(args.profile, args.output_dir, dict(args.set), args.only, jobs=args.jobs)
+    print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
+    return 0
+
+
+# ------------------------------------------------------------------------------------- the parsers, one per command
+def _flag(name: str, **kwargs) -> argparse.ArgumentParser:
+    """A parent parser holding one flag that several commands share."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(name, **kwargs)
+    return parent
+
+
+QUIET = _flag("--quiet", action="store_true", help="no progress bar")
+SCHEDULER = _flag("--scheduler", default=None, help="run on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS; "
+                                                    "neither: local workers)")
+README = _flag("--readme", default=None, help="write the table into this README's block for it")
+
+
+def _settings(what: str) -> argparse.ArgumentParser:
+    return _flag("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                 help=f"{what} (repeatable)")
+
+
+def _profile(help_text: str) -> argparse.ArgumentParser:
+    return _flag("--profile", default="handouts", help=help_text)
+
+
+HANDOUT_PROFILES = "handouts (default: each notebook in its handout's profile), smoke, quick, standard or paper"
+
+
+def add_fetch(parser) -> None:
+    parser.add_argument("dataset", choices=[d.replace("_", "-") for d in data.DATASETS])
+    parser.add_argument("--data-root", default="data")
+
+
+def add_imp(parser) -> None:
+    add_arguments(parser, IMPConfig)
+    parser.add_argument("--target-sparsity", default=None, metavar="S", help="with --rounds N: the rate at which the "
+                        "whole network reaches sparsity S in N levels, the output layer at --output-rate (default: "
+                        "half the rate) (instead of --rate)")
+    parser.add_argument("--rounds", default=None, metavar="N", help="pruning rounds (the same as --levels)")
+
+
+def add_train(parser) -> None:
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="notebooks in priority order (default: what readers need first, "
+                             "experiments.train_order())")
+
+
+def add_export(parser) -> None:
+    parser.add_argument("--out", default="runs", help="the run store to export (default: runs)")
+    parser.add_argument("--to", required=True, help="folder for the compact form, e.g. results/paper/store")
+    parser.add_argument("--runs", nargs="*", default=None, help="run folder names (default: every run)")
+
+
+def add_import(parser) -> None:
+    parser.add_argument("--from", dest="source", default=None,
+                        help="the compact form, e.g. results/paper/store (default: the profile's committed results)")
+    parser.add_argument("--out", default=None, help="the run store to write into (default: the profile's, runs or "
+                                                    "results/paper/runs)")
+
+
+def add_verify(parser) -> None:
+    parser.add_argument("--out", default="runs", help="the run store trained here (default: runs)")
+    parser.add_argument("--against", default="results/standard/store", help="the compact store to compare with")
+
+
+def add_retrain_weights(parser) -> None:
+    parser.add_argument("--out", default="runs", help="the run store (default: runs)")
+    parser.add_argument("--against", default=None, help="the compact store it was imported from, to check the "
+                                                         "weights' digests too")
+    parser.add_argument("--data-root", default="data", help="the datasets (default: data)")
+
+
+def add_compare(parser) -> None:
+    parser.add_argument("--store", default="results/paper/store", help="the compact store to read")
+
+
+def add_costs(parser) -> None:
+    parser.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks, the handouts)")
+
+
+def add_verdicts(parser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
     take = actions.add_parser("extract", help="write the verdict lines of executed notebooks as JSON")
     take.add_argument("--dir", default="notebooks", help="the executed notebooks (default: notebooks)")
     take.add_argument("--to", required=True, help="the JSON file, e.g. results/cross_machine/amd_epyc.json")
     take.add_argument("--machine", default=None, help="the machine that executed them (default: this CPU)")
     take.add_argument("--commit", default=None, help="the code they were executed with (default: this checkout's)")
-    both = actions.add_parser("compare", help="compare two machines' verdict lines")
+    both = actions.add_parser("compare", help="compare two machines' verdict lines", parents=[README])
     both.add_argument("a", help="verdict lines of machine A (JSON)")
     both.add_argument("b", help="verdict lines of machine B (JSON)")
-    both.add_argument("--readme", default=None, help="write the table into this README's cross-machine block")
-    books = commands.add_parser("notebooks", help="run the notebooks headlessly with papermill")
-    books.add_argument("--profile", default="handouts", help="handouts (default: each notebook in its handout's "
-                       "profile, written over notebooks/), smoke, quick, standard or paper")
-    books.add_argument("--output-dir", default=None,
-                       help="where the executed notebooks go (default: notebooks/ for the handouts, "
-                            "build/notebooks/<profile> for a profile: never over the handouts)")
-    books.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="a notebook parameter, e.g. --set out /tmp/runs (repeatable)")
-    books.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
-    books.add_argument("--jobs", type=int, default=1, help="notebooks run at once, each in its own kernel (default 1; "
-                       "notebooks sharing a store wait for each other's levels instead of training them twice)")
-    sweep = commands.add_parser("sweep", help="papermill executions of notebooks over a parameter grid, on a Dask "
-                                              "cluster when one is named, else on local workers")
-    sweep.add_argument("--notebooks", nargs="+", required=True, help="notebook name prefixes, e.g. 02 03")
-    sweep.add_argument("--grid", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="a parameter and its values, e.g. --grid seed 0 1 2 (repeatable: the grid is the product)")
-    sweep.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="a parameter for every point, e.g. --set profile smoke (repeatable)")
-    sweep.add_argument("--output-dir", required=True, help="where the points' notebooks, figures, runs and tables go")
-    sweep.add_argument("--scheduler", default=None, help="a Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; "
-                                                         "neither: local workers)")
-    sweep.add_argument("--workers", type=int, default=0, help="local points run at once (0: one per core)")
-    args = parser.parse_args(argv)
 
+
+def add_notebooks(parser) -> None:
+    parser.add_argument("--output-dir", default=None,
+                        help="where the executed notebooks go (default: notebooks/ for the handouts, "
+                             "build/notebooks/<profile> for a profile: never over the handouts)")
+    parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 01 02")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once, each in its own kernel (default "
+                        "1; notebooks sharing a store wait for each other's levels instead of training them twice)")
+
+
+def add_sweep(parser) -> None:
+    parser.add_argument("--notebooks", nargs="+", required=True, help="notebook name prefixes, e.g. 02 03")
+    parser.add_argument("--grid", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a parameter and its values, e.g. --grid seed 0 1 2 (repeatable: the grid is the product)")
+    parser.add_argument("--output-dir", required=True, help="where the points' notebooks, figures, runs and tables go")
+    parser.add_argument("--workers", type=int, default=0, help="local points run at once (0: one per core)")
+
+
+# name: (help, adds its own flags, runs it, shared flags)
+COMMANDS = {
+    "fetch-data": ("download/convert a dataset and verify its checksums", add_fetch, run_fetch, []),
+    "imp": ("run iterative magnitude pruning (resumes; reads stored results)", add_imp, run_imp, [QUIET, SCHEDULER]),
+    "train": ("train (or resume) every IMP run that notebooks read, without the notebooks: for long profiles, in the "
+              "background", add_train, train_ahead,
+              [_profile(HANDOUT_PROFILES), _settings("an IMPConfig field for every run, e.g. --set out "
+                                                     "results/paper/runs"), QUIET, SCHEDULER]),
+    "export": ("write a run store's compact, committable form", add_export, run_export, []),
+    "import": ("materialise a compact store into a run store (then notebooks read it and runs resume from it)",
+               add_import, run_import, [_profile("without --from: import results/<profile>/store for this profile "
+                                                 "(default: handouts, the stores of every profile the handouts "
+                                                 "read)")]),
+    "verify": ("compare the levels a run store trained with committed results: identical bits, or how far they "
+               "differ", add_verify, run_verify, []),
+    "retrain-weights": ("train again the levels whose trained weights a notebook reads but an imported store lacks "
+                        "(checked to the bit)", add_retrain_weights, run_retrain_weights, []),
+    "protocols": ("the protocol of each handout and its committed paper-scale levels, as the README's table",
+                  lambda parser: None, protocols_command, [README]),
+    "compare": ("the side-by-side table with the paper, from committed results", add_compare, compare_command,
+                [_flag("--profile", default="paper", help="the profile whose runs to compare (default: paper)"),
+                 README]),
+    "costs": ("what each executed notebook took, from its provenance paragraph", add_costs, costs_command, [README]),
+    "verdicts": ("the notebooks' verdict lines on two machines, compared", add_verdicts, verdicts_command, []),
+    "notebooks": ("run the notebooks headlessly with papermill", add_notebooks, run_notebooks,
+                  [_profile(f"{HANDOUT_PROFILES}; the handouts are written over notebooks/"),
+                   _settings("a notebook parameter, e.g. --set out /tmp/runs")]),
+    "sweep": ("papermill executions of notebooks over a parameter grid, on a Dask cluster when one is named, else on "
+              "local workers", add_sweep, sweep_command,
+              [_settings("a parameter for every point, e.g. --set profile smoke"), SCHEDULER]),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m lth_utils", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = top.add_subparsers(dest="command", required=True)
+    for name, (help_text, add, _, shared) in COMMANDS.items():
+        add(commands.add_parser(name, help=help_text, parents=shared))
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        if args.command == "sweep":
-            return sweep_command(args)
-        if args.command == "notebooks":
-            from .course.notebook import execute
-            timings = execute(args.profile, args.output_dir, dict(args.set), args.only, jobs=args.jobs)
-            print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
-            return 0
-        if args.command in ("export", "import", "verify", "retrain-weights"):
-            return portable_command(args)
-        if args.command == "train":
-            return train_ahead(args)
-        if args.command == "compare":
-            return compare_command(args)
-        if args.command == "costs":
-            return costs_command(args)
-        if args.command == "protocols":
-            return protocols_command(args)
-        if args.command == "verdicts":
-            return verdicts_command(args)
-        if args.command == "fetch-data":
-            folder = data.fetch(args.dataset.replace("-", "_"), args.data_root)
-            print(f"{args.dataset}: verified files in {folder}")
-            return 0
-        apply_target(args)
-        cfg = from_namespace(IMPConfig, args)
-        data.fetch(cfg.dataset, cfg.data_root)
-        from .execution.engine import run  # imported late: pandas/tqdm are not needed for fetch-data or --help
-        summary = run([cfg], progress=not args.quiet, scheduler=args.scheduler)[cfg]
+        return COMMANDS[args.command][2](args)
+    except KeyboardInterrupt:  # the engine has stopped its workers and said what is kept
+        return 130
     except (ConfigError, data.DataError, ProvenanceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportMismatch as exc:  # a damaged or incompatible compact store: what, where, and what to do
         print(f"error: cannot import {getattr(args, 'source', '') or 'the compact store'}: {exc}", file=sys.stderr)
         return 2
-    print(f"\n{cfg.arm} run {cfg.prefix}-{cfg.hash} ({cfg.trials} trial(s), {cfg.num_levels} level(s)):")
-    print(summary_table(summary))
-    print(f"\nstored in {cfg.out}/{cfg.prefix}-{cfg.hash}/ (summary.csv, config.json, trial_*/level_*/)")
-    return 0
 
 
 if __name__ == "__main__":
