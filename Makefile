@@ -40,10 +40,6 @@ data: venv
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) || true; fi
 	$(PY) -m lth_utils fetch-data fashion-mnist --data-root $(DATA_ROOT)
 
-# The run store of a profile (profiles.run_store): `paper` keeps its own beside its committed compact results
-# (results/paper/store), so that exporting it writes only paper runs there; the others share runs/.
-STORE := $(if $(filter paper,$(PROFILE)),results/paper/runs,runs)
-COMPACT := results/$(PROFILE)/store
 # make verify retrains a few levels of the standard profile when asked for the handouts (the paper's are 50,000
 # iterations each)
 VERIFY_PROFILE := $(if $(filter handouts,$(PROFILE)),standard,$(PROFILE))
@@ -87,7 +83,7 @@ train: data import
 export: venv
 	@if [ "$(PROFILE)" = handouts ]; then echo "make export needs PROFILE=standard or PROFILE=paper (the store to \
 		write results/<profile>/store from)"; exit 2; fi
-	$(PY) -m lth_utils export --out $(STORE) --to $(COMPACT)
+	$(PY) -m lth_utils export --profile $(PROFILE)  # its run store (profiles.run_store) to results/$(PROFILE)/store
 	@if [ "$(PROFILE)" = paper ]; then $(MAKE) --no-print-directory compare; fi
 
 # The README's side-by-side table with the paper and its handout-protocols table, from the committed paper results.

@@ -47,8 +47,14 @@ def _store_folder(parameter: str, path: str, what: str = "an existing run-store 
 
 def run_export(args) -> int:
     """`export`: a run store's compact, committable form."""
-    from .course.profiles import weights_read
+    from .course.profiles import check_profile, run_store, weights_read
     from .results import portable
+    if args.profile is not None:
+        check_profile(args.profile)
+    elif args.to is None:
+        raise ConfigError("to", None, "the folder for the compact form, e.g. results/paper/store (or --profile)")
+    args.out = args.out or (run_store(args.profile) if args.profile else "runs")
+    args.to = args.to or f"results/{args.profile}/store"
     _store_folder("out", args.out)
     rows = portable.export_store(args.out, args.to, args.runs, weights_read())
     for row in rows:
@@ -304,8 +310,10 @@ def add_train(parser) -> None:
 
 
 def add_export(parser) -> None:
-    parser.add_argument("--out", default="runs", help="the run store to export (default: runs)")
-    parser.add_argument("--to", required=True, help="folder for the compact form, e.g. results/paper/store")
+    parser.add_argument("--profile", default=None, help="standard, paper, quick or smoke: export its run store (runs, "
+                        "or results/paper/runs) to results/<profile>/store")
+    parser.add_argument("--out", default=None, help="the run store to export (default: the profile's, else runs)")
+    parser.add_argument("--to", default=None, help="folder for the compact form (default: results/<profile>/store)")
     parser.add_argument("--runs", nargs="*", default=None, help="run folder names (default: every run)")
 
 
