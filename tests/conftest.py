@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -50,12 +51,33 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture
-def tiny(data_root, tmp_path) -> IMPConfig:
+def tiny_config(data_root: Path, out: Path) -> IMPConfig:
     """A few seconds of real IMP on MNIST: 600 training images, 30 iterations, 2 trials, 2 levels; the test split is
     evaluated at the end of each level only (the same early-stopping results, half the time of a test curve)."""
     return IMPConfig(train_subset=600, iterations=30, eval_every=10, levels=2, trials=2, data_root=str(data_root),
-                     out=str(tmp_path / "runs"), workers=1, test_curve_levels="none")
+                     out=str(out), workers=1, test_curve_levels="none")
+
+
+@pytest.fixture
+def tiny(data_root, tmp_path) -> IMPConfig:
+    """tiny_config in this test's own empty store."""
+    return tiny_config(data_root, tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def tiny_store(data_root, tmp_path_factory) -> Path:
+    """The tiny run trained once per test process (each pytest-xdist worker): what trained_tiny copies."""
+    out = tmp_path_factory.mktemp("tiny_store")
+    engine.run_imp(tiny_config(data_root, out), progress=False)
+    return out
+
+
+@pytest.fixture
+def trained_tiny(tiny, tiny_store) -> IMPConfig:
+    """`tiny` with its run already trained in its store (a copy of tiny_store), for tests that read a trained run or
+    compare one with a run trained another way: the same bits as training it here (same config, same process)."""
+    shutil.copytree(tiny_store, tiny.out)
+    return tiny
 
 
 def cifar_batch(path, labels, seed):

@@ -40,9 +40,10 @@ def test_a_projection_counts_each_level_once_with_its_iterations():
     assert costs.projected([IMPConfig(model="lenet5", levels=1)], rates)["unmeasured"] == ["lenet5"]
 
 
-def test_provenance_projects_the_paper_profile_from_the_levels_it_read(tiny):
+def test_provenance_projects_the_paper_profile_from_the_levels_it_read(trained_tiny):
+    tiny = trained_tiny
     engine.LEDGER.clear()
-    engine.run_imp(tiny, progress=False)
+    engine.run_imp(tiny, progress=False)  # read from the store: its records carry the training time
     records = costs.store_records(tiny.out)
     assert len(records) == tiny.trials * (tiny.levels + 1) and all(r.iterations > 0 for r in records)
     rate = costs.per_iteration(records)["lenet_300_100"]

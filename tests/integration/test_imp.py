@@ -110,17 +110,17 @@ def test_more_trials_or_levels_extend_the_stored_run(tiny, monkeypatch):
     assert len(summary) == 6 and len(trained) == 6 - 2
 
 
-def test_same_config_gives_the_same_bits_in_a_fresh_store(tiny, tmp_path):
+def test_same_config_gives_the_same_bits_in_a_fresh_store(trained_tiny, tmp_path):
+    tiny = trained_tiny  # trained once in this process, before this test
     other = replace(tiny, out=str(tmp_path / "other"))
-    engine.run_imp(tiny, progress=False)
     engine.run_imp(other, progress=False)
     for level in range(3):
         assert _same_state(_load(tiny, 1, level, "weights_final.pt"), _load(other, 1, level, "weights_final.pt"))
 
 
-def test_parallel_workers_give_the_same_bits_as_one_process(tiny, tmp_path):
+def test_parallel_workers_give_the_same_bits_as_one_process(trained_tiny, tmp_path):
+    tiny = trained_tiny  # one process, one worker
     pooled = replace(tiny, out=str(tmp_path / "pooled"), workers=2)
-    engine.run_imp(tiny, progress=False)
     engine.run_imp(pooled, progress=False)
     for trial in range(2):
         assert _same_state(_load(tiny, trial, 2, "weights_final.pt"), _load(pooled, trial, 2, "weights_final.pt"))
