@@ -196,87 +196,28 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
     on_progress:          called with the number of iterations done since the last call (for progress bars).
     """
     kernels.check_kernels(kernels_version)
-    device = next(model.parameters()).device
     x_train, y_train = splits.train
-    layouts = sparse_layouts(model, mask) if isinstance(model, nn.Sequential) else {}
-    survivors = kernels.survivor_layers(model, mask, kernels_version, device, config.sparse_train_density)
-    compact = {f"{name}.weight" for name, m in model.named_children() if m in survivors}
-    masked = masked_parameters(model, {n: m for n, m in mask.items() if n not in compact})
-    params = [p for n, p in model.named_parameters() if n not in compact] + [l.values for l in survivors.values()]
-    train_layouts = {}
-    if kernels_version == 1 and config.sparse_train_density > 0 and device.type == "cpu" \
-            and isinstance(model, nn.Sequential):
-        first = next(m for m in model if isinstance(m, nn.Linear))  # its input needs no gradient
-        train_layouts = {m: v for m, v in sparse_layouts(model, mask, config.sparse_train_density).items()
-                         if m is first and m.bias is not None}
-    forward = kernels.train_plan(model, survivors)
-    opt = make_optimizer(config.optimizer, params, config.lr, config.momentum, config.weight_decay, device)
+    step = _Step(model, mask, config, kernels_version)
     batches = batch_stream(len(y_train), config.batch_size, torch.Generator().manual_seed(data_seed))
+    evaluations = _Evaluations(model, mask, splits, config, step, test_curve, save_weights_at)
+    start = time.perf_counter()
 
     def factor(it: int) -> float:
         if lr_schedule_override == "final":
             return lr_factor(config.iterations - 1, config.iterations, config.lr_schedule)
         return lr_factor(it, config.iterations, config.lr_schedule)
 
-    def sync() -> None:  # the survivors into the dense weights that evaluation and the saved files read
-        for layer in survivors.values():
-            layer.write_back()
-
-    metrics: list[dict] = []
-    best = (float("inf"), 0, 0.0)  # (val loss, iteration, test accuracy there)
-    best_weights = None  # without the test curve: the weights at the best validation loss, evaluated at the end
-    evals_since_best, saved, eval_seconds = 0, None, 0.0
-    start = time.perf_counter()
-
-    def test_row(it: int) -> dict:
-        test_loss, test_acc = evaluate(model, *splits.test, layouts)
-        return {"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc}
-
-    def record(it: int) -> bool:
-        """Evaluate at iteration `it`; True when training stops here (the end, or patience run out)."""
-        nonlocal best, best_weights, evals_since_best, eval_seconds
-        started = time.perf_counter()
-        sync()
-        val_loss, val_acc = evaluate(model, *splits.val, layouts)
-        metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
-        improved = val_loss < best[0]
-        evals_since_best = 0 if improved else evals_since_best + 1
-        may_stop = save_weights_at is None or it >= save_weights_at
-        stop = it == config.iterations or bool(config.patience and evals_since_best >= config.patience and may_stop)
-        if test_curve:
-            metrics.append(test_row(it))
-            if improved:
-                best = (val_loss, it, metrics[-1]["accuracy"])
-        elif improved:
-            best = (val_loss, it, float("nan"))
-            best_weights = None if stop else state_copy(model)
-        if stop and not test_curve:
-            final = test_row(it)
-            if best_weights is not None:  # the best weights' test row goes right after their validation row
-                current = state_copy(model)
-                model.load_state_dict(best_weights)
-                row = test_row(best[1])
-                model.load_state_dict(current)
-                at = next(i for i, r in enumerate(metrics) if r["iteration"] == best[1]) + 1
-                metrics.insert(at, row)
-            else:
-                row = final
-            best = (best[0], best[1], row["accuracy"])
-            metrics.append(final)
-        eval_seconds += time.perf_counter() - started
-        return stop
-
     it = start_iteration
     last_reported = start_iteration
-    current_factor = None
+    current_factor, saved = None, None
     while True:
         if it == save_weights_at:
-            sync()
+            step.sync()
             saved = state_copy(model)
         if it == stop_at:
             break
         if it % config.eval_every == 0 or it in (start_iteration, config.iterations):
-            stop = record(it)
+            stop = evaluations.record(it)
             if on_progress is not None:
                 on_progress(it - last_reported)
                 last_reported = it
@@ -284,21 +225,109 @@ def train(model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, dat
                 break
         if factor(it) != current_factor:
             current_factor = factor(it)
-            for group in opt.param_groups:
+            for group in step.optimizer.param_groups:
                 group["lr"] = config.lr * current_factor
         idx = next(batches).to(x_train.device)
-        x = x_train.index_select(0, idx)
-        logits = _train_forward(model, x, train_layouts) if train_layouts else forward(x)
-        loss = F.cross_entropy(logits, y_train.index_select(0, idx))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        masked_step(opt, masked)
+        step(x_train.index_select(0, idx), y_train.index_select(0, idx))
         it += 1
 
-    sync()
+    step.sync()
+    metrics, best = evaluations.metrics, evaluations.best
     tests = [r for r in metrics if r["split"] == "test"]
     final_test_acc = tests[-1]["accuracy"] if tests else float("nan")
     return TrainResult(metrics=metrics, early_stop_iteration=best[1], val_loss_at_early_stop=best[0],
                        test_acc_at_early_stop=best[2], final_test_acc=final_test_acc,
-                       iterations_run=it - start_iteration,
-                       seconds=time.perf_counter() - start, eval_seconds=eval_seconds, saved_weights=saved)
+                       iterations_run=it - start_iteration, seconds=time.perf_counter() - start,
+                       eval_seconds=evaluations.seconds, saved_weights=saved)
+
+
+class _Step:
+    """One optimiser step of `train` under the mask, in the kernel version's plan: the survivors of a sparse first
+    layer (version 2) as compact parameters, the other pruned weights masked around the step (masking.masked_step)."""
+
+    def __init__(self, model: nn.Module, mask: Mask, config: TrainConfig, kernels_version: int):
+        device = next(model.parameters()).device
+        self.survivors = kernels.survivor_layers(model, mask, kernels_version, device, config.sparse_train_density)
+        compact = {f"{name}.weight" for name, m in model.named_children() if m in self.survivors}
+        self.masked = masked_parameters(model, {n: m for n, m in mask.items() if n not in compact})
+        params = [p for n, p in model.named_parameters() if n not in compact] + \
+            [layer.values for layer in self.survivors.values()]
+        self.layouts = {}  # version 1's CSR option for the first Linear layer (its input needs no gradient)
+        if kernels_version == 1 and config.sparse_train_density > 0 and device.type == "cpu" \
+                and isinstance(model, nn.Sequential):
+            first = next(m for m in model if isinstance(m, nn.Linear))
+            self.layouts = {m: v for m, v in sparse_layouts(model, mask, config.sparse_train_density).items()
+                            if m is first and m.bias is not None}
+        self.model, self.forward = model, kernels.train_plan(model, self.survivors)
+        self.optimizer = make_optimizer(config.optimizer, params, config.lr, config.momentum, config.weight_decay,
+                                        device)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        logits = _train_forward(self.model, x, self.layouts) if self.layouts else self.forward(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        masked_step(self.optimizer, self.masked)
+
+    def sync(self) -> None:
+        """The survivors into the dense weights that evaluation and the saved files read."""
+        for layer in self.survivors.values():
+            layer.write_back()
+
+
+class _Evaluations:
+    """The evaluations of one `train` call and its early-stopping record: `best` is (val loss, iteration, test
+    accuracy there) at the first minimum of the validation loss; `record(it)` evaluates and says whether to stop."""
+
+    def __init__(self, model: nn.Module, mask: Mask, splits: Splits, config: TrainConfig, step: _Step,
+                 test_curve: bool, save_weights_at: int | None):
+        self.model, self.splits, self.config, self.step = model, splits, config, step
+        self.test_curve, self.save_weights_at = test_curve, save_weights_at
+        self.layouts = sparse_layouts(model, mask) if isinstance(model, nn.Sequential) else {}  # CSR evaluation
+        self.metrics: list[dict] = []
+        self.best = (float("inf"), 0, 0.0)
+        self.best_weights = None  # without the test curve: the weights at the best validation loss, tested at the end
+        self.since_best, self.seconds = 0, 0.0
+
+    def test_row(self, it: int) -> dict:
+        test_loss, test_acc = evaluate(self.model, *self.splits.test, self.layouts)
+        return {"iteration": it, "split": "test", "loss": test_loss, "accuracy": test_acc}
+
+    def record(self, it: int) -> bool:
+        """Evaluate at iteration `it`; True when training stops here (the end, or patience run out)."""
+        started = time.perf_counter()
+        self.step.sync()
+        val_loss, val_acc = evaluate(self.model, *self.splits.val, self.layouts)
+        self.metrics.append({"iteration": it, "split": "val", "loss": val_loss, "accuracy": val_acc})
+        improved = val_loss < self.best[0]
+        self.since_best = 0 if improved else self.since_best + 1
+        may_stop = self.save_weights_at is None or it >= self.save_weights_at
+        patience = self.config.patience
+        stop = it == self.config.iterations or bool(patience and self.since_best >= patience and may_stop)
+        if self.test_curve:
+            self.metrics.append(self.test_row(it))
+            if improved:
+                self.best = (val_loss, it, self.metrics[-1]["accuracy"])
+        elif improved:
+            self.best = (val_loss, it, float("nan"))
+            self.best_weights = None if stop else state_copy(self.model)
+        if stop and not self.test_curve:
+            self._test_at_the_end(it)
+        self.seconds += time.perf_counter() - started
+        return stop
+
+    def _test_at_the_end(self, it: int) -> None:
+        """Without the test curve: the test split on the final weights and on those kept at the best validation
+        loss (its row right after theirs)."""
+        final = self.test_row(it)
+        if self.best_weights is not None:
+            current = state_copy(self.model)
+            self.model.load_state_dict(self.best_weights)
+            row = self.test_row(self.best[1])
+            self.model.load_state_dict(current)
+            at = next(i for i, r in enumerate(self.metrics) if r["iteration"] == self.best[1]) + 1
+            self.metrics.insert(at, row)
+        else:
+            row = final
+        self.best = (self.best[0], self.best[1], row["accuracy"])
+        self.metrics.append(final)
