@@ -13,10 +13,16 @@ import numpy as np
 import pytest
 import torch
 
-from lth_utils import data, engine, imp, portable
-from lth_utils.files import torch_load
-from lth_utils.imp import IMPConfig
-from lth_utils.store import stored_levels
+from lth_utils import data
+
+from lth_utils.execution import engine
+
+from lth_utils.lottery import imp
+
+from lth_utils.results import portable
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import IMPConfig
+from lth_utils.foundations.store import stored_levels
 
 DATA_ROOT = Path(os.environ.get("LTH_DATA_ROOT", Path(__file__).resolve().parents[1] / "data"))
 

@@ -6,12 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from lth_utils import engine, masks, pruning
-from lth_utils.config import ConfigError, identity
-from lth_utils.imp import IMPConfig
+from lth_utils.execution import engine
+
+from lth_utils.pruning import masks
+
+from lth_utils import pruning
+from lth_utils.foundations.config import ConfigError, identity
+from lth_utils.lottery.imp import IMPConfig
 from lth_utils.models import build_model, conv_names, prunable_names
-from lth_utils.profiles import imp_config
-from lth_utils.store import level_dir
+from lth_utils.course.profiles import imp_config
+from lth_utils.foundations.store import level_dir
 
 
 def test_layer_rates_put_conv_layers_at_their_own_rate():

@@ -4,9 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from lth_utils import costs, engine, experiments, notebook, profiles, readme
-from lth_utils.costs import Record
-from lth_utils.imp import IMPConfig
+from lth_utils.execution import costs, engine
+
+from lth_utils import experiments
+
+from lth_utils.course import notebook, profiles, readme
+from lth_utils.execution.costs import Record
+from lth_utils.lottery.imp import IMPConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from lth_utils import data
-from lth_utils.files import file_digest
+from lth_utils.foundations.files import file_digest
 
 from conftest import cifar_batch
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lth_utils import experiments, notebook, profiles
+from lth_utils import experiments
+
+from lth_utils.course import notebook, profiles
 
 PACKAGE = Path(experiments.__file__).resolve().parents[1]
 

@@ -9,12 +9,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lth_utils import engine, imp, masks
-from lth_utils.config import ConfigError, from_values
+from lth_utils.execution import engine
+
+from lth_utils.lottery import imp
+
+from lth_utils.pruning import masks
+from lth_utils.foundations.config import ConfigError, from_values
 from lth_utils.experiments import init_pruning, signs
-from lth_utils.files import torch_load
-from lth_utils.imp import IMPConfig
-from lth_utils.store import level_dir
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import IMPConfig
+from lth_utils.foundations.store import level_dir
 
 
 def _load(cfg, trial, level, name):

@@ -1,4 +1,4 @@
-"""Kernel versions (lth_utils.kernels): what stays to the bit, what may move and by how much, and that a chain keeps
+"""Kernel versions (lth_utils.training.kernels): what stays to the bit, what may move and by how much, and that a chain keeps
 the version it started with."""
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lth_utils import data, imp, kernels, masks, models, pruning
-from lth_utils.store import level_dir, read_result, recorded_kernels, write_result
+from lth_utils import data, models, pruning
+
+from lth_utils.lottery import imp
+
+from lth_utils.training import kernels
+
+from lth_utils.pruning import masks
+from lth_utils.foundations.store import level_dir, read_result, recorded_kernels, write_result
 from lth_utils.training import TrainConfig, evaluate, train
 
 # Between kernel versions 1 and 2 (measured on LeNet-300-100 at 5% and 1.8% density, 300 iterations): the final

@@ -6,7 +6,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lth_utils import landscape, masks, pruning
+from lth_utils.experiments import landscape
+
+from lth_utils.pruning import masks
+
+from lth_utils import pruning
 from lth_utils.data import load_splits
 from lth_utils.models import build_model
 

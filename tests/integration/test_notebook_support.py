@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 import torch
 
-from lth_utils import analysis, experiments, imp, instability, notebook, profiles
+from lth_utils.results import analysis
+
+from lth_utils import experiments
+
+from lth_utils.lottery import imp
+
+from lth_utils.experiments import instability
+
+from lth_utils.course import notebook, profiles
 from lth_utils.experiments import double_descent
-from lth_utils.config import ConfigError
-from lth_utils.imp import IMPConfig
+from lth_utils.foundations.config import ConfigError
+from lth_utils.lottery.imp import IMPConfig
 
 
 def test_paper_profile_uses_the_papers_hyperparameters():
@@ -44,7 +52,7 @@ def test_error_barrier_is_the_rise_above_the_mean_of_the_ends():
 
 def test_interpolation_hits_both_ends_exactly():
     a, b = {"w": torch.randn(3, 3)}, {"w": torch.randn(3, 3)}
-    from lth_utils import landscape
+    from lth_utils.experiments import landscape
     assert torch.equal(landscape.interpolate(a, b, 0.0)["w"], a["w"])
     assert torch.equal(landscape.interpolate(a, b, 1.0)["w"], b["w"])
 
@@ -75,7 +83,7 @@ def test_pruned_regression_weights_stay_zero(tmp_path):
 
 
 def test_late_rewound_levels_train_the_remaining_iterations(tiny):
-    from lth_utils import engine
+    from lth_utils.execution import engine
     cfg = dataclasses.replace(tiny, rewind="10", trials=1, levels=1)
     summary = engine.run_imp(cfg, progress=False)
     assert summary.set_index("level")["iterations_run"].to_dict() == {0: 30, 1: 20}
@@ -133,7 +141,7 @@ def test_notebook_07_rejects_bad_methods_and_densities_before_any_training(metho
 
 def test_notebook_08_plans_a_chain_per_mask_criterion_sharing_the_dense_level_and_sign_arms_at_its_densities():
     from lth_utils import experiments
-    from lth_utils.imp import dense_source
+    from lth_utils.lottery.imp import dense_source
     cfg = profiles.imp_config("standard")
     settings = profiles.NOTEBOOK_SETTINGS["standard"]
     runs = experiments.signs.runs(cfg, settings)
@@ -162,9 +170,11 @@ def test_notebook_08_rejects_bad_criteria_and_densities_before_any_training(crit
 
 
 def test_untrained_accuracy_evaluates_the_stored_masks_on_never_trained_weights(tiny):
-    from lth_utils import engine, masks, supermask
+    from lth_utils.execution import engine
+    from lth_utils.pruning import masks
+    from lth_utils.experiments import supermask
     from lth_utils.data import load_splits
-    from lth_utils.imp import level_inputs
+    from lth_utils.lottery.imp import level_inputs
     from lth_utils.training import evaluate
     runs = {"ticket": tiny, "random_prune": dataclasses.replace(tiny, arm="random_prune", only_levels="2"),
             "signs_constant": dataclasses.replace(tiny, arm="signs_constant")}
@@ -191,7 +201,7 @@ def test_untrained_accuracy_evaluates_the_stored_masks_on_never_trained_weights(
 
 
 def test_supermask_configs_follow_the_imp_config_so_trial_t_freezes_the_tickets_initial_weights():
-    from lth_utils import supermask
+    from lth_utils.experiments import supermask
     cfg = profiles.imp_config("smoke", seed=3)
     made = supermask.configs_for(cfg, iterations=40, eval_every=100)
     assert set(made) == set(supermask.WEIGHTS)
@@ -235,7 +245,7 @@ def test_the_code_digest_changes_with_code_and_not_with_outputs_or_injected_para
 def test_headless_executions_keep_text_progress_bars_and_restore_the_environment(monkeypatch):
     import os
     from tqdm import tqdm as text_tqdm
-    from lth_utils import progress
+    from lth_utils.foundations import progress
 
     monkeypatch.delenv(progress.TEXT_ENV, raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
@@ -289,7 +299,7 @@ def test_controls_train_at_the_profiles_control_levels_and_the_other_notebooks_r
 
 
 def test_provenance_counts_the_levels_trained_and_read_and_their_cost_from_the_records(tiny):
-    from lth_utils import engine
+    from lth_utils.execution import engine
     engine.LEDGER.clear()
     engine.run_imp(tiny, progress=False)
     first = engine.ledger_summary()
@@ -388,7 +398,8 @@ def test_the_handouts_run_each_notebook_in_its_own_profile_and_other_profiles_ne
 
 def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_store(monkeypatch, capsys):
     from lth_utils import __main__ as cli
-    from lth_utils import engine, experiments
+    from lth_utils.execution import engine
+    from lth_utils import experiments
     planned = []
     monkeypatch.setattr(engine, "run", lambda configs, **kw: planned.extend(configs))
     monkeypatch.setattr(cli.data, "fetch", lambda *a, **k: None)
@@ -412,7 +423,7 @@ def test_the_profile_settings_give_every_store_and_handout_one_place():
 
 def test_import_without_from_reads_each_profiles_committed_store_into_its_run_store(monkeypatch, tmp_path, capsys):
     from lth_utils import __main__ as cli
-    from lth_utils import portable
+    from lth_utils.results import portable
     imported = []
     monkeypatch.setattr(portable, "import_store", lambda source, out: imported.append((source, out)) or [])
     monkeypatch.chdir(tmp_path)
@@ -428,7 +439,7 @@ def test_the_density_axis_honours_explicit_ticks_and_drops_overlapping_ones():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from lth_utils import plots
+    from lth_utils.results import plots
     fig, ax = plt.subplots()
     plots.density_axis(ax, [100, 80, 50.1, 10.2, 2.2], ticks=[100, 80, 50.1, 10.2, 2.2])
     assert list(ax.get_xticks()) == [100, 50.1, 10.2, 2.2]  # 80 is within a factor 1.35 of 100

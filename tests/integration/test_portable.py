@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from lth_utils import engine, imp, portable
-from lth_utils.files import torch_load
-from lth_utils.store import level_dir
+from lth_utils.execution import engine
+
+from lth_utils.lottery import imp
+
+from lth_utils.results import portable
+from lth_utils.foundations.files import torch_load
+from lth_utils.foundations.store import level_dir
 
 from conftest import same_file
 
@@ -124,7 +128,7 @@ def test_extending_a_trial_exported_complete_names_the_weights_it_lacks(tiny, tm
 
 
 def test_instability_paths_travel_with_the_store_and_are_read_not_retrained(tiny, tmp_path, monkeypatch):
-    from lth_utils import instability
+    from lth_utils.experiments import instability
     cfg = replace(tiny, levels=1, trials=1)
     table = instability.run_instability(cfg, levels=[0, 1], progress=False)
     portable.export_store(tiny.out, tmp_path / "compact")
@@ -139,7 +143,7 @@ def test_instability_paths_travel_with_the_store_and_are_read_not_retrained(tiny
 
 def test_verify_finds_a_retrained_store_identical_and_names_how_far_a_different_one_is(tiny, tmp_path):
     from lth_utils.__main__ import main
-    from lth_utils.store import write_result
+    from lth_utils.foundations.store import write_result
     cfg = replace(tiny, levels=1, trials=1)
     engine.run([cfg, replace(cfg, arm="reinit")], progress=False)
     portable.export_store(cfg.out, tmp_path / "compact")
@@ -235,7 +239,7 @@ def test_a_damaged_or_old_compact_store_is_an_answer_not_a_traceback(tiny, tmp_p
 
 def test_a_late_rewinding_run_copies_a_dense_level_only_from_its_own_device_model(tiny, tmp_path):
     """Its rewind point is replayed here: on another CPU model it would not lie on the copied trajectory."""
-    from lth_utils.store import read_result, write_result
+    from lth_utils.foundations.store import read_result, write_result
     cfg = replace(tiny, levels=1, trials=2, rewind="7")
     source = imp.dense_source(cfg)
     engine.run([source], progress=False)

@@ -10,11 +10,17 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lth_utils import engine, imp, masks, store
-from lth_utils.config import ConfigError, config_hash, identity
-from lth_utils.files import torch_load
-from lth_utils.imp import IMPConfig
-from lth_utils.store import ProvenanceError, level_dir, read_csv
+from lth_utils.execution import engine
+
+from lth_utils.lottery import imp
+
+from lth_utils.pruning import masks
+
+from lth_utils.foundations import store
+from lth_utils.foundations.config import ConfigError, config_hash, identity
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import IMPConfig
+from lth_utils.foundations.store import ProvenanceError, level_dir, read_csv
 
 
 def _result(cfg, trial, level):
@@ -211,7 +217,7 @@ def test_control_arms_train_on_the_tickets_data_order_level_for_level(tiny, monk
 def test_instability_copies_start_from_the_levels_true_spawn_point(tiny, rewind, level):
     # Retraining from the spawn point with the level's own data order must reproduce the stored trained weights.
     from lth_utils import data
-    from lth_utils.instability import spawn_point
+    from lth_utils.experiments.instability import spawn_point
     from lth_utils.models import build_model
     from lth_utils.training import train
     cfg = replace(tiny, rewind=rewind, trials=1, levels=1)

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from lth_utils import supermask
-from lth_utils.config import ConfigError
-from lth_utils.files import torch_load
-from lth_utils.imp import derive_seed
+from lth_utils.experiments import supermask
+from lth_utils.foundations.config import ConfigError
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import derive_seed
 from lth_utils.models import build_model
 
 

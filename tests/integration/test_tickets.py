@@ -11,11 +11,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lth_utils import tickets
+from lth_utils.lottery import tickets
 from lth_utils.__main__ import main
-from lth_utils.config import ConfigError
+from lth_utils.foundations.config import ConfigError
 from lth_utils.data import load_splits
-from lth_utils.tickets import Ticket, TicketConfig, apply_ticket, controls, find_ticket
+from lth_utils.lottery.tickets import Ticket, TicketConfig, apply_ticket, controls, find_ticket
 
 
 class SmallConvNet(nn.Module):

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lth_utils import data, masks, models, pruning
+from lth_utils import data, models, pruning
+
+from lth_utils.pruning import masks
 from lth_utils.training import TrainConfig, lr_factor, train
 
 
@@ -113,7 +115,7 @@ def test_sparse_evaluation_matches_dense_evaluation(splits):
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_gradients_of_pruned_weights_are_masked_so_optimiser_state_stays_zero(splits, optimizer):
     # Re-masking the weights after each step would hide a missing gradient mask; the optimiser state does not.
-    from lth_utils.masking import masked_parameters, masked_step
+    from lth_utils.training.masking import masked_parameters, masked_step
     from lth_utils.training import make_optimizer
     model, mask = _pruned_model()
     masked = masked_parameters(model, mask)

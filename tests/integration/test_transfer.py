@@ -8,11 +8,15 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lth_utils import data, engine, masks
-from lth_utils.config import ConfigError
-from lth_utils.files import torch_load
-from lth_utils.imp import IMPConfig
-from lth_utils.store import level_dir
+from lth_utils import data
+
+from lth_utils.execution import engine
+
+from lth_utils.pruning import masks
+from lth_utils.foundations.config import ConfigError
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import IMPConfig
+from lth_utils.foundations.store import level_dir
 
 
 @pytest.fixture

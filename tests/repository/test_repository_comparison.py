@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 
-from lth_utils import comparison
+from lth_utils.course import comparison
 
 ROOT = Path(__file__).resolve().parents[2]
 

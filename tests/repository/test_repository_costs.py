@@ -5,14 +5,17 @@ import re
 from pathlib import Path
 
 
-from lth_utils import experiments, profiles, readme
+from lth_utils import experiments
+
+
+from lth_utils.course import profiles, readme
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_standard_store_holds_every_level_the_notebooks_plan():
     """`make run` imports results/standard/store and trains only what is missing: every planned level is there."""
-    from lth_utils.imp import all_tasks
+    from lth_utils.lottery.imp import all_tasks
 
     cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
     store = ROOT / "results/standard/store"

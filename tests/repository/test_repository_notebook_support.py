@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lth_utils import notebook
+from lth_utils.course import notebook
 
 
 def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_outputs():
@@ -13,7 +13,7 @@ def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_
     rendering its handout leaves the handout's provenance line (wall time, date-dependent) behind, and this fails."""
     import json
     import re
-    from lth_utils.notebook import notebook_paths
+    from lth_utils.course.notebook import notebook_paths
 
     for path in notebook_paths():
         handout = path.parents[1] / "handouts" / f"{path.stem}.html"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 
-from lth_utils import portable
+from lth_utils.results import portable
 
 from conftest import no_training
 

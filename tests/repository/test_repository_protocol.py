@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lth_utils import profiles, protocol
+from lth_utils.course import profiles, protocol
 
 from conftest import parameters_cell
 
@@ -37,7 +37,7 @@ def test_every_notebook_defaults_to_its_handout_profile_and_prints_its_protocol(
 
 
 def test_the_readmes_protocol_table_is_what_the_code_computes():
-    from lth_utils.notebook import notebook_paths
+    from lth_utils.course.notebook import notebook_paths
     readme = (ROOT / "README.md").read_text()
     block = readme.split(protocol.PROTOCOLS_START)[1].split(protocol.PROTOCOLS_END)[0].strip()
     assert block == protocol.handouts_table([p.stem for p in notebook_paths()]), "run make compare"

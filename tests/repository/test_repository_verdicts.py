@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from lth_utils import verdicts
+from lth_utils.results import verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
 

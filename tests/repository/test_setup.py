@@ -36,7 +36,7 @@ def test_installed_versions_match_the_pins():
 
 
 def test_lth_utils_never_imports_torchvision():
-    code = "import sys, lth_utils.engine, lth_utils.__main__; print('torchvision' in sys.modules)"
+    code = "import sys, lth_utils.execution.engine, lth_utils.__main__; print('torchvision' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     sources = "\n".join(p.read_text() for p in (ROOT / "lth_utils").rglob("*.py"))
     assert not re.search(r"^\s*(import|from)\s+torchvision", sources, flags=re.M)

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from lth_utils import engine
-from lth_utils.config import ConfigError
-from lth_utils.store import PAUSE_ENV
+from lth_utils.execution import engine
+from lth_utils.foundations.config import ConfigError
+from lth_utils.foundations.store import PAUSE_ENV
 
 from conftest import wait_for_pause
 
@@ -74,7 +74,7 @@ def test_imp_on_a_dask_cluster_gives_the_local_engines_bits(tiny, tmp_path, loca
     local = engine.run(_arms(dataclasses.replace(tiny, out=str(tmp_path / "local"))), progress=False, workers=2)
     assert _bits(on_cluster) == _bits(local)
     import torch
-    from lth_utils.analysis import load_weights
+    from lth_utils.results.analysis import load_weights
     a, b = load_weights(remote, 1, 2), load_weights(dataclasses.replace(tiny, out=str(tmp_path / "local")), 1, 2)
     assert all(torch.equal(a[n], b[n]) for n in a)
 
@@ -119,7 +119,7 @@ def test_an_unreachable_scheduler_fails_within_seconds_naming_its_address(tiny):
 
 def test_a_notebook_sweep_on_the_cluster_matches_a_local_one_reports_failures_and_skips_finished_points(
         data_root, tmp_path, localhost_cluster):
-    from lth_utils import sweep
+    from lth_utils.course import sweep
     fixed = {"profile": "smoke", "data_root": str(data_root)}
     remote = sweep.run_sweep(["02"], {"seed": [0, -1]}, tmp_path / "remote", fixed,
                              scheduler=localhost_cluster.address, progress=False)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lth_utils.files import torch_load
-from lth_utils.imp import IMPConfig
-from lth_utils.store import PAUSE_ENV, level_dir
+from lth_utils.foundations.files import torch_load
+from lth_utils.lottery.imp import IMPConfig
+from lth_utils.foundations.store import PAUSE_ENV, level_dir
 
 from conftest import wait_for_pause
 
@@ -124,7 +124,7 @@ def test_killing_papermill_leaves_no_kernel_or_worker_training_on(data_root, tmp
 
 def test_workers_are_spawned_where_there_is_no_forkserver(monkeypatch):
     import multiprocessing
-    from lth_utils import workers
+    from lth_utils.training import workers
     assert workers.pool_context().get_start_method() == "forkserver"  # Linux, macOS
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
     assert workers.pool_context().get_start_method() == "spawn"

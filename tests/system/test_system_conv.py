@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 
-from lth_utils import engine, masks
-from lth_utils.profiles import imp_config
-from lth_utils.store import level_dir
+from lth_utils.execution import engine
+
+
+
+from lth_utils.pruning import masks
+from lth_utils.course.profiles import imp_config
+from lth_utils.foundations.store import level_dir
 
 from conftest import cifar_folder
 

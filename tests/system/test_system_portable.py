@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from lth_utils import engine, imp, portable
+from lth_utils.execution import engine
+
+
+from lth_utils.lottery import imp
+
+
+from lth_utils.results import portable
 
 from conftest import left_out, no_training, same_file, tiny_configs
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from lth_utils.files import torch_load
-from lth_utils.store import level_dir
+from lth_utils.foundations.files import torch_load
+from lth_utils.foundations.store import level_dir
 
 from conftest import imp_command
 

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lth_utils import analysis, comparison
-from lth_utils.profiles import imp_config
+from lth_utils.results import analysis
+
+from lth_utils.course import comparison
+from lth_utils.course.profiles import imp_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -114,3 +114,16 @@ def test_execution_and_results_share_a_floor_and_never_import_each_other():
     """How a run executes and how its results are read are siblings: either can change without the other."""
     assert "results" not in {m for m, _ in _imports(MODULES["execution"])}
     assert "execution" not in {m for m, _ in _imports(MODULES["results"])}
+
+
+def test_every_flat_name_of_earlier_releases_imports_the_module_it_names_now():
+    """Notebooks and scripts written against `lth_utils.imp` or `from lth_utils import analysis` get the very module
+    object the package holds now (one module: monkeypatching and isinstance see the same one)."""
+    import importlib
+
+    import lth_utils
+    for old, new in lth_utils.MOVED.items():
+        module = importlib.import_module(f"lth_utils.{new}")
+        assert importlib.import_module(f"lth_utils.{old}") is module, old
+        assert getattr(lth_utils, old) is module and module.__spec__.name == f"lth_utils.{new}", old
+    assert (PACKAGE / "__init__.py").is_file() and not (PACKAGE / "imp.py").exists()  # no copies left behind

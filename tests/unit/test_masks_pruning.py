@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch.nn.utils import prune as torch_prune
 
-from lth_utils import masks, models, pruning
+from lth_utils.pruning import masks
+
+from lth_utils import models, pruning
 
 
 def _model(seed=0):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lth_utils import profiles, protocol
-from lth_utils.portable import SPLITS, _write_npz
+from lth_utils.course import profiles, protocol
+from lth_utils.results.portable import SPLITS, _write_npz
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lth_utils import masks, scorers
+from lth_utils.pruning import masks, scorers
 from lth_utils.models import Sequential, build_model
 
 

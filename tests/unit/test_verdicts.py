@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lth_utils import verdicts
+from lth_utils.results import verdicts
 from lth_utils.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
