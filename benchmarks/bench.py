@@ -44,7 +44,8 @@ from lth_utils.engine import parallel_map, single_thread
 from lth_utils.store import cpu_name
 from lth_utils.imp import derive_seed
 from lth_utils.profiles import imp_config
-from lth_utils.training import TrainConfig, evaluate, sparse_layouts, train
+from lth_utils.training import TrainConfig, evaluate, make_optimizer, sparse_layouts, train
+from lth_utils.training import loop as training_loop
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WEIGHTS = 266_200  # LeNet-300-100's prunable weights (biases add 410, ignored)
@@ -215,14 +216,17 @@ REPO = Path(__file__).resolve().parents[1]
 @contextlib.contextmanager
 def engine_before():
     """The engine before kernel version 2 (commit 0636553): evaluation and the training step through the model's
-    own layers (nn.MaxPool2d's kernel, not the fused ReLU -> max-pool), in version 1 (the same bits as now)."""
-    plan, pool = kernels.eval_plan, kernels.relu_max_pool
+    own layers (nn.MaxPool2d's kernel, not the fused ReLU -> max-pool) and torch.optim's fused Adam (not FusedAdam's
+    direct call), in version 1 (the same bits as now)."""
+    plan, pool, adam = kernels.eval_plan, kernels.relu_max_pool, training_loop.FusedAdam
     kernels.eval_plan = lambda model, csr_weights=None: (model if not csr_weights else plan(model, csr_weights))
     kernels.relu_max_pool = lambda y: F.max_pool2d(F.relu(y), 2)
+    training_loop.FusedAdam = lambda params, lr, weight_decay: torch.optim.Adam(params, lr=lr,
+                                                                                weight_decay=weight_decay, fused=True)
     try:
         yield
     finally:
-        kernels.eval_plan, kernels.relu_max_pool = plan, pool
+        kernels.eval_plan, kernels.relu_max_pool, training_loop.FusedAdam = plan, pool, adam
 
 
 def before_test_evaluations(store: Path = REPO / "results/paper/store") -> float:
@@ -285,7 +289,8 @@ def level_speed(model_name: str, rounds: int, splits, iterations: int, repeats: 
 
 
 STEP_PARTS = {"convolution backward": ("convolution_backward",), "convolution forward": ("mkldnn_convolution",),
-              "linear layers": ("addmm", "aten::mm"), "Adam": ("Adam.step", "_fused_adam")}
+              "ReLU + max-pool, both passes": ("_ReluPool",), "linear layers": ("addmm", "aten::mm"),
+              "Adam": ("_fused_adam", "_foreach_add")}
 
 
 def step_profile(model_name: str, splits, steps: int = 40) -> dict[str, float]:
@@ -295,7 +300,7 @@ def step_profile(model_name: str, splits, steps: int = 40) -> dict[str, float]:
     from torch.profiler import ProfilerActivity, profile
     model = models.build_model(model_name, seed=0)
     forward = kernels.train_plan(model, {})
-    opt = torch.optim.Adam(model.parameters(), 1.2e-3, fused=True)
+    opt = make_optimizer("adam", model.parameters(), 1.2e-3, 0.0, 0.0, "cpu")  # the engine's Adam
     x, y = splits.train[0][:60], splits.train[1][:60]
 
     def step():
@@ -315,9 +320,50 @@ def step_profile(model_name: str, splits, steps: int = 40) -> dict[str, float]:
     events = prof.key_averages()
     parts = {part: sum(e.self_cpu_time_total for e in events if any(k in e.key for k in keys)) / steps / 1e3
              for part, keys in STEP_PARTS.items()}
-    parts["the rest (ReLU + max-pool, loss, autograd, Python)"] = total - sum(parts.values())
+    parts["the rest (loss, autograd, Python)"] = total - sum(parts.values())
     parts["the whole step (timed without the profiler)"] = total
     return parts
+
+
+def forward_macs(model: nn.Module, input_shape=(1, 28, 28)) -> dict[str, int]:
+    """Multiply-adds of one image's forward pass, per Linear/Conv layer in model order (a hook on each)."""
+    macs, hooks = {}, []
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            hooks.append(m.register_forward_hook(
+                lambda mod, _, out, name=name: macs.__setitem__(name, out.numel() * mod.weight[0].numel())))
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    for h in hooks:
+        h.remove()
+    return macs
+
+
+def lenet5_floor(row: dict, profile: dict[str, float], val_images: int) -> dict:
+    """What 3x would take, from the measurements: LeNet-5's FLOPs per training step (forward, weight gradients, input
+    gradients of every layer but the first) and per iteration's share of evaluation, the rate oneDNN's convolutions
+    reach in the profiled step, a 2048 x 2048 matmul's rate on one thread, the iteration at that matmul rate for every
+    FLOP, and the convolution rate (as a share of the matmul's) at which the iteration would be 3x faster than before,
+    the rest of the step as it is now."""
+    macs = forward_macs(models.build_model("lenet5", seed=0))
+    convs = {n: v for n, v in macs.items() if n.startswith("conv")}
+    first = next(iter(macs))
+    batch = 60
+    step = 2 * batch * (2 * sum(macs.values()) + sum(v for n, v in macs.items() if n != first))
+    conv_step = 2 * batch * (2 * sum(convs.values()) + sum(v for n, v in convs.items() if n != first))
+    images = (PAPER_ITERATIONS // PAPER_EVAL_EVERY + 1 + 2 * 2) * val_images / PAPER_ITERATIONS
+    evaluation = 2 * images * sum(macs.values())
+    conv_ms = profile["convolution backward"] + profile["convolution forward"]
+    with single_thread():
+        matmul = matmul_gflops(2048, 3)
+    rest_ms = profile["the whole step (timed without the profiler)"] - conv_ms
+    target_ms = row["iteration_ms_before"] / 3
+    needed = (conv_step + evaluation) / 1e6 / max(target_ms - rest_ms, 1e-9)  # GFLOP/s
+    at_matmul = (step + evaluation) / 1e6 / matmul
+    return {"step_mflop": step / 1e6, "conv_step_mflop": conv_step / 1e6, "eval_mflop_per_iteration": evaluation / 1e6,
+            "conv_gflops": conv_step / 1e6 / conv_ms, "matmul_gflops_one_thread": matmul,
+            "iteration_ms_at_matmul_rate": at_matmul, "speedup_at_matmul_rate": row["iteration_ms_before"] / at_matmul,
+            "conv_share_of_matmul_for_3x": needed / matmul}
 
 
 def notebook_projections(ratios: dict[str, float]) -> list[dict]:
@@ -371,8 +417,10 @@ def engine_speed(splits, tiny: bool) -> dict:
     print(f"    target: all notebooks {before:.0f} -> {after:.0f} core-hours ({after / before:.2f} of before; <= 1/3)")
     profile = step_profile("lenet5", splits, 5 if tiny else 40)
     print("    LeNet-5's training step now, profiled (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in profile.items()))
+    floor = lenet5_floor(next(r for r in lenet5 if r["rounds"] == 0), profile, len(splits.val[1]))
+    print("    LeNet-5's floor: " + ", ".join(f"{k} {v:.2f}" for k, v in floor.items()))
     return {"levels": rows, "ratios": ratios, "projections": projections, "test_evaluations_before": test_before,
-            "lenet5_step_profile_ms": profile}
+            "lenet5_step_profile_ms": profile, "lenet5_floor": floor}
 
 
 def write_engine_readme(record: dict, readme: str) -> None:
@@ -420,6 +468,16 @@ def engine_speed_markdown(record: dict) -> str:
     if "lenet5_step_profile_ms" in record:
         lines += ["", "Where LeNet-5's training step goes now (torch.profiler, dense, batch 60, one thread; ms per step): "
                   + ", ".join(f"{k} {v:.2f}" for k, v in record["lenet5_step_profile_ms"].items()) + "."]
+    if "lenet5_floor" in record:
+        f = record["lenet5_floor"]
+        lines += ["", f"LeNet-5's floor: a training step is {f['step_mflop']:.0f} MFLOP ({f['conv_step_mflop']:.0f} in "
+                  f"the convolutions, which oneDNN runs at {f['conv_gflops']:.0f} GFLOP/s here), evaluation adds "
+                  f"{f['eval_mflop_per_iteration']:.0f} MFLOP per iteration; a 2048 x 2048 matmul runs at "
+                  f"{f['matmul_gflops_one_thread']:.0f} GFLOP/s on one thread. Were every FLOP at that rate, an "
+                  f"iteration would take {f['iteration_ms_at_matmul_rate']:.2f} ms ({f['speedup_at_matmul_rate']:.1f}x "
+                  f"faster than before); with the rest of the step as it is now, 3x needs the convolutions and "
+                  f"evaluation at {100 * f['conv_share_of_matmul_for_3x']:.0f}% of that matmul rate, where oneDNN "
+                  f"reaches {100 * f['conv_gflops'] / f['matmul_gflops_one_thread']:.0f}% on these shapes."]
     return "\n".join(lines)
 
 

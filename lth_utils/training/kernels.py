@@ -6,8 +6,8 @@
 
 Kernel versions (every level's provenance records `kernels`; a level recorded without it was computed by 1):
   1  autograd through the model's own layers, as the engine computed until December 2026. Speed-ups that leave
-     its bits as they were apply to it too: evaluation's ReLU -> max-pool as the maximum of four strided corners
-     (max is exact), the gradient and weight masking as one foreach call each, and the test split evaluated once
+     its bits as they were apply to it too: ReLU -> 2x2 max-pool as one compiled loop in both passes (same bits
+     as the two ops, signed zeros and NaN included), the gradient and weight masking as one foreach call each, and the test split evaluated once
      at the end on the weights kept at the best validation loss (`training.train`, test_curve=False).
   2  the default for new chains: also trains a sparse first Linear layer (density <= SPARSE_TRAIN_DENSITY) through
      its surviving weights only: a CSR forward pass, the weight gradient sampled at the survivors (SDDMM) and Adam
@@ -24,7 +24,9 @@ from __future__ import annotations
 import warnings
 
 import numba
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 KERNELS = 2
@@ -42,79 +44,120 @@ def check_kernels(kernels: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------ ReLU + 2x2 max-pool
-def _corners(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2  # max_pool2d(2) drops an odd last row/column
-    return y[..., 0:h:2, 0:w:2], y[..., 0:h:2, 1:w:2], y[..., 1:h:2, 0:w:2], y[..., 1:h:2, 1:w:2]
-
-
-def max_pool_relu(y: torch.Tensor) -> torch.Tensor:
-    """relu(max_pool2d(y, 2)) == max_pool2d(relu(y), 2) to the bit (max is exact), without gradient: the maximum of
-    the four strided window corners is ~8x faster than max_pool2d's kernel on LeNet-5's shapes (benchmarks/bench.py).
-    Training keeps max_pool2d, whose indices the backward pass needs (computing them here cost more than it saved)."""
-    a, b, c, d = _corners(y)
-    return torch.maximum(torch.maximum(a, b), torch.maximum(c, d)).clamp_min_(0)
-
-
-# The training pass's ReLU -> 2x2 max-pool, fused: max_pool2d's kernel (with the indices backward needs) took ~1.1 ms
-# of LeNet-5's ~7 ms step on one thread, the corners in torch more (strided where/copy), so the window loop is
-# compiled (numba, one thread). Same bits as ReLU then MaxPool2d in both passes: the first maximum of a window in
-# row-major order takes it, a NaN any number, a later NaN an earlier one (max_pool2d's rule); the gradient lands
-# there as 0 + g, as max_pool2d's backward adds it into zeros; a window whose maximum is <= 0 gets no gradient, as
-# ReLU's backward gives none.
+# ReLU -> 2x2 max-pool in one compiled loop (numba, one thread), for both passes: max_pool2d's kernel with the indices
+# backward needs took ~1.1 ms of LeNet-5's ~7 ms step on one thread, the corners in torch more (strided where/copy).
+# Same bits as F.max_pool2d(F.relu(y), 2) in both passes, signed zeros and NaN included: ReLU keeps -0.0 and NaN
+# (v < 0 gives +0), the first maximum of a window in row-major order takes it, a NaN any number, a later NaN an earlier
+# one (max_pool2d's rule); the gradient lands there as 0 + g, as max_pool2d's backward adds it into zeros; a window
+# whose maximum is <= 0 gets no gradient, as ReLU's backward gives none.
 NO_GRADIENT = 4
+_NO_GRADIENT_U8 = np.uint8(NO_GRADIENT)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _relu(v):  # pragma: no cover (compiled)
+    """torch's ReLU: +0 for v < 0; -0.0 and NaN pass."""
+    return np.float32(0.0) if v < np.float32(0.0) else v
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _relu_pool_forward(y, out, index):  # pragma: no cover (compiled)
-    n, c, h, w = y.shape
+    """max_pool2d's rule window by window, with branches: the reference, and the path for a tensor holding a NaN."""
+    n, h, w = y.shape
+    zero = np.float32(0.0)
     for i in range(n):
-        for j in range(c):
-            for r in range(h // 2):
-                top, bottom, o, ix = y[i, j, 2 * r], y[i, j, 2 * r + 1], out[i, j, r], index[i, j, r]
-                for s in range(w // 2):
-                    best, k = top[2 * s], 0
-                    v = top[2 * s + 1]
-                    if v > best or v != v:  # max_pool2d's rule: a larger value or a NaN takes the window
-                        best, k = v, 1
-                    v = bottom[2 * s]
-                    if v > best or v != v:
-                        best, k = v, 2
-                    v = bottom[2 * s + 1]
-                    if v > best or v != v:
-                        best, k = v, 3
-                    if best > 0 or best != best:
-                        o[s], ix[s] = best, k
-                    else:
-                        o[s], ix[s] = 0.0, NO_GRADIENT
+        for r in range(h // 2):
+            top, bottom, o, ix = y[i, 2 * r], y[i, 2 * r + 1], out[i, r], index[i, r]
+            for s in range(w // 2):
+                best, k = _relu(top[2 * s]), 0
+                v = _relu(top[2 * s + 1])
+                if v > best or v != v:  # max_pool2d's rule: a larger value or a NaN takes the window
+                    best, k = v, 1
+                v = _relu(bottom[2 * s])
+                if v > best or v != v:
+                    best, k = v, 2
+                v = _relu(bottom[2 * s + 1])
+                if v > best or v != v:
+                    best, k = v, 3
+                o[s] = best
+                ix[s] = k if best > zero or best != best else NO_GRADIENT
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _relu_pool_forward_fast(y, out, index):  # pragma: no cover (compiled)
+    """The same windows without branches (the compiler vectorises it: ~3x faster on LeNet-5's first layer), exact
+    when the tensor holds no NaN: the first corner equal to the window's maximum is the one max_pool2d's rule keeps, and
+    a window of zeros keeps its first zero with its sign. Returns whether a NaN was seen: the caller then recomputes with
+    `_relu_pool_forward`."""
+    n, h, w = y.shape
+    zero, nan = np.float32(0.0), False
+    for i in range(n):
+        for r in range(h // 2):
+            for s in range(w // 2):
+                a, b = y[i, 2 * r, 2 * s], y[i, 2 * r, 2 * s + 1]
+                c, d = y[i, 2 * r + 1, 2 * s], y[i, 2 * r + 1, 2 * s + 1]
+                nan |= (a != a) | (b != b) | (c != c) | (d != d)
+                a, b, c, d = _relu(a), _relu(b), _relu(c), _relu(d)
+                best = max(max(a, b), max(c, d))
+                k = np.uint8((a != best) * (1 + (b != best) * (1 + (c != best))))
+                out[i, r, s] = best if best > zero else a  # all corners +-0: the first is kept, with its sign
+                index[i, r, s] = k if best > zero else _NO_GRADIENT_U8
+    return nan
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _relu_pool_backward(grad, index, grad_in):  # pragma: no cover (compiled)
-    n, c, h2, w2 = grad.shape
+    """Every element of grad_in written without branches (0 + g at a window's kept corner, +0 elsewhere and in an odd
+    last row or column), so no zeroed buffer is scattered into."""
+    n, h2, w2 = grad.shape
+    h, w = grad_in.shape[1], grad_in.shape[2]
+    zero = np.float32(0.0)
     for i in range(n):
-        for j in range(c):
-            for r in range(h2):
-                g, ix, top, bottom = grad[i, j, r], index[i, j, r], grad_in[i, j, 2 * r], grad_in[i, j, 2 * r + 1]
-                for s in range(w2):
-                    k = ix[s]
-                    if k == 0:
-                        top[2 * s] = g[s] + 0.0
-                    elif k == 1:
-                        top[2 * s + 1] = g[s] + 0.0
-                    elif k == 2:
-                        bottom[2 * s] = g[s] + 0.0
-                    elif k == 3:
-                        bottom[2 * s + 1] = g[s] + 0.0
+        for r in range(h2):
+            for s in range(w2):  # (indexing the planes directly: row views here made it ~2.5x slower)
+                k, v = index[i, r, s], grad[i, r, s] + zero
+                grad_in[i, 2 * r, 2 * s] = v if k == 0 else zero
+                grad_in[i, 2 * r, 2 * s + 1] = v if k == 1 else zero
+                grad_in[i, 2 * r + 1, 2 * s] = v if k == 2 else zero
+                grad_in[i, 2 * r + 1, 2 * s + 1] = v if k == 3 else zero
+        if h % 2:
+            grad_in[i, h - 1, :] = zero
+        if w % 2:
+            grad_in[i, :, w - 1] = zero
+
+
+def _planes(t: torch.Tensor):
+    """A contiguous (N, C, H, W) tensor as a numpy array of its N*C planes (a view)."""
+    return t.view(-1, t.shape[-2], t.shape[-1]).numpy()
+
+
+def _relu_pool(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(output, index of each window's kept corner or NO_GRADIENT) for a contiguous float32 CPU tensor."""
+    n, c, h, w = y.shape
+    out = y.new_empty(n, c, h // 2, w // 2)
+    index = torch.empty(out.shape, dtype=torch.uint8)
+    if _relu_pool_forward_fast(_planes(y), _planes(out), _planes(index)):
+        _relu_pool_forward(_planes(y), _planes(out), _planes(index))
+    return out, index
+
+
+def _fusable(y: torch.Tensor) -> bool:
+    return y.device.type == "cpu" and y.dtype == torch.float32 and y.dim() == 4
+
+
+def max_pool_relu(y: torch.Tensor) -> torch.Tensor:
+    """max_pool2d(relu(y), 2) without gradient, to the bit (evaluation): the compiled loop on a float32 CPU tensor
+    (~4x faster than the two ops on LeNet-5's shapes, benchmarks/bench.py), else the two ops themselves."""
+    if not _fusable(y):
+        return F.max_pool2d(F.relu(y), 2)
+    return _relu_pool(y.contiguous())[0]
 
 
 class _ReluPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y):
         y = y.contiguous()
-        n, c, h, w = y.shape
-        out = y.new_empty(n, c, h // 2, w // 2)
-        index = torch.empty(out.shape, dtype=torch.uint8)
-        _relu_pool_forward(y.numpy(), out.numpy(), index.numpy())
+        out, index = _relu_pool(y)
         ctx.save_for_backward(index)
         ctx.shape = y.shape
         return out
@@ -122,8 +165,8 @@ class _ReluPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        grad_in = grad.new_zeros(ctx.shape)
-        _relu_pool_backward(grad.contiguous().numpy(), index.numpy(), grad_in.numpy())
+        grad_in = grad.new_empty(ctx.shape)
+        _relu_pool_backward(_planes(grad.contiguous()), _planes(index), _planes(grad_in))
         return grad_in
 
 
@@ -157,20 +200,23 @@ def survivor_density(sparse_train_density: float = 0.0) -> float:
 
 class _SurvivorLinear(torch.autograd.Function):
     """y = x W^T + b for a W given by its surviving `values` in a fixed CSR pattern (crow, col); the gradient of the
-    values is sampled at the pattern (SDDMM), so no dense weight gradient is formed. The input needs no gradient."""
+    values is sampled at the pattern (SDDMM), so no dense weight gradient is formed. The input needs no gradient.
+    x^T is made contiguous once and serves both passes (each kernel made its own copy; the same bits: both compute
+    on that layout), and int32 indices spare MKL a conversion per call."""
 
     @staticmethod
     def forward(ctx, x, values, bias, crow, col, shape):
         csr = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
-        ctx.save_for_backward(x, crow, col)
+        x_t = x.t().contiguous()
+        ctx.save_for_backward(x_t, crow, col)
         ctx.shape = shape
-        return torch.sparse.mm(csr, x.t()).t() + bias  # (addmm with a CSR matrix is ~2x slower at 2% density)
+        return torch.sparse.mm(csr, x_t).t() + bias  # (addmm with a CSR matrix is ~2x slower at 2% density)
 
     @staticmethod
     def backward(ctx, grad):
-        x, crow, col = ctx.saved_tensors
+        x_t, crow, col = ctx.saved_tensors
         pattern = torch.sparse_csr_tensor(crow, col, grad.new_zeros(col.shape), ctx.shape, check_invariants=False)
-        grad_values = torch.sparse.sampled_addmm(pattern, grad.t().contiguous(), x, beta=0.0).values()
+        grad_values = torch.sparse.sampled_addmm(pattern, grad.t().contiguous(), x_t.t(), beta=0.0).values()
         return None, grad_values, grad.sum(0), None, None, None
 
 
@@ -181,7 +227,8 @@ class SurvivorLayer:
     def __init__(self, module: nn.Linear, mask: torch.Tensor):
         self.module = module
         device = module.weight.device
-        self.crow, self.col, self.flat = csr_pattern(mask, device)
+        crow, col, self.flat = csr_pattern(mask, device)
+        self.crow, self.col = crow.to(torch.int32), col.to(torch.int32)
         self.values = nn.Parameter(module.weight.detach().reshape(-1).index_select(0, self.flat))
         with torch.no_grad():
             module.weight.mul_(mask.to(device, module.weight.dtype))  # pruned weights exactly zero from the start

@@ -40,29 +40,45 @@ def _pruned(name="lenet_300_100", rounds=13, seed=0):
     return model, mask
 
 
-def test_relu_max_pool_for_evaluation_is_max_pool2d_to_the_bit():
-    torch.manual_seed(0)
-    for shape in [(3, 6, 28, 28), (2, 16, 10, 10), (2, 4, 7, 9)]:  # the last: odd sizes drop a row and a column
-        y = torch.randn(*shape)
-        y[0, 0, :4, :4] = 0.25  # ties inside windows
-        assert torch.equal(kernels.max_pool_relu(y), F.max_pool2d(F.relu(y), 2))
-
-
-def test_fused_relu_max_pool_for_training_is_relu_then_max_pool2d_to_the_bit_in_both_passes():
-    torch.manual_seed(0)
-    for shape in [(3, 6, 28, 28), (2, 16, 10, 10), (2, 4, 7, 9)]:
-        y = torch.randn(*shape)
-        y[0, 0, :4, :4] = 0.25  # ties inside windows: the first in row-major order takes the gradient
-        y[1, 1, :2, :2] = -0.5  # a window <= 0: no gradient
+def signed_zeros_and_ties(shape, with_nan: bool) -> torch.Tensor:
+    y = torch.randn(*shape).round(decimals=1)  # many ties between windows' corners
+    zeros = torch.rand(*shape) < 0.2
+    y[zeros] = torch.where(torch.rand(int(zeros.sum())) < 0.5, -0.0, 0.0)  # ReLU keeps -0.0: the first zero wins
+    y[0, 0, :4, :4] = 0.25  # ties inside windows: the first in row-major order takes the gradient
+    y[1, 1, :2, :2] = -0.5  # a window <= 0: no gradient
+    if with_nan:
         y[0, 1, 0, 1] = y[0, 1, 1, 0] = float("nan")  # NaN wins its window, the last NaN, as in max_pool2d
+    return y
+
+
+def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.equal(a.view(torch.int32), b.view(torch.int32))
+
+
+SHAPES = [(3, 6, 28, 28), (2, 16, 10, 10), (2, 4, 7, 9)]  # the last: odd sizes drop a row and a column
+
+
+@pytest.mark.parametrize("with_nan", [False, True])  # without: the branch-free loop; with: the reference loop
+def test_relu_max_pool_for_evaluation_is_max_pool2d_to_the_bit(with_nan):
+    torch.manual_seed(0)
+    for shape in SHAPES:
+        y = signed_zeros_and_ties(shape, with_nan)
+        assert same_bits(kernels.max_pool_relu(y), F.max_pool2d(F.relu(y), 2))
+
+
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_fused_relu_max_pool_for_training_is_relu_then_max_pool2d_to_the_bit_in_both_passes(with_nan):
+    torch.manual_seed(0)
+    for shape in SHAPES:
+        y = signed_zeros_and_ties(shape, with_nan)
         ours, theirs = y.clone().requires_grad_(), y.clone().requires_grad_()
         out, expected = kernels.relu_max_pool(ours), F.max_pool2d(F.relu(theirs), 2)
-        assert torch.equal(out.nan_to_num(7.0), expected.nan_to_num(7.0))
+        assert same_bits(out, expected)
         grad = torch.randn_like(out)
         grad[0, 0, 0, 0] = -0.0  # max_pool2d's backward adds into zeros: +0.0
         out.backward(grad)
         expected.backward(grad)
-        assert torch.equal(ours.grad, theirs.grad) and torch.equal(ours.grad.signbit(), theirs.grad.signbit())
+        assert same_bits(ours.grad, theirs.grad)
 
 
 def test_the_training_plan_gives_the_models_own_gradients_to_the_bit(splits):
