@@ -113,7 +113,7 @@ def sparse_layouts(model: nn.Module, mask: Mask, max_density: float = SPARSE_EVA
     return layouts
 
 
-class _CSRLinear(torch.autograd.Function):
+class CSRLinear(torch.autograd.Function):
     """y = x W^T + b with W's surviving weights as a CSR matrix in the forward pass; the backward pass is the
     dense one of nn.Linear (the weight gradient is masked by the optimiser step as for every layer)."""
 
@@ -132,11 +132,11 @@ class _CSRLinear(torch.autograd.Function):
 
 
 def _train_forward(model: nn.Module, x: torch.Tensor, layouts: dict) -> torch.Tensor:
-    """model(x) for training, with the Linear layers in `layouts` run through _CSRLinear."""
+    """model(x) for training, with the Linear layers in `layouts` run through CSRLinear."""
     if not layouts:
         return model(x)
     for module in model:
-        x = _CSRLinear.apply(x, module.weight, module.bias, *layouts[module]) if module in layouts else module(x)
+        x = CSRLinear.apply(x, module.weight, module.bias, *layouts[module]) if module in layouts else module(x)
     return x
 
 

@@ -154,12 +154,12 @@ def test_test_evaluation_at_validation_minima_only_gives_the_same_early_stop_res
 
 def test_sparse_training_forward_and_gradients_match_dense_linear(splits):
     """The CSR training layer gives nn.Linear's output and its exact gradient formulas (up to float rounding)."""
-    from lth_utils.training.loop import _CSRLinear, sparse_layouts
+    from lth_utils.training.loop import CSRLinear, sparse_layouts
     model, mask = _pruned_model(rate=0.95)
     masks.apply_mask_(model, mask)
     (crow, col, flat), x = sparse_layouts(model, mask)[model.fc2], torch.randn(60, 300, requires_grad=True)
     weight, bias = model.fc2.weight, model.fc2.bias
-    sparse = _CSRLinear.apply(x, weight, bias, crow, col, flat)
+    sparse = CSRLinear.apply(x, weight, bias, crow, col, flat)
     dense = torch.nn.functional.linear(x, weight, bias)
     assert torch.allclose(sparse, dense, atol=1e-6)
     upstream = torch.randn_like(dense)
