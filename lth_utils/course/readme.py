@@ -47,22 +47,46 @@ def notebook_costs(paths) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def costs_markdown(table: pd.DataFrame, cores: int) -> str:
+# The engine's measured speed-ups (benchmarks/bench.py --engine-speed): its per-notebook projection at today's engine.
+ENGINE_RECORD = "benchmarks/results/engine-speed-2core.json"
+
+
+def engine_projection(path: str | Path) -> dict | None:
+    """{"machine", "date", "core_hours": {notebook number: projected core-hours now}} from an engine-speed record, or
+    None where there is none."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return {"machine": record["machine"], "date": record["date"][:10],
+            "core_hours": {p["notebook"]: p["core_hours_now"] for p in record["projections"]}}
+
+
+def costs_markdown(table: pd.DataFrame, cores: int, engine: dict | None = None) -> str:
     """The README's notebook table: what each committed execution took, the cost of its IMP levels from an empty
-    store (each level counted by every notebook that reads it), and the `paper` profile's projection."""
+    store (each level counted by every notebook that reads it), and the `paper` profile's projection at the rates the
+    committed levels were trained at and, with an `engine_projection`, at today's engine."""
+    now = engine["core_hours"] if engine else {}
     lines = ["| notebook | this execution (min) | IMP levels trained / read | training them from an empty store "
-             f"(core-min; / {cores} cores) | `paper` profile's IMP levels, projected (core-hours; / {cores} cores) |",
-             "|---|---|---|---|---|"]
+             f"(core-min; / {cores} cores) | `paper` profile's IMP levels, projected (core-hours; / {cores} cores) |"
+             + (f" the same at today's engine (core-hours; / {cores} cores) |" if engine else ""),
+             "|---|---|---|---|---|" + ("---|" if engine else "")]
     for r in table.itertuples():
         paper = "" if pd.isna(r.paper_core_hours) else f"{r.paper_core_hours:.0f}; {r.paper_core_hours / cores:.0f}"
+        today = ""
+        if engine and not pd.isna(r.paper_core_hours) and r.notebook[:2] in now:
+            today = f" {now[r.notebook[:2]]:.0f}; {now[r.notebook[:2]] / cores:.0f} |"
+        elif engine:
+            today = " |"
         if not r.recorded:
             lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | | "
-                         f"{paper} |")
+                         f"{paper} |{today}")
             continue
         lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
                      + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f}" if r.levels else "none")
-                     + f" | {paper} |")
-    lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | | |")
+                     + f" | {paper} |{today}")
+    lines.append(f"| all | {table['minutes'].sum():.1f} | {table['trained'].sum()} / {table['read'].sum()} | | |"
+                 + (" |" if engine else ""))
     return "\n".join(lines)
 
 
@@ -117,8 +141,13 @@ def readme_block(folder: str = "notebooks", cores: int | None = None,
     store's levels took, and the projection checked against the trained paper run (paths relative to the checkout)."""
     cores = cores or os.cpu_count() or 1
     root = Path(__file__).resolve().parents[2]
-    block = (f"{costs_markdown(notebook_costs(sorted(Path(folder).glob('[0-9][0-9]_*.ipynb'))), cores)}\n\n"
-             f"Computed by `python -m lth_utils costs` from the provenance cells of the notebooks in `{folder}`.")
+    engine = engine_projection(root / ENGINE_RECORD)
+    table = notebook_costs(sorted(Path(folder).glob('[0-9][0-9]_*.ipynb')))
+    block = (f"{costs_markdown(table, cores, engine)}\n\n"
+             f"Computed by `python -m lth_utils costs` from the provenance cells of the notebooks in `{folder}`"
+             + (f"; the last column is the same projection at the engine's speed-ups measured by `benchmarks/bench.py "
+                f"--engine-speed` (`{ENGINE_RECORD}`: {engine['machine']}, {engine['date']}; the README's Engine "
+                f"speed section)." if engine else "."))
     if (root / stores[0]).is_dir():
         block += " " + store_sentence(stores[0], cores, root)
     if all((root / s).is_dir() for s in stores):

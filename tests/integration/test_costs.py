@@ -93,6 +93,10 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
     text = readme.costs_markdown(table, cores=2)
     assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |  |" in text
     assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | | |" in text
+    engine = {"machine": "m", "date": "d", "core_hours": {"01": 4.2, "06": 9.0}}  # an engine record's projection
+    text = readme.costs_markdown(table, cores=2, engine=engine)
+    assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 | 4; 2 |" in text  # only where the notebook projects a paper cost
+    assert "| `06_b` | 1.0 | 0 / 0 | none |  | |" in text and "| all | 6.5 | 4 / 6 | | | |" in text
 
 
 def test_notebook_04_plans_a_chain_per_rewind_point_sharing_notebook_02s_ticket():
