@@ -21,3 +21,21 @@ def test_the_readmes_engine_speed_block_is_what_the_bench_writes_from_its_commit
     readme = (ROOT / "README.md").read_text()
     assert f"{bench.ENGINE_START}\n{block}\n{bench.ENGINE_END}" in readme
     assert block.count("\n| LeNet-") == len(record["levels"]) and "(target >= 3x)" in block
+
+
+def test_the_lenet5_floor_counts_the_networks_multiply_adds():
+    """The floor line's FLOPs, against LeNet-5's layers counted by hand: 6@28x28 outputs of 25 products, 16@10x10 of
+    150, then 400x120, 120x84 and 84x10; a step is the forward pass, every weight gradient and every input gradient
+    but the first layer's, at batch 60."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+        from lth_utils import models
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    macs = bench.forward_macs(models.build_model("lenet5", seed=0))
+    assert macs == {"conv1": 6 * 28 * 28 * 25, "conv2": 16 * 10 * 10 * 150, "fc1": 400 * 120, "fc2": 120 * 84,
+                    "fc3": 84 * 10}
+    record = json.loads((ROOT / "benchmarks" / "results" / "engine-speed-2core.json").read_text())
+    forward = sum(macs.values())
+    assert round(record["lenet5_floor"]["step_mflop"] * 1e6) == 2 * 60 * (2 * forward + forward - macs["conv1"])
