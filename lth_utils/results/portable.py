@@ -125,76 +125,116 @@ def keeps_weights(cfg: IMPConfig, trial: int, level: int, weights_read: frozense
 def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`, with the trained weights of the levels
     `keeps_weights` keeps; returns {levels, bytes}."""
-    cfg = config_of(root, root.parent)
-    arm, source = cfg.arm, dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
+    cfg, target = config_of(root, root.parent), dest / root.name
+    source = dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
+    exported = _exported_records(target)  # a run imported from `dest` may lack weights it left out
     arrays: dict[str, np.ndarray] = {}
     levels, last = [], {}
-    previous_export = dest / root.name / "levels.json"  # a run imported from `dest` may lack weights it left out
-    exported = ({(r["trial"], r["level"]): r for r in json.loads(previous_export.read_text())}
-                if previous_export.is_file() else {})
     for trial, level in stored_levels(root):
-        directory = level_dir(root, trial, level)
-        key = f"t{trial}/l{level}"
+        directory, key = level_dir(root, trial, level), f"t{trial}/l{level}"
         mask = masks.load(directory / "mask.pt")
-        rows = read_csv(directory / "metrics.csv")
-        arrays[f"metrics/{key}/iteration"] = np.array([int(r["iteration"]) for r in rows], dtype=np.int64)
-        arrays[f"metrics/{key}/split"] = np.array([SPLITS.index(r["split"]) for r in rows], dtype=np.uint8)
-        for column in ("loss", "accuracy"):
-            arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
-        start = directory / "weights_start.pt"
-        if start.is_file():
-            start = state_digest(torch_load(start))
-        elif (trial, level) in exported:  # a run without rewinding, imported: these start weights were left out
-            start = exported[(trial, level)]["weights_start"]
-        else:
-            raise FileNotFoundError(f"{start} is missing and {dest} has no record of it")
-        record = {"trial": trial, "level": level, "result": read_result(directory), "mask": state_digest(mask),
-                  "weights_start": start}
-        path = directory / "instability" / "path.json"
-        if path.is_file():  # notebook 04's error path between two copies trained from this level (not the copies)
-            record["instability"] = json.loads(path.read_text())
-        if arm_of(arm).scores_mask:  # scored on this machine's floats: kept, one bit per weight, rather than rescored
-            for name, m in mask.items():
-                arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten().numpy())
-        if arm == "ticket":
-            if (directory / "weights_final.pt").is_file():
-                final = torch_load(directory / "weights_final.pt")
-                record["weights_final"] = state_digest(final)
-            elif (trial, level) in exported and (not keeps_weights(cfg, trial, level, weights_read) or
-                                                 not _exported_final(dest / root.name, trial, level)):
-                # imported from this compact store, which kept only these weights' digest (or was exported before
-                # a notebook read them: `retrain-weights` rebuilds them on the device model that trained them)
-                final, record["weights_final"] = None, exported[(trial, level)]["weights_final"]
-            else:
-                raise FileNotFoundError(f"{directory}/weights_final.pt is missing and {dest} has no record of it")
+        record = _level_record(directory, trial, level, mask, exported.get((trial, level)), dest)
+        arrays.update(_metrics_arrays(directory, key))
+        if arm_of(cfg.arm).scores_mask:  # scored on this machine's floats: kept, one bit per weight, not rescored
+            arrays.update({f"mask/{key}/{name}": np.packbits(m.flatten().numpy()) for name, m in mask.items()})
+        keep = keeps_weights(cfg, trial, level, weights_read)
+        if cfg.arm == "ticket":
+            final = _ticket_final(directory, target, record, exported.get((trial, level)), keep)
             if level == 0 and source is not None and read_result(level_dir(source.root, trial, 0)) is not None \
                     and _same_level(root, source.root, trial):
-                record["copied_from"] = source.root.name
-                levels.append(record)
-                continue
-            if level > 0:  # which of the previous level's survivors survive: one bit each
-                previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
-                for name, m in mask.items():
-                    arrays[f"mask/{key}/{name}"] = np.packbits(m.flatten()[previous[name].flatten()].numpy())
-            if keeps_weights(cfg, trial, level, weights_read) and final is not None:
-                arrays.update(_level_weights_arrays(final, mask, key))
-            last[trial] = (level, final, mask)
-        elif keeps_weights(cfg, trial, level, weights_read):  # a control level whose trained weights a notebook reads
-            final = directory / "weights_final.pt"
-            if not final.is_file() and (trial, level) in exported and not _exported_final(dest / root.name, trial,
-                                                                                          level):
-                if "weights_final" in exported[(trial, level)]:  # exported before a notebook read them
-                    record["weights_final"] = exported[(trial, level)]["weights_final"]
-                levels.append(record)
-                continue
-            if not final.is_file():
-                raise FileNotFoundError(f"{final} is missing: a notebook reads these weights; `python -m lth_utils "
-                                        f"retrain-weights --out {root.parent}` trains them again from the level's inputs")
-            final = torch_load(final)
-            record["weights_final"] = state_digest(final)
-            arrays.update(_level_weights_arrays(final, mask, key))
+                record["copied_from"] = source.root.name  # import copies it again: nothing of it is exported
+            else:
+                if level > 0:  # which of the previous level's survivors survive: one bit each
+                    previous = masks.load(level_dir(root, trial, level - 1) / "mask.pt")
+                    arrays.update({f"mask/{key}/{name}": np.packbits(m.flatten()[previous[name].flatten()].numpy())
+                                   for name, m in mask.items()})
+                if keep and final is not None:
+                    arrays.update(_level_weights_arrays(final, mask, key))
+                last[trial] = (level, final, mask)
+        elif keep:  # a control level whose trained weights a notebook reads
+            arrays.update(_control_final(root, directory, target, record, exported.get((trial, level)), mask, key))
         levels.append(record)
+    arrays.update(_last_arrays(root, cfg, last, weights_read))
+    arrays.update(_rewind_arrays(root, levels))
+    _write_run(root, target, levels, arrays)
+    return {"run": root.name, "levels": len(levels),
+            "bytes": sum(p.stat().st_size for p in target.rglob("*") if p.is_file())}
+
+
+def _exported_records(run: Path) -> dict[tuple[int, int], dict]:
+    """{(trial, level): record} of an earlier export of `run` (empty if none)."""
+    path = run / "levels.json"
+    return {(r["trial"], r["level"]): r for r in json.loads(path.read_text())} if path.is_file() else {}
+
+
+def _level_record(directory: Path, trial: int, level: int, mask: masks.Mask, exported: dict | None,
+                  dest: Path) -> dict:
+    """A level's levels.json record: its result row, the digests of its mask and start weights, and notebook 04's
+    instability error path where one was computed (not the copies it trained)."""
+    start = directory / "weights_start.pt"
+    if start.is_file():
+        start = state_digest(torch_load(start))
+    elif exported is not None:  # a run without rewinding, imported: these start weights were left out
+        start = exported["weights_start"]
+    else:
+        raise FileNotFoundError(f"{start} is missing and {dest} has no record of it")
+    record = {"trial": trial, "level": level, "result": read_result(directory), "mask": state_digest(mask),
+              "weights_start": start}
+    path = directory / "instability" / "path.json"
+    if path.is_file():
+        record["instability"] = json.loads(path.read_text())
+    return record
+
+
+def _metrics_arrays(directory: Path, key: str) -> dict[str, np.ndarray]:
+    """A level's metrics.csv as arrays (iterations, split codes, and loss and accuracy as exact float64)."""
+    rows = read_csv(directory / "metrics.csv")
+    arrays = {f"metrics/{key}/iteration": np.array([int(r["iteration"]) for r in rows], dtype=np.int64),
+              f"metrics/{key}/split": np.array([SPLITS.index(r["split"]) for r in rows], dtype=np.uint8)}
+    for column in ("loss", "accuracy"):
+        arrays[f"metrics/{key}/{column}"] = np.array([float(r[column]) for r in rows], dtype=np.float64)
+    return arrays
+
+
+def _ticket_final(directory: Path, target: Path, record: dict, exported: dict | None, keep: bool):
+    """A ticket level's trained weights (None where an earlier export kept only their digest), their digest
+    recorded in `record`."""
+    trial, level = record["trial"], record["level"]
+    if (directory / "weights_final.pt").is_file():
+        final = torch_load(directory / "weights_final.pt")
+        record["weights_final"] = state_digest(final)
+        return final
+    if exported is not None and (not keep or not _exported_final(target, trial, level)):
+        # imported from this compact store, which kept only these weights' digest (or was exported before a notebook
+        # read them: `retrain-weights` rebuilds them on the device model that trained them)
+        record["weights_final"] = exported["weights_final"]
+        return None
+    raise FileNotFoundError(f"{directory}/weights_final.pt is missing and {target.parent} has no record of it")
+
+
+def _control_final(root: Path, directory: Path, target: Path, record: dict, exported: dict | None,
+                   mask: masks.Mask, key: str) -> dict[str, np.ndarray]:
+    """The trained weights of a control level that a notebook reads, as arrays, their digest recorded in `record`;
+    none where an earlier export was made before a notebook read them (its digest, if any, is kept)."""
+    final = directory / "weights_final.pt"
+    if not final.is_file() and exported is not None and not _exported_final(target, record["trial"],
+                                                                            record["level"]):
+        if "weights_final" in exported:  # exported before a notebook read them
+            record["weights_final"] = exported["weights_final"]
+        return {}
+    if not final.is_file():
+        raise FileNotFoundError(f"{final} is missing: a notebook reads these weights; `python -m lth_utils "
+                                f"retrain-weights --out {root.parent}` trains them again from the level's inputs")
+    final = torch_load(final)
+    record["weights_final"] = state_digest(final)
+    return _level_weights_arrays(final, mask, key)
+
+
+def _last_arrays(root: Path, cfg: IMPConfig, last: dict, weights_read: frozenset) -> dict[str, np.ndarray]:
+    """last.npz of every trial that has not reached the run's last level: the trained weights the next level prunes
+    (unless its level file keeps them already)."""
     planned = max([cfg.levels] + [level for level, _, _ in last.values()])
+    arrays = {}
     for trial, (level, final, mask) in last.items():
         if level < planned and not keeps_weights(cfg, trial, level, weights_read):
             if final is None:
@@ -202,14 +242,25 @@ def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) ->
                                         f"these weights, and the store has neither them nor a newer level")
             arrays[f"last/{trial}/level"] = np.array(level, dtype=np.int64)
             arrays.update({f"last/{trial}/{k}": v for k, v in _weights_arrays(final, mask).items()})
+    return arrays
+
+
+def _rewind_arrays(root: Path, levels: list[dict]) -> dict[str, np.ndarray]:
+    """Every trial's late-rewinding weights (made by training: exported, never replayed on import), their digest
+    recorded in the trial's level-0 record."""
     level_zero = {r["trial"]: r for r in levels if r["level"] == 0}
-    for rewind in sorted(root.glob("trial_*/rewind.pt")):  # made by training: exported, never replayed on import
+    arrays = {}
+    for rewind in sorted(root.glob("trial_*/rewind.pt")):
         trial, point = folder_number(rewind.parent, "trial"), torch_load(rewind)
         if trial in level_zero:
             level_zero[trial]["rewind"] = state_digest(point)
-        for name, value in point.items():
-            arrays[f"rewind/{trial}/{name}"] = value.numpy()
-    target = dest / root.name
+        arrays.update({f"rewind/{trial}/{name}": value.numpy() for name, value in point.items()})
+    return arrays
+
+
+def _write_run(root: Path, target: Path, levels: list[dict], arrays: dict[str, np.ndarray]) -> None:
+    """config.json, levels.json and one .npz per file that `_file_of` groups the arrays into; a stale last.npz (its
+    trial's last level now keeps its weights in its level file) is removed."""
     target.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target / "config.json", portable_config((root / "config.json").read_text()))
     atomic_write_text(target / "levels.json", json.dumps(levels, indent=1) + "\n")
@@ -218,11 +269,9 @@ def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) ->
         file, inner = _file_of(full_key)
         groups.setdefault(file, {})[inner] = array
     for stale in set(p.relative_to(target).as_posix() for p in target.glob("trial_*/last.npz")) - set(groups):
-        (target / stale).unlink()  # the trial's last level now keeps its weights in its level file
+        (target / stale).unlink()
     for file, members in groups.items():
         _write_npz(target / file, members)
-    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
-    return {"run": root.name, "levels": len(levels), "bytes": size}
 
 
 def _exported_final(run: Path, trial: int, level: int) -> bool:
