@@ -235,7 +235,16 @@ def require(ok: bool, parameter: str, value, allowed: str) -> None:
 
 
 def validate(cfg: IMPConfig) -> None:
-    """Reject an invalid config before any work starts, naming the parameter, its value and what is allowed."""
+    """Reject an invalid config before any work starts, naming the parameter, its value and what is allowed: its
+    training, its pruning, its arm and the run around them, in that order."""
+    _validate_training(cfg)
+    _validate_pruning(cfg)
+    _validate_arm(cfg)
+    _validate_run(cfg)
+
+
+def _validate_training(cfg: IMPConfig) -> None:
+    """The model, the data and how one level trains."""
     require(cfg.model in MODELS, "model", cfg.model, f"one of {', '.join(MODELS)}")
     require(cfg.dataset in DATASETS, "dataset", cfg.dataset, f"one of {', '.join(DATASETS)}")
     require(cfg.optimizer in OPTIMIZERS, "optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
@@ -253,6 +262,10 @@ def validate(cfg: IMPConfig) -> None:
     if cfg.train_subset:
         train_size = min(train_size, cfg.train_subset)
     require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")
+
+
+def _validate_pruning(cfg: IMPConfig) -> None:
+    """The pruning rates and their scope, and the rewind point."""
     require(0 < cfg.rate < 1, "rate", cfg.rate, "a fraction in (0, 1)")
     require(cfg.output_rate is None or 0 <= cfg.output_rate < 1, "output_rate", cfg.output_rate,
              "a fraction in [0, 1), or None for rate / 2")
@@ -266,6 +279,15 @@ def validate(cfg: IMPConfig) -> None:
     if cfg.rewind_iteration is not None:
         require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
                  f"a rewind iteration before the end of training, 0..{cfg.iterations - 1} (iterations - 1)")
+    if cfg.scope == "global" and cfg.model in MODELS:
+        pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), 10)))
+        pooled -= 0 if cfg.pool_output else 1
+        require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
+                 f"layer(s); with pool_output=True the output layer joins the pool")
+
+
+def _validate_arm(cfg: IMPConfig) -> None:
+    """The arm, and the fields only some arms use."""
     require(cfg.arm in ARMS, "arm", cfg.arm, f"one of {', '.join(ARMS)}")
     arm = arm_of(cfg.arm)
     require(cfg.draw >= 0, "draw", cfg.draw, ">= 0")
@@ -283,16 +305,15 @@ def validate(cfg: IMPConfig) -> None:
              "magnitude when the ticket does not rewind (the other criteria compare with the rewound weights)")
     if arm.check is not None:
         arm.check(cfg)
-    require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
-             "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
-    if cfg.scope == "global" and cfg.model in MODELS:
-        pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), 10)))
-        pooled -= 0 if cfg.pool_output else 1
-        require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
-                 f"layer(s); with pool_output=True the output layer joins the pool")
     if not arm.chain:
         require(cfg.rewind_iteration is not None, "rewind", cfg.rewind,
                  f"init or an iteration k for the {cfg.arm} arm (it needs the ticket's rewind weights)")
+
+
+def _validate_run(cfg: IMPConfig) -> None:
+    """What the run records and how it runs: test curves, seed, levels, trials, workers, device, target density."""
+    require(cfg.test_curve_levels in ("all", "none") or _is_level_list(cfg.test_curve_levels),
+             "test_curve_levels", cfg.test_curve_levels, "all, none, or levels separated by commas such as 0,3,7")
     require(cfg.seed >= 0, "seed", cfg.seed, ">= 0")
     require(0 <= cfg.levels <= MAX_LEVELS, "levels", cfg.levels, f"in [0, {MAX_LEVELS}]")
     require(cfg.trials >= 1, "trials", cfg.trials, ">= 1")
