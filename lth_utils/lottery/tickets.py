@@ -261,16 +261,9 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
     bar = _progress(config.rounds + 1, progress, "IMP rounds")
     try:
         for round_ in range(config.rounds + 1):
-            counter = _StepCounter(model, config.rewind) if round_ == 0 and isinstance(config.rewind, int) else None
             fn = finetune_fn if (round_ > 0 and config.rewind == "none" and finetune_fn) else train_fn
-            try:
-                result = _train(model, mask, fn)
-            finally:
-                saved = counter.close() if counter else None
-            if counter:
-                if saved is None:
-                    raise ConfigError("rewind", config.rewind, f"an iteration the dense training reaches: train_fn "
-                                                               f"ran {counter.steps} training steps")
+            result, saved = _train_round(model, mask, fn, config.rewind if round_ == 0 else None)
+            if saved is not None:
                 rewind_state = saved
             history.append({"round": round_, "remaining": masks.remaining(mask), "density": masks.density(mask),
                             "sparsity": masks.sparsity(mask), "result": result})
@@ -278,22 +271,49 @@ def find_ticket(model: nn.Module, train_fn: Callable[[nn.Module], Any], config: 
             bar.update(1)
             if round_ == config.rounds:
                 break
-            weights = {n: model.get_parameter(n).detach() for n in names}
-            new = pruning.magnitude_prune(weights, mask, rates, config.scope, exclude)
-            if masks.remaining(new) == 0:
-                raise ConfigError("target_sparsity" if config.rate is None else "rate",
-                                  config.rate if config.target_sparsity is None else config.target_sparsity,
-                                  f"a rate that leaves weights: round {round_ + 1} would prune every weight")
-            mask = new
-            if config.rewind in ("lr", "none"):
-                start = state_copy(model)
-            else:
-                start = rewind_state
-                model.load_state_dict(start)
-            masks.apply_mask_(model, mask)
+            mask = _prune_round(model, names, mask, rates, exclude, config, round_)
+            start = _rewind_round(model, mask, config, rewind_state)
     finally:
         bar.close()
     return Ticket(mask, start, config, history)
+
+
+def _train_round(model: nn.Module, mask: masks.Mask, fn: Callable[[nn.Module], Any], rewind) -> tuple[Any, Any]:
+    """(fn's result, the weights after `rewind` steps where `rewind` is an iteration, else None): one round's
+    training under the mask; a rewind iteration the training never reaches is a ConfigError."""
+    counter = _StepCounter(model, rewind) if isinstance(rewind, int) else None
+    try:
+        result = _train(model, mask, fn)
+    finally:
+        saved = counter.close() if counter else None
+    if counter and saved is None:
+        raise ConfigError("rewind", rewind, f"an iteration the dense training reaches: train_fn ran {counter.steps} "
+                                            f"training steps")
+    return result, saved
+
+
+def _prune_round(model: nn.Module, names: list[str], mask: masks.Mask, rates: dict, exclude, config: TicketConfig,
+                 round_: int) -> masks.Mask:
+    """The next round's mask from the trained weights; a rate that would prune every weight is a ConfigError."""
+    weights = {n: model.get_parameter(n).detach() for n in names}
+    new = pruning.magnitude_prune(weights, mask, rates, config.scope, exclude)
+    if masks.remaining(new) == 0:
+        raise ConfigError("target_sparsity" if config.rate is None else "rate",
+                          config.rate if config.target_sparsity is None else config.target_sparsity,
+                          f"a rate that leaves weights: round {round_ + 1} would prune every weight")
+    return new
+
+
+def _rewind_round(model: nn.Module, mask: masks.Mask, config: TicketConfig, rewind_state: dict) -> dict:
+    """Rewind the survivors (to the init or the rewind point; learning-rate rewinding and fine-tuning keep the
+    trained weights), apply the mask, and return what the next round starts from."""
+    if config.rewind in ("lr", "none"):
+        start = state_copy(model)
+    else:
+        start = rewind_state
+        model.load_state_dict(start)
+    masks.apply_mask_(model, mask)
+    return start
 
 
 def apply_ticket(model: nn.Module, ticket: Ticket) -> nn.Module:
