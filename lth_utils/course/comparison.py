@@ -152,10 +152,18 @@ def _row(claim: str, paper: str, ours: str, verdict: str, source: str = "paper")
 def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.DataFrame,
                  one_shot: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """The side-by-side table (see the module docstring for the rules); rows for levels not stored are left out."""
+    dense = _by_trial(ticket, 0, "test_acc_at_early_stop")
+    dense_es = _by_trial(ticket, 0, "early_stop_iteration")
+    rows = (_ticket_rows(ticket, dense, dense_es) + _reinit_rows(ticket, reinit, dense)
+            + _one_shot_rows(ticket, one_shot, dense, dense_es) + es667_rows(ticket, reinit) + not_run_rows())
+    return pd.DataFrame(rows)
+
+
+def _ticket_rows(ticket: pd.DataFrame, dense: pd.Series, dense_es: pd.Series) -> list[dict]:
+    """Dense accuracy, the ticket against dense at the paper's densities, its early stop at 21.1% and where it
+    falls below dense for good."""
     acc, es = "test_acc_at_early_stop", "early_stop_iteration"
     stored = set(ticket["level"])
-    dense = _by_trial(ticket, 0, acc)
-    dense_es = _by_trial(ticket, 0, es)
     rows = [_row("dense test accuracy at early stop (%)", "≈98 (read off the figures)",
                  _range(100 * dense, "{:.2f}"),
                  AGREES if abs(100 * dense.mean() - 98) <= FIGURE_TOLERANCE_PP else DISAGREES)]
@@ -181,6 +189,14 @@ def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.Da
         cis = paired_intervals(ticket, dense)
         rows.append(_row("tickets fall below dense accuracy for good at (% remaining)", "≈3.6% (level 15)",
                          _onset_text(ticket, cis, 15), onset_verdict(cis, 15)))
+    return rows
+
+
+def _reinit_rows(ticket: pd.DataFrame, reinit: pd.DataFrame, dense: pd.Series) -> list[dict]:
+    """The ticket against the reinitialised control at 21.1% (accuracy and early stop), and where reinitialised
+    networks fall below dense for good."""
+    acc, es = "test_acc_at_early_stop", "early_stop_iteration"
+    rows = []
     if 7 in set(reinit["level"]):
         gap = _paired(_by_trial(ticket, 7, acc), _by_trial(reinit, 7, acc))
         rows.append(_row("ticket minus reinitialised at 21.1% remaining (pp)", "≈+0.5", _diff_text(gap),
@@ -192,6 +208,14 @@ def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.Da
         cis = paired_intervals(reinit, dense)
         rows.append(_row("reinitialised networks fall below dense accuracy for good at (% remaining)",
                          "21.1% (level 7)", _onset_text(reinit, cis, 7), onset_verdict(cis, 7)))
+    return rows
+
+
+def _one_shot_rows(ticket: pd.DataFrame, one_shot: dict[int, pd.DataFrame], dense: pd.Series,
+                   dense_es: pd.Series) -> list[dict]:
+    """One-shot pruning: its early stop against dense's, its accuracy against dense, and iterative minus one-shot."""
+    acc, es = "test_acc_at_early_stop", "early_stop_iteration"
+    stored, rows = set(ticket["level"]), []
     for level in (3, 7):
         if level in one_shot and level in stored:
             one = _by_trial(one_shot[level], 1, es)
@@ -206,9 +230,7 @@ def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.Da
             diffs = _paired(_by_trial(ticket, level, acc), _by_trial(one_shot[level], 1, acc))
             rows.append(_row(f"iterative minus one-shot at {PAPER_LEVELS[level]}% remaining (pp)",
                              "> 0 (iterative finds smaller tickets)", _diff_text(diffs), sign_verdict(diffs, "above")))
-    rows += es667_rows(ticket, reinit)
-    rows += not_run_rows()
-    return pd.DataFrame(rows)
+    return rows
 
 
 def one_shot_accuracy_row(one_shot: dict[int, pd.DataFrame], dense: pd.Series) -> dict:
