@@ -329,7 +329,7 @@ def _read_arrays(source: Path) -> dict[str, np.ndarray]:
                     arrays[f"{path.stem}/{trial}/{inner}"] = members[inner]
                 else:
                     kind, rest = inner.split("/", 1)
-                    arrays[f"{kind}/t{trial}/l{path.stem[6:]}/{rest}"] = members[inner]
+                    arrays[f"{kind}/t{trial}/l{folder_number(Path(path.stem), 'level')}/{rest}"] = members[inner]
     return arrays
 
 
