@@ -242,6 +242,12 @@ def before_test_evaluations(store: Path = REPO / "results/paper/store") -> float
     return float(np.mean(counts)) if counts else 28.0
 
 
+def validation_passes(tests: float) -> float:
+    """Evaluations of a paper-length level in validation-split units: one every PAPER_EVAL_EVERY iterations and at
+    the end, plus `tests` test evaluations of twice the images each."""
+    return PAPER_ITERATIONS // PAPER_EVAL_EVERY + 1 + 2 * tests
+
+
 def level_speed(model_name: str, rounds: int, splits, iterations: int, repeats: int, test_before: float) -> dict:
     """One model at one pruning level (`rounds` of the paper's rates), single-thread as in a worker: the training
     step of kernel version 1 and of the current version (the fastest of `repeats` alternating runs), the validation
@@ -273,10 +279,8 @@ def level_speed(model_name: str, rounds: int, splits, iterations: int, repeats: 
         with engine_before():
             val_before = val_seconds()
         val_now = val_seconds()
-    evaluations = PAPER_ITERATIONS // PAPER_EVAL_EVERY + 1
-
     def per_iteration(step_s: float, val_s: float, tests: float) -> tuple[float, float]:
-        eval_s = (evaluations + 2 * tests) * val_s / PAPER_ITERATIONS  # a test evaluation is 2x the images
+        eval_s = validation_passes(tests) * val_s / PAPER_ITERATIONS
         return step_s + eval_s, eval_s / (step_s + eval_s)
     before, before_share = per_iteration(step["before"], val_before, test_before)
     after, after_share = per_iteration(step["now"], val_now, 2)
@@ -351,7 +355,7 @@ def lenet5_floor(row: dict, profile: dict[str, float], val_images: int) -> dict:
     batch = 60
     step = 2 * batch * (2 * sum(macs.values()) + sum(v for n, v in macs.items() if n != first))
     conv_step = 2 * batch * (2 * sum(convs.values()) + sum(v for n, v in convs.items() if n != first))
-    images = (PAPER_ITERATIONS // PAPER_EVAL_EVERY + 1 + 2 * 2) * val_images / PAPER_ITERATIONS
+    images = validation_passes(2) * val_images / PAPER_ITERATIONS
     evaluation = 2 * images * sum(macs.values())
     conv_ms = profile["convolution backward"] + profile["convolution forward"]
     with single_thread():

@@ -73,11 +73,8 @@ def costs_markdown(table: pd.DataFrame, cores: int, engine: dict | None = None) 
              "|---|---|---|---|---|" + ("---|" if engine else "")]
     for r in table.itertuples():
         paper = "" if pd.isna(r.paper_core_hours) else f"{r.paper_core_hours:.0f}; {r.paper_core_hours / cores:.0f}"
-        today = ""
-        if engine and not pd.isna(r.paper_core_hours) and r.notebook[:2] in now:
-            today = f" {now[r.notebook[:2]]:.0f}; {now[r.notebook[:2]] / cores:.0f} |"
-        elif engine:
-            today = " |"
+        hours = None if pd.isna(r.paper_core_hours) else now.get(r.notebook[:2])
+        today = "" if not engine else " |" if hours is None else f" {hours:.0f}; {hours / cores:.0f} |"
         if not r.recorded:
             lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | | "
                          f"{paper} |{today}")

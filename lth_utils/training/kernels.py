@@ -7,8 +7,9 @@
 Kernel versions (every level's provenance records `kernels`; a level recorded without it was computed by 1):
   1  autograd through the model's own layers, as the engine computed until December 2026. Speed-ups that leave
      its bits as they were apply to it too: ReLU -> 2x2 max-pool as one compiled loop in both passes (same bits
-     as the two ops, signed zeros and NaN included), the gradient and weight masking as one foreach call each, and the test split evaluated once
-     at the end on the weights kept at the best validation loss (`training.train`, test_curve=False).
+     as the two ops, signed zeros and NaN included), the gradient and weight masking as one foreach call each,
+     Adam's fused kernel called directly (training/adam.py), and the test split evaluated once at the end on the
+     weights kept at the best validation loss (`training.train`, test_curve=False).
   2  the default for new chains: also trains a sparse first Linear layer (density <= SPARSE_TRAIN_DENSITY) through
      its surviving weights only: a CSR forward pass, the weight gradient sampled at the survivors (SDDMM) and Adam
      over the survivors. The products sum in another order, so the last bits differ from version 1 (how far the
@@ -86,9 +87,9 @@ def _relu_pool_forward(y, out, index):  # pragma: no cover (compiled)
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _relu_pool_forward_fast(y, out, index):  # pragma: no cover (compiled)
     """The same windows without branches (the compiler vectorises it: ~3x faster on LeNet-5's first layer), exact
-    when the tensor holds no NaN: the first corner equal to the window's maximum is the one max_pool2d's rule keeps, and
-    a window of zeros keeps its first zero with its sign. Returns whether a NaN was seen: the caller then recomputes with
-    `_relu_pool_forward`."""
+    when the tensor holds no NaN: the first corner equal to the window's maximum is the one max_pool2d's rule keeps,
+    and a window of zeros keeps its first zero with its sign. Returns whether a NaN was seen: the caller then
+    recomputes with `_relu_pool_forward`."""
     n, h, w = y.shape
     zero, nan = np.float32(0.0), False
     for i in range(n):
