@@ -216,17 +216,19 @@ REPO = Path(__file__).resolve().parents[1]
 @contextlib.contextmanager
 def engine_before():
     """The engine before kernel version 2 (commit 0636553): evaluation and the training step through the model's
-    own layers (nn.MaxPool2d's kernel, not the fused ReLU -> max-pool) and torch.optim's fused Adam (not FusedAdam's
-    direct call), in version 1 (the same bits as now)."""
-    plan, pool, adam = kernels.eval_plan, kernels.relu_max_pool, training_loop.FusedAdam
+    own layers (nn.MaxPool2d's kernel, not the fused ReLU -> max-pool), autograd's backward pass (not the
+    written-out step) and torch.optim's fused Adam (not FusedAdam's direct call), in version 1 (the same bits as now)."""
+    plan, pool, adam, manual = kernels.eval_plan, kernels.relu_max_pool, training_loop.FusedAdam, training_loop.manual_step
     kernels.eval_plan = lambda model, csr_weights=None: (model if not csr_weights else plan(model, csr_weights))
     kernels.relu_max_pool = lambda y: F.max_pool2d(F.relu(y), 2)
     training_loop.FusedAdam = lambda params, lr, weight_decay: torch.optim.Adam(params, lr=lr,
                                                                                 weight_decay=weight_decay, fused=True)
+    training_loop.manual_step = lambda model, survivors: None
     try:
         yield
     finally:
         kernels.eval_plan, kernels.relu_max_pool, training_loop.FusedAdam = plan, pool, adam
+        training_loop.manual_step = manual
 
 
 def before_test_evaluations(store: Path = REPO / "results/paper/store") -> float:
@@ -298,19 +300,29 @@ STEP_PARTS = {"convolution backward": ("convolution_backward",), "convolution fo
 
 
 def step_profile(model_name: str, splits, steps: int = 40) -> dict[str, float]:
-    """Where one training step of `model_name` (dense, batch 60, single thread, the current kernels) spends its time:
-    ms per step of the profiled CPU ops grouped by STEP_PARTS (self time), the rest (the whole step timed without
-    the profiler, minus those), and the whole step."""
-    from torch.profiler import ProfilerActivity, profile
+    """Where one training step of `model_name` (dense, batch 60, single thread, the current kernels and the
+    written-out backward pass) spends its time: ms per step of the profiled CPU ops grouped by STEP_PARTS (self time;
+    the compiled ReLU -> max-pool passes are labelled for the profiler), the rest (the whole step timed without the
+    profiler, minus those), and the whole step."""
+    from torch.profiler import ProfilerActivity, profile, record_function
     model = models.build_model(model_name, seed=0)
-    forward = kernels.train_plan(model, {})
+    forward, backward = kernels.train_plan(model, {}), training_loop.manual_step(model, {})
     opt = make_optimizer("adam", model.parameters(), 1.2e-3, 0.0, 0.0, "cpu")  # the engine's Adam
     x, y = splits.train[0][:60], splits.train[1][:60]
 
     def step():
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(forward(x), y).backward()
+        if backward is not None:
+            backward(x, y)
+        else:
+            F.cross_entropy(forward(x), y).backward()
         opt.step()
+
+    def labelled(function):
+        def call(*args):
+            with record_function("_ReluPool"):
+                return function(*args)
+        return call
     with single_thread():
         for _ in range(5):
             step()
@@ -318,13 +330,18 @@ def step_profile(model_name: str, splits, steps: int = 40) -> dict[str, float]:
         for _ in range(steps):
             step()
         total = (time.perf_counter() - start) / steps * 1e3
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(steps):
-                step()
+        passes = kernels.relu_pool_forward, kernels.relu_pool_backward
+        kernels.relu_pool_forward, kernels.relu_pool_backward = map(labelled, passes)
+        try:
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                for _ in range(steps):
+                    step()
+        finally:
+            kernels.relu_pool_forward, kernels.relu_pool_backward = passes
     events = prof.key_averages()
     parts = {part: sum(e.self_cpu_time_total for e in events if any(k in e.key for k in keys)) / steps / 1e3
              for part, keys in STEP_PARTS.items()}
-    parts["the rest (loss, autograd, Python)"] = total - sum(parts.values())
+    parts["the rest (loss, Python)"] = total - sum(parts.values())
     parts["the whole step (timed without the profiler)"] = total
     return parts
 

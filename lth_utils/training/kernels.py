@@ -8,7 +8,8 @@ Kernel versions (every level's provenance records `kernels`; a level recorded wi
   1  autograd through the model's own layers, as the engine computed until December 2026. Speed-ups that leave
      its bits as they were apply to it too: ReLU -> 2x2 max-pool as one compiled loop in both passes (same bits
      as the two ops, signed zeros and NaN included), the gradient and weight masking as one foreach call each,
-     Adam's fused kernel called directly (training/adam.py), and the test split evaluated once at the end on the
+     Adam's fused kernel called directly (training/adam.py), the backward pass written out as the aten ops autograd
+     calls, without its graph (training/manual_step.py), and the test split evaluated once at the end on the
      weights kept at the best validation loss (`training.train`, test_curve=False).
   2  the default for new chains: also trains a sparse first Linear layer (density <= SPARSE_TRAIN_DENSITY) through
      its surviving weights only: a CSR forward pass, the weight gradient sampled at the survivors (SDDMM) and Adam
@@ -154,11 +155,22 @@ def max_pool_relu(y: torch.Tensor) -> torch.Tensor:
     return _relu_pool(y.contiguous())[0]
 
 
+def relu_pool_forward(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(max_pool2d(relu(y), 2), the index of each window's kept corner) for a float32 CPU tensor (N, C, H, W)."""
+    return _relu_pool(y.contiguous())
+
+
+def relu_pool_backward(grad: torch.Tensor, index: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The gradient of y (of `shape`) from the output's `grad` and the forward pass's `index`."""
+    grad_in = grad.new_empty(shape)
+    _relu_pool_backward(_planes(grad.contiguous()), _planes(index), _planes(grad_in))
+    return grad_in
+
+
 class _ReluPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y):
-        y = y.contiguous()
-        out, index = _relu_pool(y)
+        out, index = relu_pool_forward(y)
         ctx.save_for_backward(index)
         ctx.shape = y.shape
         return out
@@ -166,9 +178,7 @@ class _ReluPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        grad_in = grad.new_empty(ctx.shape)
-        _relu_pool_backward(_planes(grad.contiguous()), _planes(index), _planes(grad_in))
-        return grad_in
+        return relu_pool_backward(grad, index, ctx.shape)
 
 
 def relu_max_pool(y: torch.Tensor) -> torch.Tensor:
@@ -176,7 +186,7 @@ def relu_max_pool(y: torch.Tensor) -> torch.Tensor:
     return _ReluPool.apply(y)
 
 
-def _is_pool2(module: nn.Module) -> bool:
+def is_pool2(module: nn.Module) -> bool:
     def pair(v):
         return v if isinstance(v, tuple) else (v, v)
     return (isinstance(module, nn.MaxPool2d) and pair(module.kernel_size) == (2, 2)
@@ -199,6 +209,19 @@ def survivor_density(sparse_train_density: float = 0.0) -> float:
     return sparse_train_density or SPARSE_TRAIN_DENSITY
 
 
+def survivor_forward(x_t: torch.Tensor, values: torch.Tensor, bias: torch.Tensor, crow, col, shape) -> torch.Tensor:
+    """x W^T + b from x^T (contiguous) and W's surviving `values` in the CSR pattern (crow, col)."""
+    csr = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+    return torch.sparse.mm(csr, x_t).t() + bias  # (addmm with a CSR matrix is ~2x slower at 2% density)
+
+
+def survivor_backward(grad: torch.Tensor, x_t: torch.Tensor, crow, col, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gradient of the surviving values, sampled at the pattern: SDDMM; gradient of the bias)."""
+    pattern = torch.sparse_csr_tensor(crow, col, grad.new_zeros(col.shape), shape, check_invariants=False)
+    grad_values = torch.sparse.sampled_addmm(pattern, grad.t().contiguous(), x_t.t(), beta=0.0).values()
+    return grad_values, grad.sum(0)
+
+
 class _SurvivorLinear(torch.autograd.Function):
     """y = x W^T + b for a W given by its surviving `values` in a fixed CSR pattern (crow, col); the gradient of the
     values is sampled at the pattern (SDDMM), so no dense weight gradient is formed. The input needs no gradient.
@@ -207,18 +230,15 @@ class _SurvivorLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, values, bias, crow, col, shape):
-        csr = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
         x_t = x.t().contiguous()
         ctx.save_for_backward(x_t, crow, col)
         ctx.shape = shape
-        return torch.sparse.mm(csr, x_t).t() + bias  # (addmm with a CSR matrix is ~2x slower at 2% density)
+        return survivor_forward(x_t, values, bias, crow, col, shape)
 
     @staticmethod
     def backward(ctx, grad):
         x_t, crow, col = ctx.saved_tensors
-        pattern = torch.sparse_csr_tensor(crow, col, grad.new_zeros(col.shape), ctx.shape, check_invariants=False)
-        grad_values = torch.sparse.sampled_addmm(pattern, grad.t().contiguous(), x_t.t(), beta=0.0).values()
-        return None, grad_values, grad.sum(0), None, None, None
+        return None, *survivor_backward(grad, x_t, crow, col, ctx.shape), None, None, None
 
 
 class SurvivorLayer:
@@ -237,6 +257,13 @@ class SurvivorLayer:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return _SurvivorLinear.apply(x, self.values, self.module.bias, self.crow, self.col, self.module.weight.shape)
 
+    def forward_values(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The layer's output from x^T, outside autograd (training.manual_step)."""
+        return survivor_forward(x_t, self.values, self.module.bias, self.crow, self.col, self.module.weight.shape)
+
+    def backward_values(self, grad: torch.Tensor, x_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return survivor_backward(grad, x_t, self.crow, self.col, self.module.weight.shape)
+
     @torch.no_grad()
     def write_back(self) -> None:
         self.module.weight.reshape(-1).index_copy_(0, self.flat, self.values)
@@ -253,7 +280,7 @@ def eval_plan(model: nn.Module, csr_weights: dict | None = None):
     layers, steps, i = list(model), [], 0
     while i < len(layers):
         layer = layers[i]
-        if isinstance(layer, nn.ReLU) and i + 1 < len(layers) and _is_pool2(layers[i + 1]):
+        if isinstance(layer, nn.ReLU) and i + 1 < len(layers) and is_pool2(layers[i + 1]):
             steps.append(max_pool_relu)
             i += 1
         elif csr_weights and layer in csr_weights:
@@ -287,7 +314,7 @@ def train_plan(model: nn.Module, survivors: dict):
     layers, steps, i = list(model), [], 0
     while i < len(layers):
         layer = layers[i]
-        if fuse and isinstance(layer, nn.ReLU) and i + 1 < len(layers) and _is_pool2(layers[i + 1]):
+        if fuse and isinstance(layer, nn.ReLU) and i + 1 < len(layers) and is_pool2(layers[i + 1]):
             steps.append(relu_max_pool)
             i += 1
         else:

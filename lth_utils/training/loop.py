@@ -30,6 +30,7 @@ from ..data import Splits, batch_stream
 from . import kernels
 from .adam import FusedAdam
 from .masking import masked_parameters, masked_step
+from .manual_step import manual_step
 from ..pruning.masks import Mask
 
 OPTIMIZERS = ("adam", "sgd")
@@ -263,14 +264,20 @@ class _Step:
             self.layouts = {m: v for m, v in sparse_layouts(model, mask, config.sparse_train_density).items()
                             if m is first and m.bias is not None}
         self.model, self.forward = model, kernels.train_plan(model, self.survivors)
+        # the backward pass written out (the same bits, without autograd's bookkeeping)
+        self.backward = None if self.layouts else manual_step(model, self.survivors)
         self.optimizer = make_optimizer(config.optimizer, params, config.lr, config.momentum, config.weight_decay,
                                         device)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        logits = _train_forward(self.model, x, self.layouts) if self.layouts else self.forward(x)
-        loss = F.cross_entropy(logits, y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.backward is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.backward(x, y)
+        else:
+            logits = _train_forward(self.model, x, self.layouts) if self.layouts else self.forward(x)
+            loss = F.cross_entropy(logits, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         masked_step(self.optimizer, self.masked)
 
     def sync(self) -> None:
