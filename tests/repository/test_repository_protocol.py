@@ -21,7 +21,7 @@ def test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_cu
     assert len(rows) == 5 and sum(r["early_stop"] != r["full"] for r in rows) >= 1
     assert f"falls from {np.mean([r['full'] for r in rows]):,.0f} to " in text
     done, planned = protocol.paper_levels_committed("04")
-    assert 0 < done < planned and f"{done} of {planned} levels trained and committed" in text
+    assert 0 < done <= planned and f"{done} of {planned} levels trained and committed" in text  # 04: all, not yet switched
     assert protocol.paper_levels_committed("02") == (95, 95)
 
 
