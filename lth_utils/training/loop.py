@@ -270,14 +270,12 @@ class _Step:
                                         device)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
         if self.backward is not None:
-            self.optimizer.zero_grad(set_to_none=True)
             self.backward(x, y)
         else:
             logits = _train_forward(self.model, x, self.layouts) if self.layouts else self.forward(x)
-            loss = F.cross_entropy(logits, y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            F.cross_entropy(logits, y).backward()
         masked_step(self.optimizer, self.masked)
 
     def sync(self) -> None:

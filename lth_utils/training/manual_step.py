@@ -124,7 +124,7 @@ def manual_step(model: nn.Module, survivors: dict):
     plan = _plan(model, survivors)
     if plan is None:
         return None
-    first_weighted = next((i for i, (kind, _) in enumerate(plan) if kind in ("linear", "conv", "survivor")), None)
+    first_weighted = next(i for i, (kind, _) in enumerate(plan) if kind in ("linear", "conv", "survivor"))
 
     @torch.no_grad()
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
