@@ -77,8 +77,9 @@ def train_copy(cfg: IMPConfig, trial: int, level: int, copy: int) -> str:
     model.to(cfg.device)
     row = read_result(level_dir(cfg.root, trial, level))
     version = recorded_kernels(row) if row else KERNELS  # the copies train with their chain's kernel version
+    # only the final weights are used: the test split is evaluated at the end, not along the way (same weights)
     train(model, mask, splits, cfg, data_seed=derive_seed(cfg.seed, trial, level, "instability", copy),
-          start_iteration=k, kernels_version=version)
+          start_iteration=k, kernels_version=version, test_curve=False)
     atomic_torch_save(path, {name: v.cpu() for name, v in model.state_dict().items()})
     return str(path)
 
