@@ -39,3 +39,23 @@ def test_the_lenet5_floor_counts_the_networks_multiply_adds():
     record = json.loads((ROOT / "benchmarks" / "results" / "engine-speed-2core.json").read_text())
     forward = sum(macs.values())
     assert round(record["lenet5_floor"]["step_mflop"] * 1e6) == 2 * 60 * (2 * forward + forward - macs["conv1"])
+
+
+def test_the_paper_flops_scale_each_layer_by_its_density():
+    """The evaluation floor's FLOPs: LeNet-300-100 with half of fc1 kept and fc2 dense; a step as above, evaluation
+    5,000 images every 100 of the 50,000 iterations, at the end, and the 10,000 test images twice (505 passes)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+        import torch
+        from lth_utils import models
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    model = models.build_model("lenet_300_100", seed=0)
+    first = models.prunable_names(model)[0]
+    half = torch.zeros_like(model.get_parameter(first), dtype=torch.bool)
+    half.view(-1)[::2] = True
+    step, evaluation = bench.paper_flops(model, {first: half}, 5000)
+    macs = {"fc1": 784 * 300 // 2, "fc2": 300 * 100, "fc3": 100 * 10}
+    assert step == 2 * 60 * (2 * sum(macs.values()) + macs["fc2"] + macs["fc3"])
+    assert evaluation == 2 * 505 * 5000 / 50_000 * sum(macs.values())
