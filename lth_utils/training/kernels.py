@@ -194,6 +194,17 @@ def is_pool2(module: nn.Module) -> bool:
             and pair(module.dilation) == (1, 1) and not module.ceil_mode and not module.return_indices)
 
 
+def fused_layers(model: nn.Sequential, fuse: bool = True) -> list[tuple[nn.Module, bool]]:
+    """The model's layers as [(layer, fused)], each ReLU followed by a 2x2 max-pool as one entry (the ReLU, True;
+    the pool left out) where `fuse`: the walk every plan shares (eval_plan, train_plan, manual_step)."""
+    layers, walk, i = list(model), [], 0
+    while i < len(layers):
+        fused = fuse and isinstance(layers[i], nn.ReLU) and i + 1 < len(layers) and is_pool2(layers[i + 1])
+        walk.append((layers[i], fused))
+        i += 2 if fused else 1
+    return walk
+
+
 # ------------------------------------------------------------------ a sparse first Linear layer, survivors only
 def csr_pattern(mask: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(crow, col, flat index) of a 2-D mask's survivors on `device`: the fixed CSR pattern of a pruned weight (its
@@ -277,17 +288,9 @@ def eval_plan(model: nn.Module, csr_weights: dict | None = None):
     not a Sequential run as they are."""
     if not isinstance(model, nn.Sequential):
         return model
-    layers, steps, i = list(model), [], 0
-    while i < len(layers):
-        layer = layers[i]
-        if isinstance(layer, nn.ReLU) and i + 1 < len(layers) and is_pool2(layers[i + 1]):
-            steps.append(max_pool_relu)
-            i += 1
-        elif csr_weights and layer in csr_weights:
-            steps.append(_csr_step(layer, csr_weights[layer]))
-        else:
-            steps.append(layer)
-        i += 1
+    csr_weights = csr_weights or {}
+    steps = [max_pool_relu if fused else _csr_step(layer, csr_weights[layer]) if layer in csr_weights else layer
+             for layer, fused in fused_layers(model)]
 
     def forward(x):
         for step in steps:
@@ -311,16 +314,8 @@ def train_plan(model: nn.Module, survivors: dict):
         return model
     first = next(iter(model.parameters()), None)
     fuse = first is not None and first.device.type == "cpu" and first.dtype == torch.float32
-    layers, steps, i = list(model), [], 0
-    while i < len(layers):
-        layer = layers[i]
-        if fuse and isinstance(layer, nn.ReLU) and i + 1 < len(layers) and is_pool2(layers[i + 1]):
-            steps.append(relu_max_pool)
-            i += 1
-        else:
-            steps.append(survivors.get(layer, layer))
-        i += 1
-    if not survivors and all(step is layer for step, layer in zip(steps, layers)):
+    steps = [relu_max_pool if fused else survivors.get(layer, layer) for layer, fused in fused_layers(model, fuse)]
+    if not survivors and all(step is layer for step, layer in zip(steps, model)):
         return model
 
     def forward(x):

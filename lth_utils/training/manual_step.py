@@ -37,12 +37,10 @@ def _plan(model: nn.Module, survivors: dict) -> list[tuple[str, object]] | None:
     """[(kind, layer)] for the layers this step knows, ending in a Linear layer, or None."""
     if not isinstance(model, nn.Sequential):
         return None
-    layers, plan, i = list(model), [], 0
-    while i < len(layers):
-        layer = layers[i]
-        if type(layer) is nn.ReLU and i + 1 < len(layers) and kernels.is_pool2(layers[i + 1]):
+    plan = []
+    for layer, fused in kernels.fused_layers(model):
+        if fused:
             plan.append(("relu_pool", layer))
-            i += 1
         elif isinstance(layer, nn.Flatten) and layer.start_dim == 1 and layer.end_dim == -1:
             plan.append(("flatten", layer))
         elif layer in survivors:
@@ -55,7 +53,6 @@ def _plan(model: nn.Module, survivors: dict) -> list[tuple[str, object]] | None:
             plan.append(("relu", layer))
         else:
             return None
-        i += 1
     params = [p for kind, layer in plan if kind in ("linear", "conv") for p in (layer.weight, layer.bias)]
     if not plan or plan[-1][0] != "linear" or any(
             p.device.type != "cpu" or p.dtype != torch.float32 or not p.is_contiguous() for p in params):
