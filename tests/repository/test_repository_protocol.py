@@ -16,13 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_curves():
-    text = protocol.statement(profiles.imp_config("standard"), "standard", notebook="04")
+    text = protocol.statement(profiles.imp_config("standard"), "standard", notebook="09")
     rows = protocol.patience_replay(profiles.imp_config("standard"))
     assert len(rows) == 5 and sum(r["early_stop"] != r["full"] for r in rows) >= 1
     assert f"falls from {np.mean([r['full'] for r in rows]):,.0f} to " in text
-    done, planned = protocol.paper_levels_committed("04")
-    assert 0 < done <= planned and f"{done} of {planned} levels trained and committed" in text  # 04: all, not yet switched
-    assert protocol.paper_levels_committed("02") == (95, 95)
+    done, planned = protocol.paper_levels_committed("09")
+    assert 0 < done < planned and f"{done} of {planned} levels trained and committed" in text  # 09: still training
+    assert "switches to them once all are" in text
+    assert protocol.paper_levels_committed("02") == (95, 95) and protocol.paper_levels_committed("04") == (570, 570)
+
+
+def test_a_notebook_is_rendered_in_the_paper_profile_once_all_its_paper_runs_are_committed():
+    for number in [n for n, p in profiles.HANDOUT_PROFILES.items() if p == "paper"]:
+        done, planned = protocol.paper_levels_committed(number)
+        assert done == planned, f"notebook {number}'s handout is paper but {done} of {planned} levels are committed"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem[:2])
