@@ -61,12 +61,14 @@ def test_provenance_projects_the_paper_profile_from_the_levels_it_read(trained_t
 
 
 def test_the_projection_from_the_standard_records_matches_the_paper_run_that_was_trained():
-    """The committed paper runs of 01, 02, 03 and 05 against what the standard store's rates project for them: the
-    same levels and iterations exactly, and the core-hours within 10% (measured: 26.6 projected, 26.2 recorded)."""
+    """The committed paper runs of the paper handouts (01-05) against what the standard store's rates project for
+    them: the same levels, the iterations within 1% (04's late-rewinding levels train 50,000 - k), and the core-hours
+    within 15% (measured: 56.1 projected, 50.6 recorded: part of 04 trained with the written-out backward pass,
+    faster than the standard levels' rates)."""
     check = readme.projection_check(ROOT / "results/standard/store", ROOT / "results/paper/store")
-    assert check["projected"]["levels"] == check["recorded_levels"] == 440
-    assert check["projected"]["iterations"] == check["recorded_iterations"] == 19_750_000
-    assert check["projected"]["core_hours"] == pytest.approx(check["recorded_core_hours"], rel=0.1)
+    assert check["projected"]["levels"] == check["recorded_levels"] >= 440
+    assert check["projected"]["iterations"] == pytest.approx(check["recorded_iterations"], rel=0.01)
+    assert check["projected"]["core_hours"] == pytest.approx(check["recorded_core_hours"], rel=0.15)
 
 
 def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
