@@ -101,6 +101,14 @@ def interval_verdict(ci_low: float, ci_high: float, above: str = "higher", below
     return above if ci_low > 0 else below if ci_high < 0 else "no difference shown"
 
 
+def bonferroni_interval(mean: float, ci_low: float, ci_high: float, trials: int, tests: int) -> tuple[float, float]:
+    """A paired difference's 95% t-interval (mean, its ends, over `trials` pairs) widened to a family-wise 95% one over
+    `tests` comparisons (Bonferroni: each at 1 - 0.05/tests): whether a resolved case survives the number of cases
+    looked at."""
+    half = (ci_high - ci_low) / 2 * stats.t.ppf(1 - 0.025 / tests, trials - 1) / stats.t.ppf(0.975, trials - 1)
+    return mean - half, mean + half
+
+
 def censored(summary: pd.DataFrame, cfg: IMPConfig) -> pd.Series:
     """Per row: True when the run's minimum validation loss is not known to be its minimum because training ended
     first. With patience, a run that stopped early has confirmed its minimum; a run that reached the last iteration

@@ -553,7 +553,7 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
         cfg = cfg if data_root is None else dataclasses.replace(cfg, data_root=str(data_root))
         exported = Path(source) / root.name / "levels.json" if source is not None else None
         recorded = ({(r["trial"], r["level"]): r.get("weights_final") for r in json.loads(exported.read_text())}
-                    if exported is not None else {})
+                    if exported is not None and exported.is_file() else {})  # a run not exported yet: none
         for trial, level in stored_levels(root):
             directory = level_dir(root, trial, level)
             if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
 from lth_utils.results import analysis
 
@@ -35,6 +36,16 @@ def test_paper_profile_uses_the_papers_hyperparameters():
 def test_roc_auc_is_one_for_perfect_scores_and_half_for_ties():
     assert analysis.roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
     assert analysis.roc_auc(np.ones(4), np.array([0, 1, 0, 1])) == 0.5
+
+
+def test_a_bonferroni_interval_is_the_t_interval_at_the_family_wise_level():
+    d = np.array([0.9, 1.1, 1.0, 1.2, 0.8])
+    mean, half = d.mean(), stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+    assert analysis.bonferroni_interval(mean, mean - half, mean + half, 5, 1) == pytest.approx((mean - half, mean + half))
+    low, high = analysis.bonferroni_interval(mean, mean - half, mean + half, 5, 10)
+    assert (low, high) == pytest.approx((mean - stats.t.ppf(0.9975, 4) * d.std(ddof=1) / np.sqrt(5),
+                                         mean + stats.t.ppf(0.9975, 4) * d.std(ddof=1) / np.sqrt(5)))
+    assert low < mean - half
 
 
 def test_one_shot_like_matches_the_per_layer_densities_of_an_imp_level():

@@ -3,6 +3,7 @@ a run committed half-way resumes elsewhere, training only what is missing."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -200,6 +201,11 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
     with pytest.raises(portable.ImportMismatch, match="its final_test_acc differ from the stored ones"):
         portable.retrain_weights(tmp_path / "imported", progress=False, weights_read=read)
+    # a run the compact store does not hold (trained here, not exported yet): retrained, with no digest to check
+    (victim / "result.json").write_text(json.dumps(row))
+    shutil.rmtree(tmp_path / "compact" / arms[1].root.name)
+    rows = portable.retrain_weights(tmp_path / "imported", tmp_path / "compact", progress=False, weights_read=read)
+    assert [(r["run"], r["trial"], r["level"]) for r in rows] == [(arms[1].root.name, 1, 2)]
 
 
 def _late_rewinding_store(tiny, tmp_path):
