@@ -398,6 +398,55 @@ def lenet5_floor(row: dict, profile: dict[str, float], val_images: int) -> dict:
             "conv_share_of_matmul_for_3x": needed / matmul}
 
 
+def sparse_floor(row: dict, dense: dict, splits, repeats: int = 3, calls: int = 300) -> dict:
+    """What 2x would take at a sparse LeNet-300-100 level (`row`, against the `dense` row, both from level_speed):
+    the first layer's survivor kernels alone (the batch transposed, MKL's CSR forward and its SDDMM weight gradient,
+    timed as the step calls them, one thread, the fastest of `repeats`), their FLOPs and rate, the rest of the step
+    (the other layers trained dense under their masks, Adam, masking, loss), and the time the kernels would have to
+    fit in for the step to take half the dense step (<= 0: not even free kernels reach 2x)."""
+    model = models.build_model("lenet_300_100", seed=0)
+    mask = ticket_mask(model, row["rounds"])
+    layer = next(iter(kernels.survivor_layers(model, mask, kernels.KERNELS, torch.device("cpu")).values()))
+    x = splits.train[0][:60].flatten(1)
+    grad = torch.randn(60, layer.module.out_features, generator=torch.Generator().manual_seed(0))
+
+    def survivor_kernels():
+        x_t = x.t().contiguous()
+        layer.forward_values(x_t)
+        layer.backward_values(grad, x_t)
+    second = [m for m in model if isinstance(m, nn.Linear)][1]
+    h = torch.randn(second.in_features, 60).t()  # column-major, as the survivor layer hands it on
+    grad2 = torch.randn(60, second.out_features)
+
+    def second_layer():  # its three products as manual_step computes them (forward, weight and input gradients)
+        torch.addmm(second.bias, h, second.weight.t())
+        grad2.t().mm(h)
+        second.weight.t().mm(grad2.t())
+
+    def fastest(function) -> float:
+        function()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                function()
+            best = min(best, (time.perf_counter() - start) / calls)
+        return 1e3 * best
+    with single_thread():
+        kernels_ms, second_ms = fastest(survivor_kernels), fastest(second_layer)
+    survivors = layer.values.numel()
+    flops = 2 * 2 * 60 * survivors  # forward and SDDMM: one multiply-add per survivor and example each
+    rest_ms = row["step_ms_now"] - kernels_ms
+    budget_ms = dense["step_ms_now"] / 2 - rest_ms
+
+    def needed(budget: float) -> float | None:  # None: not even free kernels would reach 2x
+        return kernels_ms / budget if budget > 0 else None
+    return {"first_layer_density": row["first_layer_density"], "survivors": survivors, "step_ms": row["step_ms_now"],
+            "dense_step_ms": dense["step_ms_now"], "kernels_ms": kernels_ms, "kernels_gflops": flops / 1e6 / kernels_ms,
+            "rest_ms": rest_ms, "kernels_budget_ms": budget_ms, "kernels_speedup_needed": needed(budget_ms),
+            "second_layer_ms": second_ms, "kernels_speedup_needed_second_free": needed(budget_ms + second_ms)}
+
+
 def notebook_projections(ratios: dict[str, float]) -> list[dict]:
     """Each notebook's `paper` IMP runs projected from an empty store at the committed standard levels' rates (the
     engine before, as the README's cost table) and at those rates times the measured speed-up per model."""
@@ -451,8 +500,13 @@ def engine_speed(splits, tiny: bool) -> dict:
     print("    LeNet-5's training step now, profiled (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in profile.items()))
     floor = lenet5_floor(next(r for r in lenet5 if r["rounds"] == 0), profile, len(splits.val[1]))
     print("    LeNet-5's floor: " + ", ".join(f"{k} {v:.2f}" for k, v in floor.items()))
+    sparse = [sparse_floor(r, dense, splits, 1 if tiny else 3, 20 if tiny else 300) for r in mlp
+              if r["first_layer_density"] <= 0.07]
+    for f in sparse:
+        print(f"    LeNet-300-100's step at {100 * f['first_layer_density']:.1f}%: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in f.items() if k != "first_layer_density"))
     record = {"levels": rows, "ratios": ratios, "projections": projections, "test_evaluations_before": test_before,
-              "lenet5_step_profile_ms": profile, "lenet5_floor": floor}
+              "lenet5_step_profile_ms": profile, "lenet5_floor": floor, "sparse_floor": sparse}
     print(f"    evaluation's share, {evaluation_floor(record)}")
     return record
 
@@ -538,7 +592,28 @@ def engine_speed_markdown(record: dict) -> str:
                   f"faster than before); with the rest of the step as it is now, 3x needs the convolutions and "
                   f"evaluation at {100 * f['conv_share_of_matmul_for_3x']:.0f}% of that matmul rate, where oneDNN "
                   f"reaches {100 * f['conv_gflops'] / f['matmul_gflops_one_thread']:.0f}% on these shapes."]
+    if record.get("sparse_floor"):
+        lines += ["", "LeNet-300-100's sparse step, where 2x stops (version 2 trains the first layer through its "
+                  "survivors; the other layers train dense under their masks): " + "; ".join(
+                      sparse_floor_words(f) for f in record["sparse_floor"]) + "."]
     return "\n".join(lines)
+
+
+def sparse_floor_words(f: dict) -> str:
+    text = (f"at {100 * f['first_layer_density']:.1f}% the first layer's {f['survivors']:,} survivors' kernels (the "
+            f"batch transposed, MKL's CSR forward and SDDMM weight gradient) take {f['kernels_ms']:.2f} ms of the "
+            f"{f['step_ms']:.2f} ms step ({f['kernels_gflops']:.0f} GFLOP/s), the rest {f['rest_ms']:.2f} ms; half "
+            f"the dense step is {f['dense_step_ms'] / 2:.2f} ms, ")
+    if f["kernels_speedup_needed"] is None:
+        return text + "less than the rest alone: free kernels would not reach 2x"
+    if f["kernels_speedup_needed"] <= 1:
+        return text + "reached"
+    text += (f"which leaves the kernels {f['kernels_budget_ms']:.2f} ms: {f['kernels_speedup_needed']:.1f}x faster "
+             f"than MKL's")
+    if "second_layer_ms" in f:  # the largest part of the rest: the 300 x 100 layer's three products, dense
+        text += (f"; were the second layer's dense products ({f['second_layer_ms']:.2f} ms of the rest) free as well, "
+                 f"{f['kernels_speedup_needed_second_free']:.1f}x")
+    return text
 
 
 def main(argv=None) -> int:

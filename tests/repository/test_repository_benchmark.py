@@ -59,3 +59,28 @@ def test_the_paper_flops_scale_each_layer_by_its_density():
     macs = {"fc1": 784 * 300 // 2, "fc2": 300 * 100, "fc3": 100 * 10}
     assert step == 2 * 60 * (2 * sum(macs.values()) + macs["fc2"] + macs["fc3"])
     assert evaluation == 2 * 505 * 5000 / 50_000 * sum(macs.values())
+
+
+def test_the_sparse_floor_counts_the_first_layers_survivors():
+    """The sparse-step floor line: the survivors are the first layer's density times its 784 x 300 weights, the
+    kernels' rate is two multiply-adds (forward and SDDMM) per survivor and example at batch 60 over their time, the
+    rest is the step without them, and 2x leaves them half the dense step minus the rest (plus, were it free, the
+    second layer's dense products)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    record = json.loads((ROOT / "benchmarks" / "results" / "engine-speed-2core.json").read_text())
+    assert record["sparse_floor"] and all(f["first_layer_density"] <= 0.07 for f in record["sparse_floor"])
+    for f in record["sparse_floor"]:
+        assert f["survivors"] == round(f["first_layer_density"] * 784 * 300)
+        assert abs(f["kernels_gflops"] - 4 * 60 * f["survivors"] / 1e6 / f["kernels_ms"]) < 1e-9
+        assert abs(f["rest_ms"] + f["kernels_ms"] - f["step_ms"]) < 1e-9
+        assert abs(f["kernels_budget_ms"] - (f["dense_step_ms"] / 2 - f["rest_ms"])) < 1e-9
+        if f["kernels_budget_ms"] > 0:
+            assert abs(f["kernels_speedup_needed"] - f["kernels_ms"] / f["kernels_budget_ms"]) < 1e-9
+            assert abs(f["kernels_speedup_needed_second_free"]
+                       - f["kernels_ms"] / (f["kernels_budget_ms"] + f["second_layer_ms"])) < 1e-9
+    free = {**record["sparse_floor"][0], "kernels_budget_ms": -0.1, "kernels_speedup_needed": None}
+    assert "free kernels would not reach 2x" in bench.sparse_floor_words(free)
