@@ -156,7 +156,9 @@ for ax, (target, part) in zip(axes, paired.groupby("target", sort=False)):
                     color=COLORS[other], label=comparison)
     plots.density_axis(ax, part["percent_remaining"])
     ax.axhline(0, color="black", lw=0.8)
-    ax.set(ylabel="difference (pp)", title=f"Transferred ticket on {target}")
+    ax.set(ylabel="difference (pp), mean and 95% t-interval",
+           title=f"Transferred ticket on {target} (n = {part['trials'].min()} trials)")
+    ax.yaxis.set_tick_params(labelleft=True)
 axes[0].legend(fontsize=8)
 plots.save(fig, "10_transfer_paired", settings.figures)
 table = paired.assign(**{c: (100 * paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})

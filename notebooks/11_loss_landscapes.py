@@ -153,7 +153,10 @@ plots.save(fig, "11_init_to_trained", settings.figures);
 # ## 2. The ticket and its dense parent
 #
 # The test error along the line from the trained dense network (level 0 of the same trial) to the trained sparse
-# network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected.
+# network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected: the sparse
+# network, retrained from the initial weights under its mask, ended in the basin the dense network trained into.
+# Frankle et al. 2020 call two networks connected when the barrier is below 2 pp (notebook 04); Paul et al. 2022 find
+# that successive IMP levels are connected in this way exactly when the sparser one still matches dense accuracy.
 
 # %% tags=[]
 parent_alphas = np.linspace(0, 1, 31)
@@ -178,6 +181,11 @@ for ax, level in zip(axes[0], levels):
            title=f"{100 * density[level]:.1f}% remaining")
 axes[0][0].legend(fontsize=8)
 plots.save(fig, "11_ticket_to_dense_parent", settings.figures)
+barriers["density"] = barriers["level"].map(density)
+barrier_paired = analysis.paired_difference(barriers[barriers["arm"] == "random_prune"],
+                                            barriers[barriers["arm"] == "ticket"], "barrier")
+barrier_paired["verdict"] = [analysis.interval_verdict(lo, hi, "random pruning's higher", "the ticket's higher")
+                             for lo, hi in zip(barrier_paired["ci_low"], barrier_paired["ci_high"])]
 barrier_table = barriers.groupby(["level", "arm"]).agg(
     barrier_pp=("barrier", lambda b: 100 * b.mean()), barrier_min=("barrier", lambda b: 100 * b.min()),
     barrier_max=("barrier", lambda b: 100 * b.max()), trials=("barrier", "count")).round(2)
@@ -238,6 +246,7 @@ rises = pd.concat(rises, ignore_index=True)
 per_trial = rises.groupby(["level", "arm", "trial"], as_index=False).agg(rise=("rise", "mean"),
                                                                          base_loss=("base_loss", "first"))
 per_trial["density"] = per_trial["level"].map(density)
+per_trial["relative_rise"] = per_trial["rise"] / per_trial["base_loss"]  # the rise as a multiple of the loss there
 fig, ax = plt.subplots(figsize=(7, 4))
 for offset, arm in zip([-0.06, 0.0, 0.06], ARMS):
     t = analysis.by_level(per_trial[per_trial["arm"] == arm], "rise")
@@ -253,6 +262,11 @@ sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[ot
                          ignore_index=True)
 sharp_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
                            for lo, hi in zip(sharp_paired["ci_low"], sharp_paired["ci_high"])]
+relative_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "relative_rise")
+                             .assign(comparison=f"ticket - {plots.LABELS[other]}") for other in ("reinit", "random_prune")],
+                            ignore_index=True)
+relative_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
+                              for lo, hi in zip(relative_paired["ci_low"], relative_paired["ci_high"])]
 sharp_paired.round(4)
 
 # %% tags=[]
@@ -281,11 +295,25 @@ for level in levels:
                  f"(min-max {100 * b.min()['ticket']:.2f} to {100 * b.max()['ticket']:.2f}), random pruning "
                  f"{100 * b.mean()['random_prune']:.2f} pp (min-max {100 * b.min()['random_prune']:.2f} to "
                  f"{100 * b.max()['random_prune']:.2f}), over {trials} trial(s).")
+    below = barriers[barriers["level"] == level].assign(connected=lambda t: t["barrier"] < 0.02) \
+        .groupby("arm")["connected"].agg(["sum", "count"])
+    d = barrier_paired[barrier_paired["level"] == level].iloc[0]
+    lines.append(f"- Linearly connected to the dense parent (barrier below 2 pp): the ticket in "
+                 f"{below.loc['ticket', 'sum']} of {below.loc['ticket', 'count']} trials, random pruning in "
+                 f"{below.loc['random_prune', 'sum']} of {below.loc['random_prune', 'count']}; random pruning's "
+                 f"barrier minus the ticket's, paired by trial: {analysis.format_interval(d)}: {d['verdict']}.")
     for _, r in sharp_paired[sharp_paired["level"] == level].iterrows():
-        lines.append(f"- Sharpness, {r['comparison']}: {interval(r)} (loss rise at radius {radius:g}): {r['verdict']}.")
+        rel = relative_paired[(relative_paired["level"] == level)
+                              & (relative_paired["comparison"] == r["comparison"])].iloc[0]
+        lines.append(f"- Sharpness, {r['comparison']}: {interval(r)} (loss rise at radius {radius:g}): "
+                     f"{r['verdict']}; as a multiple of each network's own loss (the networks sit at different "
+                     f"losses): {interval(rel)}: {rel['verdict']}.")
     lines.append("")
-lines.append("**What these pictures do and do not show.** Each slice is a 1D or 2D cut through a space of "
-             f"{sum(m.numel() for m in analysis.load_mask(configs['ticket'], 0, levels[0]).values()):,} weights, "
+survivors = {level: int(sum(m.sum() for m in analysis.load_mask(configs["ticket"], 0, level).values()))
+             for level in levels}
+lines.append("**What these pictures do and do not show.** Each slice is a 1D or 2D cut through a network's surviving "
+             "weights only (" + ", ".join(f"{n:,} at {100 * density[l]:.1f}%" for l, n in survivors.items())
+             + f" of {sum(m.numel() for m in analysis.load_mask(configs['ticket'], 0, levels[0]).values()):,}), "
              "along random directions; flatness along random directions need not hold along the directions training "
              "moves in, and a sharpness measured in filter-normalised units compares networks of different scale "
              "without making their geometries identical (Dinh et al. 2017 show that sharpness can be changed by "
@@ -313,6 +341,9 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 #   [arXiv:1712.09913](https://arxiv.org/abs/1712.09913) (filter normalisation).
 # - Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis,
 #   [arXiv:1912.05671](https://arxiv.org/abs/1912.05671).
+# - Paul, Chen, Larsen, Frankle, Ganguli & Dziugaite 2023, Unmasking the lottery ticket hypothesis: what's encoded
+#   in a winning ticket's mask?, [arXiv:2210.03044](https://arxiv.org/abs/2210.03044) (linear connectivity of
+#   successive IMP levels).
 # - Keskar et al. 2017, On large-batch training for deep learning: generalization gap and sharp minima,
 #   [arXiv:1609.04836](https://arxiv.org/abs/1609.04836).
 # - Dinh, Pascanu, Bengio & Bengio 2017, Sharp minima can generalize for deep nets,
