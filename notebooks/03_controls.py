@@ -200,6 +200,8 @@ else:
                  f"{len(high)} levels, so the claim **{'holds' if len(clear) == len(high) else 'holds only in part' if len(clear) else 'is not supported'}** "
                  f"with {high['trials'].iloc[0]} trials.")
 rp = diffs["random_prune"]
+lines.append("- Multiplicity: " + analysis.multiplicity_sentence(pd.concat(diffs.values(), ignore_index=True),
+                                                                "ticket-minus-control intervals (both controls, every level)"))
 lines.append(f"- Random pruning: the ticket is ahead by {100 * rp['mean_diff'].iloc[-1]:.2f} pp at "
              f"{rp['percent_remaining'].iloc[-1]:.1f}% remaining (the sparsest level).")
 gap = es667.get("tickets beat reinitialised networks by 10-15 pp")

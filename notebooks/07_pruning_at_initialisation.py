@@ -272,8 +272,9 @@ lines.append(
     + ("Alignment at initialisation does not order the masks by how well they train here."
        if max(rho.values(), default=0) < 0.5 else "Alignment and accuracy go together at some densities here."))
 lines.append("")
-lines.append(f"Multiplicity: this cell reads {len(vs_ticket) + len(sanity)} paired intervals at 95%, so about "
-             f"{(len(vs_ticket) + len(sanity)) / 20:.1f} could exclude 0 by chance alone.")
+lines.append("Multiplicity: " + analysis.multiplicity_sentence(pd.concat(
+    [vs_ticket, sanity.rename(columns={"method - ablation (pp)": "mean_diff"})], ignore_index=True),
+    "paired intervals this cell reads"))
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]

@@ -264,6 +264,7 @@ for name, d in vs_large_final.groupby("arm", sort=False):
                  f"{d['percent_remaining'].max():.1f}% remaining; worse with a 95% interval excluding 0 at "
                  f"{len(worse)} and better at {len(better)} of {len(d)} levels; at "
                  f"{sparsest['percent_remaining']:.1f}% remaining {interval(sparsest)}.")
+lines.append("- Multiplicity: " + analysis.multiplicity_sentence(vs_large_final, "criterion-level intervals"))
 lines += ["", "**Signs.**"]
 for _, r in sign_paired.iterrows():
     lines.append(f"- {r['comparison']} at {r['percent_remaining']:.1f}% remaining: {interval(r)}: {r['verdict']}.")
@@ -280,7 +281,8 @@ lines.append(f"Keeping the initial signs beats a plain reinitialisation with an 
              f"of the ticket with an interval below 0 in "
              f"{int((sign_paired[sign_paired['comparison'].str.endswith('ticket')]['ci_high'] < 0).sum())} of "
              f"{len(sign_paired) - len(recovered)}. Zhou et al. 2019 report that the signs alone recover most of "
-             f"the ticket's advantage over reinitialisation; the counts above are this run's answer.")
+             f"the ticket's advantage over reinitialisation; the counts above are this run's answer. Multiplicity: "
+             + analysis.multiplicity_sentence(sign_paired, "sign intervals"))
 best = untrained.groupby(["name", "level"], as_index=False)[["test_acc", "density"]].mean()
 lines += ["", "**Never trained.**"]
 for name, part in best.groupby("name", sort=False):

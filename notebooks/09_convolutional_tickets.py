@@ -228,6 +228,7 @@ for comparison, part in paired.groupby("comparison", sort=False):
     lines.append(f"- {comparison.capitalize()}: " + "; ".join(
         f"{r.percent_remaining:.1f}%: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] "
         f"({r.verdict})" for r in part.itertuples()) + ".")
+lines.append("- Multiplicity: " + analysis.multiplicity_sentence(paired))
 conv = history.query("level == @lenet5_levels[-1]").set_index("layer")["density"]
 lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.filter(like='conv').min():.0f}-"
              f"{100 * conv.filter(like='conv').max():.0f}% of their weights and the fully connected ones "

@@ -109,6 +109,42 @@ def bonferroni_interval(mean: float, ci_low: float, ci_high: float, trials: int,
     return mean - half, mean + half
 
 
+def paired_p_values(paired: pd.DataFrame) -> np.ndarray:
+    """Two-sided p-values of paired_difference rows (mean_diff and its 95% t-interval over `trials` pairs): the
+    paired t-test the interval inverts. NaN for a row without an interval (one trial)."""
+    n = paired["trials"].to_numpy(float)
+    se = (paired["ci_high"] - paired["ci_low"]).to_numpy(float) / 2 / stats.t.ppf(0.975, np.maximum(n - 1, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.abs(paired["mean_diff"].to_numpy(float)) / se
+        p = 2 * stats.t.sf(t, np.maximum(n - 1, 1))
+    return np.where(n > 1, p, np.nan)
+
+
+def holm_survivors(paired: pd.DataFrame, family_alpha: float = 0.05) -> np.ndarray:
+    """Per row of `paired` (paired_difference rows of one family of comparisons): whether its difference survives
+    Holm's step-down correction over all the rows with an interval (family-wise error `family_alpha`)."""
+    p = paired_p_values(paired)
+    tested = np.flatnonzero(~np.isnan(p))
+    survive = np.zeros(len(p), dtype=bool)
+    for rank, i in enumerate(tested[np.argsort(p[tested], kind="stable")]):
+        if p[i] > family_alpha / (len(tested) - rank):
+            break
+        survive[i] = True
+    return survive
+
+
+def multiplicity_sentence(paired: pd.DataFrame, what: str = "paired intervals") -> str:
+    """How many of a family's 95% intervals exclude 0, how many would by chance were there no differences at all,
+    and how many survive Holm's correction for the family (a verdict resting on one of many intervals reads with
+    this)."""
+    tested = paired.dropna(subset=["ci_low", "ci_high"])
+    resolved = int(((tested["ci_low"] > 0) | (tested["ci_high"] < 0)).sum())
+    survivors = int(holm_survivors(tested).sum())
+    return (f"{resolved} of the {len(tested)} {what} exclude 0; were there no differences at all, about "
+            f"{0.05 * len(tested):.1f} would by chance alone (each at 95%). {survivors} "
+            f"{'survives' if survivors == 1 else 'survive'} Holm's correction for all {len(tested)} (family-wise 95%).")
+
+
 def censored(summary: pd.DataFrame, cfg: IMPConfig) -> pd.Series:
     """Per row: True when the run's minimum validation loss is not known to be its minimum because training ended
     first. With patience, a run that stopped early has confirmed its minimum; a run that reached the last iteration

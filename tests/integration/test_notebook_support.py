@@ -479,3 +479,27 @@ def test_every_planned_run_is_valid_distinct_and_asks_only_for_levels_it_has(pro
             imp.validate(c)
             asked = {int(level) for level in c.only_levels.split(",")} if c.only_levels else set()
             assert asked <= set(range(c.num_levels + 1)), (name, c.arm, c.only_levels, c.num_levels)
+
+
+def test_paired_p_values_are_the_t_tests_the_intervals_invert_and_holm_steps_down():
+    rng = np.random.default_rng(0)
+    samples = [rng.normal(mu, 0.3, 5) for mu in (2.0, 0.5, 0.3, 0.0)] + [np.array([0.1])]
+    rows = []
+    for d in samples:
+        m = analysis.mean_interval(pd.Series(d))
+        rows.append({"mean_diff": m["mean"], "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": m["n"]})
+    paired = pd.DataFrame(rows)
+    p = analysis.paired_p_values(paired)
+    assert p[:4] == pytest.approx([stats.ttest_1samp(d, 0).pvalue for d in samples[:4]])
+    assert np.isnan(p[4])  # one trial: no interval, no test
+    order = np.argsort(p[:4])  # Holm by hand over the four tested rows
+    expected = np.zeros(5, dtype=bool)
+    for rank, i in enumerate(order):
+        if p[i] > 0.05 / (4 - rank):
+            break
+        expected[i] = True
+    assert (analysis.holm_survivors(paired) == expected).all() and expected[0] and not expected[3]
+    sentence = analysis.multiplicity_sentence(paired)
+    resolved = int(((paired["ci_low"] > 0) | (paired["ci_high"] < 0)).sum())
+    assert sentence.startswith(f"{resolved} of the 4 paired intervals exclude 0") and "about 0.2 would" in sentence
+    assert f"{int(expected.sum())} survive{'s' if expected.sum() == 1 else ''} Holm's correction for all 4" in sentence
