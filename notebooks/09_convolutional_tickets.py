@@ -35,7 +35,7 @@
 # | ticket | IMP, rewound to iteration 0 | the initialisation |
 # | random reinitialisation | the ticket's | a fresh initialisation |
 # | random pruning | random, the ticket's per-layer counts | the initialisation |
-# | late rewinding | IMP, rewound to iteration k (1% of training) | the weights at iteration k |
+# | late rewinding | IMP, rewound to iteration k (1% of the iteration budget) | the weights at iteration k |
 #
 # LeNet-300-100's ticket (notebook 02's run) is read from the store for comparison.
 
@@ -228,6 +228,10 @@ for comparison, part in paired.groupby("comparison", sort=False):
     lines.append(f"- {comparison.capitalize()}: " + "; ".join(
         f"{r.percent_remaining:.1f}%: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] "
         f"({r.verdict})" for r in part.itertuples()) + ".")
+budget = configs["late"].iterations
+lines.append(f"- The late-rewinding point k = {k:,} is {100 * k / budget:.0f}% of the {budget:,}-iteration "
+             f"budget and {100 * k / dense_stop:.0f}% of the dense network's iterations to its early stop (the share "
+             f"of the realised training).")
 lines.append("- Multiplicity: " + analysis.multiplicity_sentence(paired))
 conv = history.query("level == @lenet5_levels[-1]").set_index("layer")["density"]
 lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.filter(like='conv').min():.0f}-"
