@@ -210,7 +210,8 @@ print(sign_table[["comparison", "level", "trials", "verdict"]].to_string(index=F
 # First the masks IMP found, applied to weights that were never trained: the ticket's mask on its initial weights, the
 # same mask on their signed constants, and random pruning's mask (the ticket's per-layer counts) on the initial
 # weights. Then supermasks: a mask learned over the frozen initial weights or their signed constants, whose density is
-# learned too. Chance is 10%.
+# not fixed in advance: every score starts at 0, a keep-probability of sigmoid(0) = 50%, and the density is wherever
+# training leaves it (the conclusion says how far it moved). Chance is 10%.
 
 # %% tags=[]
 splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
@@ -293,7 +294,8 @@ for name, part in best.groupby("name", sort=False):
 for weights, part in supermasks.groupby("weights"):
     lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {100 * part['test_acc'].mean():.2f}% "
                  f"[{100 * part['test_acc'].min():.2f}, {100 * part['test_acc'].max():.2f}] over {len(part)} trials "
-                 f"at a learned density of {100 * part['density'].mean():.1f}%, after "
+                 f"at a learned density of {100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
+                 f"{100 * part['density'].max():.1f}%; the scores start at a keep-probability of 50%), after "
                  f"{supermask_configs[weights].iterations:,} steps on the scores and none on the weights.")
 lines.append(f"For comparison, the trained dense network reaches {100 * dense['test_acc_at_early_stop'].mean():.2f}%.")
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
