@@ -155,7 +155,8 @@ print(vs_ticket_table.assign(arm=vs_ticket_table["arm"].map(init_pruning.LABELS)
 sparsest = max(levels)
 per_layer = init_pruning.layer_densities(configs, sparsest)
 fig, ax = plt.subplots(figsize=(7, 3.6))
-per_layer.T.plot.bar(ax=ax, logy=True, rot=0)
+per_layer.T.plot.bar(ax=ax, logy=True, rot=20)
+ax.set_xticklabels([t.get_text() for t in ax.get_xticklabels()], rotation=20, ha="right")
 ax.set(ylabel="% of the layer's weights kept (log)", xlabel="",
        title=f"Per-layer density at {table.query('level == @sparsest')['% remaining'].iloc[0]:.1f}% remaining")
 ax.legend(title="layer", fontsize=8)
@@ -170,16 +171,22 @@ per_layer.round(2)
 # %% tags=[]
 ablated = {key: results[c] for key, c in configs.items() if key[0] in method_names}
 sanity = init_pruning.sanity_checks(ablated)
-fig, axes = plt.subplots(1, len(sanity["level"].unique()), figsize=(6 * len(sanity["level"].unique()), 3.8),
-                         squeeze=False)
-for ax, (level, part) in zip(axes[0], sanity.groupby("level")):
-    labels = [f"{init_pruning.LABELS[m]}\n{a}" for m, a in zip(part["method"], part["ablation"])]
-    ax.errorbar(range(len(part)), part["method - ablation (pp)"],
-                yerr=(part["ci_high"] - part["method - ablation (pp)"]).fillna(0), fmt="o", capsize=3,
-                color="black")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
-    ax.set(ylabel="method - ablation (pp)", title=f"{part['% remaining'].iloc[0]:.1f}% remaining")
+# one row per level; shuffling and reinitialising (differences of a few pp) on their own axes, apart from inverting
+# (tens of pp), which would otherwise set a scale on which the others cannot be read
+sanity_levels = sorted(sanity["level"].unique())
+fig, axes = plt.subplots(len(sanity_levels), 2, figsize=(11, 3.6 * len(sanity_levels)), squeeze=False,
+                         gridspec_kw={"width_ratios": [2, 1]}, constrained_layout=True)
+for row, level in zip(axes, sanity_levels):
+    for ax, ablations in zip(row, [("shuffle", "reinit"), ("invert",)]):
+        part = sanity[(sanity["level"] == level) & sanity["ablation"].isin(ablations)]
+        labels = [f"{init_pruning.LABELS[m]}\n{a}" for m, a in zip(part["method"], part["ablation"])]
+        ax.errorbar(range(len(part)), part["method - ablation (pp)"],
+                    yerr=(part["ci_high"] - part["method - ablation (pp)"]).fillna(0), fmt="o", capsize=3,
+                    color="black")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
+        ax.set(ylabel="method - ablation (pp)" if ablations[0] == "shuffle" else "",
+               title=f"{', '.join(ablations)}: {part['% remaining'].iloc[0]:.1f}% remaining" if len(part) else "")
 plots.save(fig, "07_sanity_checks", settings.figures)
 sanity.round(2)
 
