@@ -130,7 +130,10 @@ for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "e
 plots.end_of_training(axes[1], cfg.iterations)
 axes[0].set(ylabel="test accuracy at early stop (%)", title="Accuracy")
 axes[1].set(ylabel="early-stop iteration", title="Learning speed")
-axes[0].legend(fontsize=7)
+handles, labels = axes[0].get_legend_handles_labels()
+cap = [(h, l) for h, l in zip(*axes[1].get_legend_handles_labels()) if l.startswith("end of training")]
+fig.legend(handles + [h for h, _ in cap], labels + [l for _, l in cap], loc="upper center", bbox_to_anchor=(0.5, 0.0),
+           ncol=4, fontsize=8)  # the end of training is drawn on the right only
 plots.save(fig, "09_conv_accuracy_and_early_stop", settings.figures);
 
 # %% [markdown] tags=[]
@@ -170,6 +173,7 @@ for layer, group in history.groupby("layer", sort=False):
     ax.plot(group["level"], 100 * group["density"], label=layer, **next(styles))
 ax.set_yscale("log")
 ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}%"))
+ax.yaxis.set_minor_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}%"))  # one format for every tick
 ax.set_xticks(sorted(history["level"].unique()))
 ax.set(xlabel="pruning level", ylabel="% of the layer's weights remaining (log scale)",
        title="LeNet-5: per-layer density by level")
