@@ -128,7 +128,8 @@ imp_table = imp_runs.groupby("round").agg(percent_remaining=("density", lambda d
                                           max=("test_loss", "max"), train_loss=("train_loss", "mean"))
 fig, ax = plt.subplots()
 ax.set_xscale("log")
-ticks = [p for p in (100, 75, 50, 40) if p >= imp_table["percent_remaining"].min() - 1] + [imp_table["percent_remaining"].min()]
+lowest = imp_table["percent_remaining"].min()
+ticks = [p for p in (100, 75, 50, 40) if p > 1.05 * lowest] + [lowest]  # none within 5% of the lowest (no "4039")
 ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
 ax.minorticks_off()
 ax.invert_xaxis()
@@ -183,8 +184,29 @@ dense_loss = imp_table["mean"].iloc[0]
 lines.append(f"- IMP runs on ReLU students without weight decay, {len(seeds)} seeds, 10% of the weights per round.")
 best = imp_table["mean"].idxmin()
 band_ = imp_table.query("40 <= percent_remaining <= 60")
-lines.append(f"- IMP, width 100: dense test loss {dense_loss:.3f}; the best round keeps "
-             f"{imp_table.loc[best, 'percent_remaining']:.1f}% of weights with {imp_table.loc[best, 'mean']:.3f}.")
+lines.append(f"- IMP, width 100: dense test loss {dense_loss:.3f}; " + (
+    f"the best round keeps {imp_table.loc[best, 'percent_remaining']:.1f}% of weights with "
+    f"{imp_table.loc[best, 'mean']:.3f}." if best > 0 else "no pruned round beats the dense network's mean."))
+# pruning versus choosing a smaller network: the last round against the dense ReLU students with about as many
+# weights (a depth-1 student of width w has (input_dim + 1) w weights)
+last = imp_runs[imp_runs["round"] == imp_runs["round"].max()]["test_loss"]
+kept = imp_table["percent_remaining"].iloc[-1] / 100 * imp_base.width * (imp_base.input_dim + 1)
+students = sweep.query("activation == 'relu' and weight_decay == 0").groupby("width")["test_loss"]
+near = sorted(students.groups, key=lambda w: max(w * (imp_base.input_dim + 1) / kept,
+                                                 kept / (w * (imp_base.input_dim + 1))))[:2]  # nearest by ratio
+if len(near) == 2:
+    lo, hi = min(students.get_group(w).min() for w in near), max(students.get_group(w).max() for w in near)
+    place = ("lower than both, beyond the seeds' spread: pruning the wide network generalises better than choosing "
+             "a narrow one of that size" if last.max() < lo else
+             "higher than both, beyond the seeds' spread: choosing a narrow network of that size does better"
+             if last.min() > hi else "within the seeds' spread of theirs: no difference shown between pruning and "
+             "choosing a narrow network of that size")
+    lines.append(f"- Pruning or a smaller network? IMP's last round keeps about {kept:.0f} weights with test loss "
+                 f"{last.mean():.3f} (seeds {last.min():.3f}-{last.max():.3f}); the dense ReLU students nearest in "
+                 "size score " + " and ".join(
+                     f"{students.get_group(w).mean():.3f} at width {w} ({w * (imp_base.input_dim + 1)} weights; seeds "
+                     f"{students.get_group(w).min():.3f}-{students.get_group(w).max():.3f})" for w in sorted(near))
+                 + f": {place}.")
 if not band_.empty:
     gain = dense_loss - band_["mean"].min()
     lines.append(f"- Between 40% and 60% remaining the best test loss is {band_['mean'].min():.3f}: pruning "
