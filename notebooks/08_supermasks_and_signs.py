@@ -230,8 +230,9 @@ for name, part in untrained.groupby("name", sort=False):
     ax.errorbar(100 * t["d"], 100 * t["mean"], yerr=[100 * (t["mean"] - t["lo"]), 100 * (t["hi"] - t["mean"])],
                 marker="o", ms=3.5, capsize=2, color=COLORS[name], label=f"untrained: {untrained_labels[name]}")
 markers = {"init": "*", "signed_constant": "P"}
+marker_colors = {"init": "#444444", "signed_constant": "#9467bd"}
 for weights, part in supermasks.groupby("weights"):
-    ax.scatter(100 * part["density"], 100 * part["test_acc"], marker=markers[weights], s=120, color="black",
+    ax.scatter(100 * part["density"], 100 * part["test_acc"], marker=markers[weights], s=120, color=marker_colors[weights],
                zorder=3, label=f"supermask over {weights.replace('_', ' ')} weights")
 t = analysis.by_level(analysis.at_levels(summaries["ticket"], criteria_levels), "test_acc_at_early_stop")
 ax.plot(t["percent_remaining"], 100 * t["mean"], color=COLORS["ticket"], lw=1, ls=":", label="trained ticket")
@@ -239,6 +240,20 @@ ax.axhline(10, color="grey", lw=0.8, ls="--", label="chance")
 plots.density_axis(ax, sorted(set(100 * untrained["density"]) | set(100 * supermasks["density"])))
 ax.set(ylabel="test accuracy (%)", title="Accuracy without training the weights")
 ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+# the supermasks sit on each other and on the trained ticket's line: an inset around them, each trial a point
+inset = ax.inset_axes([0.56, 0.24, 0.4, 0.3])
+for weights, part in supermasks.groupby("weights"):
+    inset.scatter(100 * part["density"], 100 * part["test_acc"], marker=markers[weights], s=60,
+                  color=marker_colors[weights],
+                  label=weights.replace("_", " "))
+near = t[t["percent_remaining"].between(100 * supermasks["density"].min() - 15, 100 * supermasks["density"].max() + 15)]
+inset.plot(near["percent_remaining"], 100 * near["mean"], color=COLORS["ticket"], lw=1, ls=":", marker=".")
+inset.invert_xaxis()  # as the main axis: sparser to the right
+inset.set_title("supermasks, each trial", fontsize=7)
+inset.tick_params(labelsize=6)
+inset.set_xlabel("% remaining", fontsize=6)
+inset.set_ylabel("test acc. (%)", fontsize=6)
+inset.legend(fontsize=6)
 plots.save(fig, "08_untrained_and_supermasks", settings.figures)
 untrained.assign(test_acc=100 * untrained["test_acc"]).pivot_table(index="level", columns="name",
                                                                    values="test_acc").round(1)
