@@ -204,7 +204,8 @@ for offset, arm in zip([0.96, 1.04], ["reinit", "random_prune"]):
 plots.density_axis(ax, t["percent_remaining"])
 ax.set_xticks(t["percent_remaining"], [f"{p:.3g}" for p in t["percent_remaining"]])  # one tick per round
 ax.axhline(100 * t["mean"].iloc[0], color=COLORS["dense"], ls="--", lw=1, label="dense (mean)")
-ax.set(ylabel="test accuracy (%)", title=f"SmallCNN on MNIST: IMP to {100 * target_sparsity:g}% sparsity")
+ax.set(ylabel="final test accuracy (%)", title=f"SmallCNN on MNIST: IMP to {100 * target_sparsity:g}% sparsity\n"
+       f"(mean and min-max over {trials} trials; accuracy after training, no early stopping)")
 ax.legend(fontsize=8)
 plots.save(fig, "00_quickstart_accuracy", settings.figures);
 
