@@ -23,3 +23,10 @@ def test_the_script_is_the_notebooks_source(path):
     assert notebook.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
     assert path.with_suffix(".py").read_text() == jupytext.writes(notebook, fmt="py:percent"), \
         f"{path.stem}.py and its notebook differ: make sync"
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=lambda p: p.stem[:2])
+def test_the_handout_was_executed_with_committed_library_code(path):
+    """A committed handout's provenance names the commit whose library code produced it; 'with local changes' means
+    code that was never committed as it ran (re-execute it after committing)."""
+    assert "with local changes" not in path.read_text(), f"{path.stem} was executed with uncommitted code: re-run it"
