@@ -107,8 +107,13 @@ for ax, table_, scale, ylabel in [(axes[0], accuracy, 100, "test accuracy at ear
     ax.axhline(scale * table_["mean"].iloc[0], color=plots.COLORS["dense"], ls="--", lw=1, label="dense")
     ax.set_ylabel(ylabel)
 plots.end_of_training(axes[1], cfg.iterations)
-for ax in axes:
-    ax.legend()
+axes[1].set_yscale("log")  # the early stops sit far below the end of training: both readable on a log axis
+ticks = [t for t in (500, 1000, 2000, 5000, 10_000, 20_000, 50_000) if early["min"].min() / 2 <= t <= cfg.iterations]
+axes[1].set_yticks(ticks, [f"{t:,}" for t in ticks])
+axes[1].yaxis.set_minor_formatter(plt.NullFormatter())
+axes[1].set_ylabel("early-stop iteration (log scale)")
+axes[0].legend()
+axes[1].legend(loc="upper right", bbox_to_anchor=(1.0, 0.9))  # below the end of training, above the early stops
 axes[0].set_title("Test accuracy of winning tickets")
 axes[1].set_title("Iteration of minimum validation loss")
 plots.save(fig, "02_accuracy_and_early_stop_vs_weights_remaining", settings.figures);
