@@ -258,8 +258,11 @@ def run_fetch(args) -> int:
 
 
 def run_notebooks(args) -> int:
+    from .course import sweep
     from .course.notebook import execute
-    timings = execute(args.profile, args.output_dir, dict(args.set), args.only, jobs=args.jobs)
+    # a value is a Python literal where it is one (--set densities "[0.2, 0.036]", --set trials 2), as in `sweep`
+    parameters = {name: sweep.parse_value(value) for name, value in args.set}
+    timings = execute(args.profile, args.output_dir, parameters, args.only, jobs=args.jobs)
     print("\n".join(f"{name:45s} {minutes:6.1f} min" for name, minutes in timings))
     return 0
 

@@ -41,6 +41,8 @@ profile = "standard"     # the handout's; "quick" (a miniature, minutes), "paper
 seed = 0                 # the students' initialisations use seeds seed, seed + 1, ... (the teacher and its data
                          # stay fixed: data seed 0)
 trials = None            # None: the profile's number of seeds per width (standard: 3)
+widths = None            # None: the profile's hidden widths (standard: 1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512)
+regression_rounds = None # None: the profile's IMP rounds of 10% on the width-100 network (standard: 10)
 workers = 0              # parallel single-thread CPU workers (0: one per core)
 out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"    # datasets, fetched and checksum-verified on first use
@@ -61,8 +63,11 @@ import pandas as pd
 from IPython.display import Markdown
 from lth_utils import analysis, engine, notebook, plots
 
-cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="06")
-dd_settings = settings.double_descent  # widths, seeds, steps and IMP rounds of this profile
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "widths", "regression_rounds", "workers", "out",
+                                           "data_root", "figures"], notebook="06")
+from lth_utils.experiments import double_descent as dd
+
+dd_settings = dd.with_knobs(settings.double_descent, widths, regression_rounds)  # widths, seeds, steps, IMP rounds
 seeds = [cfg.seed + i for i in range(len(dd_settings.seeds) if trials is None else cfg.trials)]
 
 # %% tags=[]
@@ -75,8 +80,6 @@ Markdown(protocol.statement(cfg, settings.profile, experiment=(
     f"final losses (no early stopping)"), keys=("double_descent.steps", "double_descent.seeds", "double_descent.widths")))
 
 # %% tags=[]
-from lth_utils.experiments import double_descent as dd
-
 base = dd.RegressionConfig(out=cfg.out, steps=dd_settings.steps)
 noise_floor = base.noise ** 2  # the labels' noise variance: no student can do better on test data
 interpolation_width = (base.n_train - 1) / (base.input_dim + 2)  # parameters = (d + 2) * width + 1 = n_train
@@ -155,15 +158,19 @@ lines = []
 for (act, wd), c in settings_grid.items():
     rows = sweep.query("activation == @act and weight_decay == @wd")
     v = dd.curve_verdict(rows, noise_floor)
-    unbeaten = "not beaten beyond the seeds' spread before the peak"
+    has_peak = v["peak_width"] != v["classical_width"]  # False when no wider student follows the first minimum
+    unbeaten = "not beaten beyond the seeds' spread" + (" before the peak" if has_peak else "")
     t = sweep_table.loc[(act, wd)]["test_loss"]
     start = (f"falls from {v['smallest_loss']:.3f} at width {t.index[0]} to a classical minimum of "
-             f"{t[v['classical_width']]:.3f} at width {v['classical_width']} (beyond the seeds' spread) and then rises"
+             f"{t[v['classical_width']]:.3f} at width {v['classical_width']} (beyond the seeds' spread)"
              if v["u_shape"] else
              f"shows no classical U: the smallest student (width {t.index[0]}, {v['smallest_loss']:.3f}, noise floor "
-             f"{noise_floor:g}) is {'already the best model' if v['best_width'] == t.index[0] else unbeaten}; the loss rises")
-    peak = (f"to a peak at width {v['peak_width']} ({v['peak_loss']:.3f}, seeds {v['peak_range'][0]:.3f}-"
-            f"{v['peak_range'][1]:.3f}; interpolation threshold ~{interpolation_width:.0f})")
+             f"{noise_floor:g}) is {'already the best model' if v['best_width'] == t.index[0] else unbeaten}")
+    peak = ((" and then rises" if v["u_shape"] else "; the loss rises")
+            + f" to a peak at width {v['peak_width']} ({v['peak_loss']:.3f}, seeds {v['peak_range'][0]:.3f}-"
+              f"{v['peak_range'][1]:.3f}; interpolation threshold ~{interpolation_width:.0f})" if has_peak else
+            f"; no wider student follows, so these widths show no peak (interpolation threshold "
+            f"~{interpolation_width:.0f})")
     if v["separated"]:
         after = (f"After the peak it falls to {v['descent_loss']:.3f} at width {v['descent_width']} (seeds "
                  f"{v['descent_range'][0]:.3f}-{v['descent_range'][1]:.3f}): **a second descent** beyond the seeds' spread.")
@@ -173,7 +180,7 @@ for (act, wd), c in settings_grid.items():
                  f"**no convincing second descent** with {len(seeds)} seeds.")
     else:
         after = "**No second descent** within these widths."
-    lines.append(f"- {act}, weight decay {wd:g}: test loss {start} {peak}; the widest net reaches {t.iloc[-1]:.3f}. "
+    lines.append(f"- {act}, weight decay {wd:g}: test loss {start}{peak}; the widest net reaches {t.iloc[-1]:.3f}. "
                  + after)
 smallest = sweep[sweep["width"] == sweep["width"].min()]["test_loss"].min()
 lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the best width-{sweep['width'].min()} "
@@ -219,6 +226,7 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 1. Set `seed=1`: which verdicts (U shape, peak, second descent) stay?
 # 2. Set `trials=5` (five seeds): do the bands of the tanh curve still overlap the peak?
 # 3. Where is the interpolation threshold for a network with twice as many training points? Predict, then check in `lth_utils/experiments/double_descent.py`.
+# 4. Look closer at the peak: set `widths=[8, 10, 12, 14, 16, 18, 20, 24, 32]`. Is the peak one width, or a plateau?
 
 # %% [markdown] course="references" tags=[]
 # ## References

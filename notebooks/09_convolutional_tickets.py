@@ -35,7 +35,7 @@
 # | ticket | IMP, rewound to iteration 0 | the initialisation |
 # | random reinitialisation | the ticket's | a fresh initialisation |
 # | random pruning | random, the ticket's per-layer counts | the initialisation |
-# | late rewinding | IMP, rewound to iteration k (1% of the iteration budget) | the weights at iteration k |
+# | late rewinding | IMP, rewound to iteration k (`rewind_fraction` of the iteration budget, 1% by default) | the weights at iteration k |
 #
 # LeNet-300-100's ticket (notebook 02's run) is read from the store for comparison.
 
@@ -48,6 +48,9 @@
 profile = "standard"   # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
 seed = 0               # base seed: initialisations, data orders and random masks derive from it
 trials = None          # None: the profile's LeNet-5 trials (standard: 3 of its 5, to fit its budget; paper: 5)
+lenet5_levels = None   # None: the profile's last LeNet-5 level (standard 8: 18.2% of weights remaining; paper 15)
+conv_rate = None       # None: the paper's 0.1 of each conv layer's weights per level (fully connected 0.2, output 0.1)
+rewind_fraction = None # None: the profile's late-rewinding point k, a fraction of the iterations (0.01)
 workers = 0            # parallel single-thread CPU workers (0: one per core)
 out = None             # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"  # datasets, fetched and checksum-verified on first use
@@ -70,8 +73,9 @@ from IPython.display import Markdown
 from lth_utils import analysis, engine, masks, notebook, plots
 from lth_utils.experiments import conv
 
-cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "workers", "out", "data_root", "figures"], notebook="09")
-configs = conv.runs(cfg, settings)
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "lenet5_levels", "conv_rate", "rewind_fraction",
+                                           "workers", "out", "data_root", "figures"], notebook="09")
+configs = conv.runs(cfg, settings, lenet5_levels, conv_rate, rewind_fraction)
 ticket = configs["ticket"]
 k = configs["late"].rewind_iteration
 LABELS = {"ticket": "LeNet-5 ticket", "reinit": "LeNet-5 " + plots.LABELS["reinit"],
@@ -99,7 +103,7 @@ Markdown(protocol.statement(cfg, settings.profile, notebook="09"))
 # %% tags=[]
 results = engine.run(list(configs.values()), workers=workers or None)
 summaries = {name: results[c] for name, c in configs.items()}
-lenet5_levels = sorted(summaries["ticket"]["level"].unique())
+ticket_levels = sorted(summaries["ticket"]["level"].unique())
 Markdown(analysis.censoring_note({LABELS[n]: s for n, s in summaries.items() if n != "mlp"}, cfg))
 
 # %% [markdown] tags=[]
@@ -188,7 +192,7 @@ history.pivot(index="level", columns="layer", values="density").mul(100).round(1
 # to) at the deepest level, with the pruned weights blanked (grey), and the filters after training at that level.
 
 # %% tags=[]
-level = lenet5_levels[-1]
+level = ticket_levels[-1]
 mask = analysis.load_mask(ticket, 0, level)["conv1.weight"][:, 0]
 start = analysis.load_weights(ticket, 0, level, "start")["conv1.weight"][:, 0]
 final = analysis.load_weights(ticket, 0, level, "final")["conv1.weight"][:, 0]
@@ -237,12 +241,12 @@ lines.append(f"- The late-rewinding point k = {k:,} is {100 * k / budget:.0f}% o
              f"budget and {100 * k / dense_stop:.0f}% of the dense network's iterations to its early stop (the share "
              f"of the realised training).")
 lines.append("- Multiplicity: " + analysis.multiplicity_sentence(paired))
-conv = history.query("level == @lenet5_levels[-1]").set_index("layer")["density"]
+conv = history.query("level == @ticket_levels[-1]").set_index("layer")["density"]
 lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.filter(like='conv').min():.0f}-"
              f"{100 * conv.filter(like='conv').max():.0f}% of their weights and the fully connected ones "
              f"{100 * conv.filter(like='fc').min():.0f}-{100 * conv.filter(like='fc').max():.0f}%, by the rates chosen: "
              f"the overall density follows the fully connected layers.")
-lines.append(f"- With {ticket.trials} trials and {len(lenet5_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
+lines.append(f"- With {ticket.trials} trials and {len(ticket_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
              f"remaining) this profile is a first look: the `paper` profile runs 5 trials, more levels and the controls "
              f"at every level.")
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
@@ -250,8 +254,8 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # %% [markdown] tags=[]
 # ## Exercises
 #
-# 1. Prune the convolutional layers at the fully connected rate: which arm loses most, and at which density?
-#    (`python -m lth_utils imp --model lenet5 --conv-rate 0.2`.)
+# 1. Prune the convolutional layers at the fully connected rate (`conv_rate=0.2` in the first cell, with
+#    `profile="quick"` to train it in minutes): which arm loses most, and at which density?
 # 2. Compare the early-stopping ratio of LeNet-5's tickets with LeNet-300-100's (notebook 02): which architecture's
 #    tickets learn faster relative to their dense network?
 # 3. Look at the surviving first-layer weights: do they keep the large initial values, or those that grew in training?

@@ -3,13 +3,15 @@ level, fully connected 20%, output 10%), trained like LeNet-300-100 (Adam 1.2e-3
 rule), its controls and late rewinding, next to LeNet-300-100's ticket.
 
     configs = runs(cfg, settings)     # {"ticket", "reinit", "random_prune", "late", "mlp"}: IMPConfigs
+    runs(cfg, settings, lenet5_levels=5, conv_rate=0.15, rewind_fraction=0.05)   # the notebook's own knobs
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from ..lottery.imp import IMPConfig
+from ..foundations.config import ConfigError
+from ..lottery.imp import MAX_LEVELS, IMPConfig
 from .imp_runs import controls_at
 
 MODEL = dict(model="lenet5", conv_rate=0.1, rate=0.2)
@@ -32,14 +34,36 @@ SETTINGS: dict[str, Conv] = {  # per profile
 }
 
 
-def runs(cfg: IMPConfig, settings) -> dict[str, IMPConfig]:
-    """{name: config}: the LeNet-5 ticket chain to the settings' levels with its trials, its reinitialisation and
-    random pruning at `control_levels` (empty: every level), a late-rewinding chain (k = `rewind_fraction` of the
-    iterations) to `rewind_levels`, and `mlp`: LeNet-300-100's ticket (notebook 02's run) to compare with."""
+def runs(cfg: IMPConfig, settings, lenet5_levels: int | None = None, conv_rate: float | None = None,
+         rewind_fraction: float | None = None) -> dict[str, IMPConfig]:
+    """{name: config}: the LeNet-5 ticket chain to the settings' levels (or `lenet5_levels`) with its trials, its
+    reinitialisation and random pruning at `control_levels` (empty: every level; those past `lenet5_levels` dropped),
+    a late-rewinding chain (k = `rewind_fraction` of the iterations) to `rewind_levels`, and `mlp`: LeNet-300-100's
+    ticket (notebook 02's run) to compare with. `conv_rate`: the conv layers' rate per level (default the paper's
+    10%). Each knob is checked here, before any training: an error names it, its value and what is allowed."""
     own = settings.conv
-    base = dataclasses.replace(cfg, **MODEL, levels=own.levels, target_density=None,
-                               trials=min(own.trials, cfg.trials))
-    k = max(1, round(own.rewind_fraction * cfg.iterations))
-    chains = {**controls_at(base, own.control_levels),
-              "late": dataclasses.replace(base, rewind=str(k), levels=min(own.rewind_levels, base.levels))}
+    levels = own.levels if lenet5_levels is None else check_levels(lenet5_levels)
+    fraction = own.rewind_fraction if rewind_fraction is None else check_rewind_fraction(rewind_fraction)
+    model = {**MODEL, **({} if conv_rate is None else {"conv_rate": conv_rate})}  # IMPConfig checks the rate
+    base = dataclasses.replace(cfg, **model, levels=levels, target_density=None, trials=min(own.trials, cfg.trials))
+    controls = tuple(level for level in own.control_levels if level <= levels)
+    if own.control_levels and not controls:
+        controls = (levels,)
+    k = max(1, round(fraction * cfg.iterations))
+    chains = {**controls_at(base, controls),
+              "late": dataclasses.replace(base, rewind=str(k), levels=min(own.rewind_levels, levels))}
     return {**chains, "mlp": cfg}
+
+
+def check_levels(levels) -> int:
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= MAX_LEVELS:
+        raise ConfigError("lenet5_levels", levels, f"an integer from 1 to {MAX_LEVELS} (LeNet-5's last IMP level; "
+                                                   "None: the profile's)")
+    return levels
+
+
+def check_rewind_fraction(fraction) -> float:
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ConfigError("rewind_fraction", fraction, "a fraction of the training in (0, 1), such as 0.01 (the "
+                                                        "late-rewinding point k; None: the profile's)")
+    return float(fraction)

@@ -5,6 +5,7 @@ on a regression MLP (does pruning improve generalisation here?).
     fit(point)                      # {"train_loss", "test_loss", ...}, stored in the run store, read back next time
     width_sweep(base, widths=[1, 2, 4, ...])            # DataFrame, one row per (width, seed)
     regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
+    with_knobs(SETTINGS["standard"], widths=[4, 16, 64], regression_rounds=5)   # a notebook's own knobs, checked
 
 The task: y = teacher(x) + noise, x ~ N(0, I) in `input_dim` dimensions, the teacher a fixed random tanh network;
 `n_train` noisy training points, `n_test` noisy test points from the same distribution. Models are `models.mlp`,
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..pruning import masks, magnitude as pruning
-from ..foundations.config import config_hash
+from ..foundations.config import ConfigError, config_hash
 from ..training.workers import parallel_map
 from ..foundations.files import atomic_write_text
 from ..lottery.imp import derive_seed
@@ -47,6 +48,25 @@ SETTINGS: dict[str, DoubleDescent] = {  # per profile
     "paper": DoubleDescent(widths=(1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2, 3, 4),
                            steps=4000, regression_rounds=10),
 }
+
+
+def with_knobs(own: DoubleDescent, widths=None, regression_rounds=None) -> DoubleDescent:
+    """The profile's sweep with notebook 06's knobs (None: the profile's), each checked before any training: an
+    error names it, its value and what is allowed."""
+    if widths is not None:
+        widths = list(widths) if isinstance(widths, (list, tuple)) else widths
+        if not isinstance(widths, list) or len(widths) < 2 or any(
+                isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 4096 for w in widths):
+            raise ConfigError("widths", widths, "a list of at least 2 integers from 1 to 4096 (hidden units of the "
+                                                "students), such as [1, 4, 16, 64, 256]")
+        own = dataclasses.replace(own, widths=tuple(sorted(set(widths))))
+    if regression_rounds is not None:
+        if isinstance(regression_rounds, bool) or not isinstance(regression_rounds, int) \
+                or not 1 <= regression_rounds <= 50:
+            raise ConfigError("regression_rounds", regression_rounds, "an integer from 1 to 50 (IMP rounds of 10% "
+                                                                      "on the width-100 network)")
+        own = dataclasses.replace(own, regression_rounds=regression_rounds)
+    return own
 
 
 @dataclass(frozen=True)

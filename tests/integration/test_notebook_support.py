@@ -364,6 +364,53 @@ def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_la
     assert "09" in experiments.PLANNED
 
 
+def test_notebook_09s_knobs_set_lenet5s_levels_conv_rate_and_rewind_point_and_leave_its_default_runs_alone():
+    from lth_utils import experiments
+    cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
+    default = experiments.conv.runs(cfg, settings)
+    assert experiments.conv.runs(cfg, settings, None, None, None) == default
+    runs = experiments.conv.runs(cfg, settings, lenet5_levels=6, conv_rate=0.2, rewind_fraction=0.05)
+    assert runs["ticket"].num_levels == 6 and runs["ticket"].conv_rate == 0.2
+    assert runs["reinit"].only_levels == "4"  # the profile's control levels up to the chain's end
+    assert runs["late"].rewind == str(round(0.05 * cfg.iterations)) and runs["late"].num_levels == 4
+    assert runs["mlp"] == default["mlp"]  # LeNet-300-100's ticket stays notebook 02's run
+    assert experiments.conv.runs(cfg, settings, lenet5_levels=2)["random_prune"].only_levels == "2"
+
+
+@pytest.mark.parametrize("knobs, parameter", [
+    (dict(lenet5_levels=0), "lenet5_levels"),
+    (dict(lenet5_levels=2.5), "lenet5_levels"),
+    (dict(conv_rate=1.5), "conv_rate"),
+    (dict(rewind_fraction=1.0), "rewind_fraction"),
+    (dict(rewind_fraction="1%"), "rewind_fraction"),
+])
+def test_notebook_09_rejects_bad_knobs_before_any_training(knobs, parameter):
+    from lth_utils import experiments
+    with pytest.raises(ConfigError) as error:
+        experiments.conv.runs(profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"], **knobs)
+    assert error.value.parameter == parameter
+
+
+@pytest.mark.parametrize("knobs, parameter", [
+    (dict(widths=[8]), "widths"),
+    (dict(widths=[0, 8]), "widths"),
+    (dict(widths="8,16"), "widths"),
+    (dict(regression_rounds=0), "regression_rounds"),
+    (dict(regression_rounds=True), "regression_rounds"),
+])
+def test_notebook_06_rejects_bad_widths_and_rounds_before_any_training(knobs, parameter):
+    with pytest.raises(ConfigError) as error:
+        double_descent.with_knobs(double_descent.SETTINGS["standard"], **knobs)
+    assert error.value.parameter == parameter
+
+
+def test_notebook_06s_knobs_replace_the_profiles_widths_and_rounds():
+    own = double_descent.SETTINGS["standard"]
+    assert double_descent.with_knobs(own) == own
+    chosen = double_descent.with_knobs(own, widths=[16, 4, 16, 64], regression_rounds=3)
+    assert (chosen.widths, chosen.regression_rounds, chosen.seeds) == ((4, 16, 64), 3, own.seeds)
+
+
 def test_iterations_to_reach_reads_the_first_evaluation_near_the_dense_minimum():
     rows = []
     for trial, (dense, ticket) in enumerate([([1.0, 0.5, 0.2, 0.21, 0.2], [1.0, 0.3, 0.205, 0.25, 0.3]),
@@ -405,6 +452,16 @@ def test_the_handouts_run_each_notebook_in_its_own_profile_and_other_profiles_ne
     assert calls[0][1] == tmp_path / "02_iterative_magnitude_pruning.ipynb"
     with pytest.raises(ConfigError, match="profile='handout' is invalid: one of smoke, quick, standard, paper, handouts"):
         notebook.execute("handout", progress=False)
+
+
+def test_notebooks_set_passes_python_literals_as_values_and_anything_else_as_text(monkeypatch):
+    from lth_utils import __main__ as cli
+    calls = []
+    monkeypatch.setattr(notebook, "execute", lambda profile, output_dir, parameters, only, jobs=1:
+                        calls.append(parameters) or [])
+    assert cli.main(["notebooks", "--only", "07", "--set", "densities", "[0.2, 0.036]", "--set", "trials", "2",
+                     "--set", "out", "build/runs", "--set", "methods", "None"]) == 0
+    assert calls == [{"densities": [0.2, 0.036], "trials": 2, "out": "build/runs", "methods": None}]
 
 
 def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_store(monkeypatch, capsys):
