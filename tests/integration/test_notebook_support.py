@@ -484,7 +484,7 @@ def test_the_profile_settings_give_every_store_and_handout_one_place():
     assert profiles.run_store("paper") == "results/paper/runs" and profiles.run_store("quick") == "runs"
     assert profiles.profiles_of("handouts") == ["standard", "paper"] and profiles.profiles_of("quick") == ["quick"]
     assert profiles.handout_profile("02_iterative_magnitude_pruning") == "paper"
-    assert profiles.handout_profile("04") == "paper" and profiles.handout_profile("07") == "standard"
+    assert profiles.handout_profile("04") == "paper" and profiles.handout_profile("08") == "standard"
     quick = profiles.imp_config("quick")
     assert (quick.iterations, quick.trials, quick.patience, quick.num_levels) == (2000, 2, 0, 18)
 
