@@ -471,10 +471,10 @@ def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_s
     planned = []
     monkeypatch.setattr(engine, "run", lambda configs, **kw: planned.extend(configs))
     monkeypatch.setattr(cli.data, "fetch", lambda *a, **k: None)
-    assert cli.main(["train", "--only", "02", "07", "--quiet"]) == 0
+    assert cli.main(["train", "--only", "02", "08", "--quiet"]) == 0
     paper = profiles.imp_config("paper", out="results/paper/runs")
     standard = profiles.imp_config("standard", out="runs")
-    expected = list(dict.fromkeys(experiments.notebook_runs("07", standard, profiles.NOTEBOOK_SETTINGS["standard"])
+    expected = list(dict.fromkeys(experiments.notebook_runs("08", standard, profiles.NOTEBOOK_SETTINGS["standard"])
                                   + experiments.notebook_runs("02", paper, profiles.NOTEBOOK_SETTINGS["paper"])))
     assert planned == expected and {c.out for c in planned} == {"runs", "results/paper/runs"}
     assert "results/paper/runs/ (paper: 02)" in capsys.readouterr().out
