@@ -57,9 +57,11 @@ run: data import
 sync: venv
 	$(PY) -m jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
-# The executed notebooks as self-contained HTML pages (figures inline), what an instructor uploads to a course page.
+# The executed notebooks as self-contained HTML pages (figures inline), what an instructor uploads to a course page;
+# the cells tagged nbval-check (a rounded reprint of the table above them, for CI's rerun check) are left out.
 handouts: venv
-	$(PY) -m jupyter nbconvert --to html --log-level WARN --output-dir handouts notebooks/[0-9][0-9]_*.ipynb
+	$(PY) -m jupyter nbconvert --to html --log-level WARN --TagRemovePreprocessor.remove_cell_tags nbval-check \
+		--output-dir handouts notebooks/[0-9][0-9]_*.ipynb
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first (for the
 # handouts: results/standard/store into runs/ and results/paper/store into results/paper/runs/).

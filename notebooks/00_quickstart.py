@@ -177,7 +177,7 @@ for trial in range(trials):
 history, control_rows = pd.DataFrame(history), pd.DataFrame(control_rows)
 found[0]
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 t = found[0]
 print(f"trial 0: {t.remaining} of {t.total} weights remain (sparsity {t.sparsity:.4f}); masks only shrink: "
@@ -239,7 +239,7 @@ paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(paired[
 table = paired.assign(**{c: (100 * paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})
 table[["comparison", "trials", "mean_diff", "ci_low", "ci_high", "verdict"]]
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(table[["comparison", "trials", "verdict"]].to_string(index=False))
 

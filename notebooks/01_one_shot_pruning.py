@@ -119,7 +119,7 @@ sweep_table = sweep.groupby("rate").mean(numeric_only=True).drop(columns="trial"
 (100 * sweep_table.drop(columns="percent_remaining")).round(2).assign(
     percent_remaining=sweep_table["percent_remaining"].round(1))
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print((100 * sweep_table[["percent_remaining", "no_retrain", "ticket", "reinit"]] / [100, 1, 1, 1]).round(1).to_string())
 

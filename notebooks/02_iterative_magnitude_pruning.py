@@ -84,7 +84,7 @@ summary = engine.run_imp(cfg)
 table = analysis.level_table(summary)
 table
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 # Rounded summary for the reproducibility check: densities and accuracies must come out the same on a rerun.
 print(table[["level", "% remaining", "test acc @ early stop (%)", "early-stop iteration"]].round(1).to_string(index=False))

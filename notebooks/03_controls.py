@@ -97,7 +97,7 @@ for arm, t in tables.items():
     overview[f"{arm} early stop"] = early[arm].set_index("level")["mean"].reindex(tables["ticket"]["level"]).round(0).astype("Int64").to_numpy()
 overview  # the controls train at the profile's control levels only (empty cells elsewhere)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(overview.round(1).to_string())
 
@@ -174,7 +174,7 @@ one_vs_iter["iterative - one-shot acc (pp) [95% CI]"] = [
     for r in paired_os.query("metric == 'test_acc_at_early_stop'").itertuples()]
 one_vs_iter
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(one_vs_iter.round(1).to_string(index=False))
 
@@ -249,7 +249,7 @@ side_by_side = comparison.side_by_side(summaries["ticket"], reinit_summary, summ
                                        one_shot_summaries)
 Markdown(comparison.markdown(side_by_side))
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(side_by_side[["claim", "verdict"]].to_string(index=False))
 

@@ -89,7 +89,7 @@ rewind_table = pd.DataFrame({"% remaining": tables["k = 0"]["percent_remaining"]
                             {name: (100 * t["mean"]).round(2) for name, t in tables.items()})
 rewind_table
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(rewind_table.round(1).to_string(index=False))
 
@@ -141,7 +141,7 @@ barrier_table = barriers.groupby(["probe", "level"], sort=False).agg(
     end_error_pp=("error_end", lambda e: 100 * e.mean()))
 barrier_table.round(2)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 # the instability results themselves, compactly: barriers and midpoint excess rounded to 0.1 pp
 print(barrier_table[["percent_remaining", "test_barrier_pp", "midpoint_excess_pp"]].round(1).to_string())

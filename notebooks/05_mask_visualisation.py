@@ -124,7 +124,7 @@ ax.legend()
 plots.save(fig, "05_layer_density_vs_overall", settings.figures);
 pivot
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(pivot.round(1).to_string())
 

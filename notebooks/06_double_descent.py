@@ -90,7 +90,7 @@ sweep = pd.concat([dd.width_sweep(c, dd_settings.widths, seeds, workers=cfg.work
 sweep_table = sweep.groupby(["activation", "weight_decay", "width"])[["train_loss", "test_loss"]].mean()
 sweep_table.unstack(["activation", "weight_decay"])["test_loss"].round(3)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(sweep_table.round(2).to_string())
 
@@ -146,7 +146,7 @@ ax.legend(fontsize=8)
 plots.save(fig, "06_regression_imp_test_loss_vs_weights_remaining", settings.figures);
 imp_table.round(3)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(imp_table[["percent_remaining", "mean"]].round(2).to_string())
 

@@ -141,7 +141,7 @@ plots.save(fig, "07_paired_vs_ticket", settings.figures)
 vs_ticket_table = vs_ticket.assign(**{c: 100 * vs_ticket[c] for c in ("mean_diff", "ci_low", "ci_high")})
 vs_ticket_table.pivot_table(index=["level"], columns="arm", values="mean_diff").round(2)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(vs_ticket_table.assign(arm=vs_ticket_table["arm"].map(init_pruning.LABELS))
       .pivot_table(index="level", columns="arm", values="mean_diff").round(0).to_string())
@@ -190,7 +190,7 @@ for row, level in zip(axes, sanity_levels):
 plots.save(fig, "07_sanity_checks", settings.figures)
 sanity.round(2)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(sanity[["method", "ablation", "level", "trials"]].to_string(index=False))
 

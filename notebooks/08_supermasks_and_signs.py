@@ -165,7 +165,7 @@ vs_large_final.assign(arm=vs_large_final["arm"].map(LABELS), **{c: 100 * vs_larg
                       ("mean_diff", "ci_low", "ci_high")}).pivot_table(
     index=["level", "percent_remaining"], columns="arm", values="mean_diff").round(2)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 for name, d in vs_large_final.groupby("arm", sort=False):  # the paired differences, rounded to 0.5 pp
     print(f"{name}: {d['trials'].min()} trials, levels {d['level'].min()}-{d['level'].max()}, criterion - large final "
@@ -200,7 +200,7 @@ sign_paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(si
 sign_table = sign_paired.assign(**{c: (100 * sign_paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})
 sign_table[["comparison", "level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials", "verdict"]]
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(sign_table[["comparison", "level", "trials", "verdict"]].to_string(index=False))
 
@@ -258,7 +258,7 @@ plots.save(fig, "08_untrained_and_supermasks", settings.figures)
 untrained.assign(test_acc=100 * untrained["test_acc"]).pivot_table(index="level", columns="name",
                                                                    values="test_acc").round(1)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(f"supermask rows: {len(supermasks)}; untrained rows: {len(untrained)}; every supermask above chance: "
       f"{bool((supermasks['test_acc'] > 0.1).all())}")

@@ -157,7 +157,7 @@ paired["verdict"] = [analysis.interval_verdict(lo, hi) for lo, hi in zip(paired[
 show = paired.assign(**{c: 100 * paired[c] for c in ("mean_diff", "ci_low", "ci_high")})
 show[["comparison", "level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials", "verdict"]].round(2)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 # the paired results, compactly: the sign of each resolved difference
 print(paired.groupby("comparison")["verdict"].agg(lambda v: ", ".join(sorted(set(v)))).to_string())

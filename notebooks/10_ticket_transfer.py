@@ -164,7 +164,7 @@ plots.save(fig, "10_transfer_paired", settings.figures)
 table = paired.assign(**{c: (100 * paired[c]).round(2) for c in ("mean_diff", "ci_low", "ci_high")})
 table[["target", "comparison", "level", "percent_remaining", "trials", "mean_diff", "ci_low", "ci_high", "verdict"]]
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(table[["target", "comparison", "level", "trials", "verdict"]].to_string(index=False))
 

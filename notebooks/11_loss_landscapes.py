@@ -269,7 +269,7 @@ relative_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper"
                               for lo, hi in zip(relative_paired["ci_low"], relative_paired["ci_high"])]
 sharp_paired.round(4)
 
-# %% tags=[]
+# %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 print(sharp_paired[["comparison", "level", "trials", "verdict"]].to_string(index=False))
 print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a), b in

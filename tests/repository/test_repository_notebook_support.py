@@ -27,6 +27,17 @@ def test_every_committed_notebook_has_an_html_handout_rendered_from_its_current_
 
 
 @pytest.mark.parametrize("path", sorted(notebook.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem[:2])
+def test_the_rerun_check_cells_are_tagged_and_left_out_of_the_handouts(path):
+    """Each NBVAL_CHECK_OUTPUT cell (a rounded reprint of the table above it, which CI's nbval compares) carries the
+    tag nbval-check, and `make handouts` leaves those cells out of the HTML a student reads."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    checks = [c for c in cells if "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
+    assert checks and all("nbval-check" in c["metadata"].get("tags", []) for c in checks), path.name
+    handout = path.parents[1] / "handouts" / f"{path.stem}.html"
+    assert "NBVAL_CHECK_OUTPUT" not in handout.read_text(), f"{handout.name}: run make handouts"
+
+
+@pytest.mark.parametrize("path", sorted(notebook.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem[:2])
 def test_every_committed_notebook_was_executed_with_the_code_it_shows(path):
     """`make run` records a digest of the code cells it executed; a code cell edited later (and not re-executed)
     would show outputs that code did not produce."""
