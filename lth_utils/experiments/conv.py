@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..foundations.config import ConfigError
+from ..foundations.config import ConfigError, whole_in
 from ..lottery.imp import MAX_LEVELS, IMPConfig
 from .imp_runs import controls_at
 
@@ -56,7 +56,7 @@ def runs(cfg: IMPConfig, settings, lenet5_levels: int | None = None, conv_rate: 
 
 
 def check_levels(levels) -> int:
-    if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= MAX_LEVELS:
+    if not whole_in(levels, 1, MAX_LEVELS):
         raise ConfigError("lenet5_levels", levels, f"an integer from 1 to {MAX_LEVELS} (LeNet-5's last IMP level; "
                                                    "None: the profile's)")
     return levels

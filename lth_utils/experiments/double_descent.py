@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..pruning import masks, magnitude as pruning
-from ..foundations.config import ConfigError, config_hash
+from ..foundations.config import ConfigError, config_hash, whole_in
 from ..training.workers import parallel_map
 from ..foundations.files import atomic_write_text
 from ..lottery.imp import derive_seed
@@ -55,14 +55,12 @@ def with_knobs(own: DoubleDescent, widths=None, regression_rounds=None) -> Doubl
     error names it, its value and what is allowed."""
     if widths is not None:
         widths = list(widths) if isinstance(widths, (list, tuple)) else widths
-        if not isinstance(widths, list) or len(widths) < 2 or any(
-                isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 4096 for w in widths):
+        if not isinstance(widths, list) or len(widths) < 2 or not all(whole_in(w, 1, 4096) for w in widths):
             raise ConfigError("widths", widths, "a list of at least 2 integers from 1 to 4096 (hidden units of the "
                                                 "students), such as [1, 4, 16, 64, 256]")
         own = dataclasses.replace(own, widths=tuple(sorted(set(widths))))
     if regression_rounds is not None:
-        if isinstance(regression_rounds, bool) or not isinstance(regression_rounds, int) \
-                or not 1 <= regression_rounds <= 50:
+        if not whole_in(regression_rounds, 1, 50):
             raise ConfigError("regression_rounds", regression_rounds, "an integer from 1 to 50 (IMP rounds of 10% "
                                                                       "on the width-100 network)")
         own = dataclasses.replace(own, regression_rounds=regression_rounds)

@@ -33,6 +33,11 @@ class ConfigError(ValueError):
         super().__init__(f"{parameter}={value!r} is invalid: {allowed}")
 
 
+def whole_in(value: Any, low: int, high: int) -> bool:
+    """Whether `value` is an int (not a bool) in [low, high]: the check behind the notebooks' integer knobs."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _field_types(cls) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
