@@ -276,13 +276,21 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 #
 # 1. Set `rewind=100` (late rewinding to the weights after 100 steps) and `rewind="lr"` (keep the trained weights):
 #    which ticket is best at 90% sparsity, and by how much given the intervals?
-# 2. Swap `scope` to `"layerwise"`. Which layer limited the global ticket (see the layer figure), and does the
+# 2. Set `scope="layerwise"`. Which layer limited the global ticket (see the layer figure), and does the
 #    layerwise ticket do better or worse?
-# 3. Push `target_sparsity` to 0.98 with `rounds=10`. At what sparsity does the ticket fall behind the dense network,
+# 3. Set `target_sparsity=0.98` with `rounds=10`. At what sparsity does the ticket fall behind the dense network,
 #    and does the random-pruning control fall first?
 # 4. Replace `SmallCNN` with a model of your own (an MLP, a wider CNN). What in `train_fn` would have to change for
 #    a model that needs a learning-rate schedule?
 #
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("00", settings.profile, cfg.out)
+
+# %% [markdown] course="references" tags=[]
 # ## References
 #
 # - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).

@@ -218,6 +218,13 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 1. Set `trials=5`: do the ticket-minus-reinit gaps keep their sign at every rate? What did 3 trials hide?
 # 2. Which rate is the last where the one-shot ticket is within 0.5 pp of dense? Compare it with the iterative tickets of notebook 02 at the same % remaining.
 # 3. The no-retraining arm evaluates the trained weights after pruning. Why does it collapse long before the retrained arms? (Think about what the pruned weights contributed to each neuron's input.)
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("01", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

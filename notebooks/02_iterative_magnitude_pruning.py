@@ -256,6 +256,13 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 1. Prune faster: `rate=0.5` (and `levels=6` to reach a similar density). Are the tickets as good at equal % remaining? (Notebook 03 compares one-shot with iterative pruning.)
 # 2. Set `trials=1` and rerun: which statements under 'What the runs show' change? That is what one trial hides.
 # 3. Set `iterations=5000`: how many runs are now censored, and how does the dense network's accuracy move?
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("02", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

@@ -259,6 +259,13 @@ print(side_by_side[["claim", "verdict"]].to_string(index=False))
 # 1. With `trials=3`, how many of the ticket-minus-reinit intervals still exclude 0?
 # 2. Random pruning keeps the initial values but changes the mask; reinitialisation keeps the mask but changes the values. Which control falls behind first as the network gets sparser, and what does that say about which part of the ticket matters at which density?
 # 3. The ES667 proposal expected a 10-15 pp gap between tickets and reinitialisation. Find the largest gap in the table and its interval: at which density would the gap have to be measured for such a claim?
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("03", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

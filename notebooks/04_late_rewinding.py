@@ -244,6 +244,13 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 1. At which densities does any rewind point differ from k = 0 by more than its interval? Compare with Frankle et al. (2019), who needed k > 0 only for deeper networks than LeNet-300-100.
 # 2. Rerun with `profile="quick"` and `rewind_points=[100]` (a miniature that trains in minutes; it writes under `../build/`): which of this handout's conclusions does it reproduce, and which can 2 trials of 2,000 iterations not resolve?
 # 3. Why can the average of two trained copies be *better* than both (a negative midpoint excess)? Relate it to weight averaging and to the two copies sharing a basin.
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("04", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

@@ -258,9 +258,16 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # %% [markdown] course="exercises" tags=[]
 # ## Exercises
 #
-# 1. Change `trials` and check whether the initial-magnitude AUC holds in every trial.
+# 1. Set `trials=3` and check whether the initial-magnitude AUC holds in every trial.
 # 2. Look at the connectivity map of the sparsest level: where do the surviving connections sit, and why would the border pixels of MNIST lose theirs first?
 # 3. Masks of different trials overlap no more than random masks do. Does that mean IMP masks are random? (Hint: each trial starts from another initialisation.)
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("05", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

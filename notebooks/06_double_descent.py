@@ -227,6 +227,13 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 2. Set `trials=5` (five seeds): do the bands of the tanh curve still overlap the peak?
 # 3. Where is the interpolation threshold for a network with twice as many training points? Predict, then check in `lth_utils/experiments/double_descent.py`.
 # 4. Look closer at the peak: set `widths=[8, 10, 12, 14, 16, 18, 20, 24, 32]`. Is the peak one width, or a plateau?
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("06", settings.profile, cfg.out)
 
 # %% [markdown] course="references" tags=[]
 # ## References

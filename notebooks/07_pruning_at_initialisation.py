@@ -290,6 +290,13 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 1. Set `methods=["snip"]` and `densities=[0.036]`: how far is SNIP from the ticket at 3.6% remaining?
 # 2. If shuffling a method's mask within each layer does not hurt, what did the method really choose?
 # 3. SynFlow needs no data. Which of its properties do the per-layer densities show?
+#
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("07", settings.profile, cfg.out)
 
 # %% [markdown] tags=[]
 # ## Provenance

@@ -335,6 +335,14 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 #    `supermask.train_supermask` and trace accuracy against learned density.
 # 4. With `sign_densities=[0.019]`, do the signs still recover the ticket's advantage at 1.9% remaining?
 #
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("08", settings.profile, cfg.out)
+
+# %% [markdown] course="references" tags=[]
 # ## References
 #
 # - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).

@@ -261,6 +261,14 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 3. Look at the surviving first-layer weights: do they keep the large initial values, or those that grew in training?
 #    Notebook 05 asks the same of LeNet-300-100.
 #
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("09", settings.profile, cfg.out)
+
+# %% [markdown] course="references" tags=[]
 # ## References
 #
 # - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).

@@ -262,6 +262,14 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 4. How many trials would resolve the smallest difference in the table above? (The t-interval's half width shrinks
 #    as 1/sqrt(trials).)
 #
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("10", settings.profile, cfg.out)
+
+# %% [markdown] course="references" tags=[]
 # ## References
 #
 # - Frankle & Carbin 2019, The lottery ticket hypothesis, [arXiv:1803.03635](https://arxiv.org/abs/1803.03635).

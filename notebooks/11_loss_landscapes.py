@@ -335,6 +335,14 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # 4. Evaluate the slices on the test set instead of the training images (`x_test`, `y_test`). Where do the flattest
 #    regions of the training loss sit in test error?
 #
+# What each exercise would train here, projected: the IMP levels its settings need that the run store does not hold yet, at the committed runs' time per iteration.
+
+# %% tags=[]
+from lth_utils.course import exercises
+
+exercises.table("11", settings.profile, cfg.out)
+
+# %% [markdown] course="references" tags=[]
 # ## References
 #
 # - Li, Xu, Taylor, Studer & Goldstein 2018, Visualizing the loss landscape of neural nets,

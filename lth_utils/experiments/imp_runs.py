@@ -126,9 +126,12 @@ def levels_for(cfg: IMPConfig, densities) -> list[int]:
 # The planners of the registry's entries (experiments/__init__.py): every IMP config the notebook trains or reads,
 # from the profile's IMP config and its NotebookSettings.
 
-def one_shot_runs(cfg: IMPConfig, settings) -> list[IMPConfig]:
-    """Notebook 01: the dense network, one pruning step at each rate, and each step's reinitialisation."""
-    sweep = one_shot_sweep(cfg, settings.one_shot)
+def one_shot_runs(cfg: IMPConfig, settings, rates=None, trials: int | None = None) -> list[IMPConfig]:
+    """Notebook 01: the dense network, one pruning step at each rate (notebook 01's knob `rates`, None: the
+    settings'), and each step's reinitialisation, with the settings' trials or, where `trials` is given, cfg's."""
+    own = dataclasses.replace(settings.one_shot, **({"rates": tuple(rates)} if rates is not None else {}),
+                              **({"trials": cfg.trials} if trials is not None else {}))
+    sweep = one_shot_sweep(cfg, own)
     return [dataclasses.replace(cfg, levels=0)] + sweep + [dataclasses.replace(c, arm="reinit") for c in sweep]
 
 

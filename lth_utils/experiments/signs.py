@@ -80,14 +80,14 @@ def check_criteria(criteria) -> list[str]:
     return criteria
 
 
-def runs(cfg: IMPConfig, settings, criteria=None, densities=None) -> dict[str, IMPConfig]:
+def runs(cfg: IMPConfig, settings, criteria=None, sign_densities=None) -> dict[str, IMPConfig]:
     """{name: config}: the ticket with its two controls (the runs of notebooks 02-03); an IMP chain per other mask
     criterion (default: all) to the settings' `criteria_levels` with its `criteria_trials`; and both sign ablations
     (signs_constant, signs_reinit) of the ticket's masks at the IMP levels nearest the settings' densities (or
-    `densities`) with its trials."""
+    `sign_densities`, notebook 08's knob) with its trials."""
     own = settings.signs
     criteria = check_criteria([c for c in CRITERIA if c != "magnitude"] if criteria is None else criteria)
-    levels = ",".join(map(str, levels_for(cfg, own.densities if densities is None else densities)))
+    levels = ",".join(map(str, levels_for(cfg, own.densities if sign_densities is None else sign_densities)))
     out = controls(cfg, settings.controls)
     for criterion in criteria:
         out[criterion] = dataclasses.replace(cfg, criterion=criterion, levels=min(own.criteria_levels,
