@@ -166,11 +166,12 @@ per_layer.round(2)
 # %% [markdown] tags=[]
 # ## Sanity checks: which weights, or how many per layer?
 #
-# Each method minus its ablated self, paired by trial: a positive difference whose interval excludes 0 means the ablation destroyed something the method had found.
+# Each method minus its ablated self, paired by trial: a positive difference whose interval excludes 0 means the ablation destroyed something the method had found. In the figure, black is the mean with its 95% interval and the grey dots beside it are the trials, so a collapse in some trials (or in all of them) shows even where the interval is wide.
 
 # %% tags=[]
 ablated = {key: results[c] for key, c in configs.items() if key[0] in method_names}
 sanity = init_pruning.sanity_checks(ablated)
+per_trial = init_pruning.sanity_differences(ablated)
 # one row per level; shuffling and reinitialising (differences of a few pp) on their own axes, apart from inverting
 # (tens of pp), which would otherwise set a scale on which the others cannot be read
 sanity_levels = sorted(sanity["level"].unique())
@@ -182,11 +183,16 @@ for row, level in zip(axes, sanity_levels):
         labels = [f"{init_pruning.LABELS[m]}\n{a}" for m, a in zip(part["method"], part["ablation"])]
         ax.errorbar(range(len(part)), part["method - ablation (pp)"],
                     yerr=(part["ci_high"] - part["method - ablation (pp)"]).fillna(0), fmt="o", capsize=3,
-                    color="black")
+                    color="black", label="mean, 95% interval")
+        for i, (method, ablation) in enumerate(zip(part["method"], part["ablation"])):
+            d = per_trial.query("level == @level and method == @method and ablation == @ablation")["diff"]
+            ax.scatter(i + 0.2 + np.linspace(-0.05, 0.05, len(d)), d, s=10, color="grey", alpha=0.7, zorder=1,
+                       label="trials" if i == 0 else None)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(range(len(part)), labels, rotation=90, fontsize=7)
         ax.set(ylabel="method - ablation (pp)" if ablations[0] == "shuffle" else "",
                title=f"{', '.join(ablations)}: {part['% remaining'].iloc[0]:.1f}% remaining" if len(part) else "")
+axes[0][0].legend(fontsize=7, loc="upper left")
 plots.save(fig, "07_sanity_checks", settings.figures)
 sanity.round(2)
 

@@ -161,23 +161,35 @@ def sanity_verdict(diffs_pp: pd.Series, margin: float = EQUIVALENCE_PP) -> str:
     return f"not distinguishable at this power (95% CI ±{half:.2f} pp)"
 
 
-def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
-    """For every method and ablation: method minus ablated method, paired by trial at the ablation's levels (test
-    accuracy at early stop), how many trials favour the method, and `sanity_verdict`'s verdict."""
-    rows = []
+def sanity_differences(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """For every method and ablation, per level and trial: method minus ablated method (`diff`, pp of test accuracy
+    at early stop), paired by trial at the ablation's levels, with the method's density (`density_m`)."""
+    frames = []
     for (method, ablation), summary in results.items():
         if ablation == "none" or (method, "none") not in results:
             continue
         merged = at_levels(results[(method, "none")], summary["level"].unique()).merge(
             summary, on=["trial", "level"], suffixes=("_m", "_a"))
         merged["diff"] = 100 * (merged["test_acc_at_early_stop_m"] - merged["test_acc_at_early_stop_a"])
-        for level, group in merged.groupby("level"):
-            m = mean_interval(group["diff"])
-            rows.append({"method": method, "ablation": ablation, "level": int(level),
-                         "% remaining": 100 * group["density_m"].mean(), "method - ablation (pp)": m["mean"],
-                         "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": int(m["n"]),
-                         "method better in": f"{int((group['diff'] > 0).sum())} of {len(group)}",
-                         "verdict": sanity_verdict(group["diff"])})
+        frames.append(merged.sort_values("level", kind="stable").assign(method=method, ablation=ablation)[
+            ["method", "ablation", "level", "trial", "density_m", "diff"]])
+    columns = ["method", "ablation", "level", "trial", "density_m", "diff"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """For every method and ablation: method minus ablated method, paired by trial at the ablation's levels (test
+    accuracy at early stop; sanity_differences), how many trials favour the method, and `sanity_verdict`'s
+    verdict."""
+    rows = []
+    for (method, ablation, level), group in sanity_differences(results).groupby(["method", "ablation", "level"],
+                                                                                 sort=False):
+        m = mean_interval(group["diff"])
+        rows.append({"method": method, "ablation": ablation, "level": int(level),
+                     "% remaining": 100 * group["density_m"].mean(), "method - ablation (pp)": m["mean"],
+                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": int(m["n"]),
+                     "method better in": f"{int((group['diff'] > 0).sum())} of {len(group)}",
+                     "verdict": sanity_verdict(group["diff"])})
     return pd.DataFrame(rows)
 
 

@@ -436,6 +436,27 @@ def test_sanity_verdicts_say_what_the_trials_can_show():
     assert sanity_verdict(pd.Series([0.4, -0.5, 0.2])).startswith("not distinguishable at this power (95% CI ±")
 
 
+def test_the_sanity_checks_summarise_the_per_trial_differences_the_figure_plots():
+    from lth_utils.experiments.init_pruning import sanity_checks, sanity_differences
+
+    def summary(accs, levels=(2, 4)):
+        return pd.DataFrame([{"trial": t, "level": l, "density": 0.5 ** l, "test_acc_at_early_stop": a + l / 100}
+                             for l in levels for t, a in enumerate(accs)])
+
+    results = {("snip", "none"): summary([0.90, 0.91, 0.92], levels=(0, 2, 4)),
+               ("snip", "invert"): summary([0.50, 0.61, 0.30]), ("snip", "shuffle"): summary([0.90, 0.90, 0.93])}
+    trials = sanity_differences(results)
+    assert len(trials) == 12 and set(trials["level"]) == {2, 4}  # level 0 has no ablation to pair with
+    inverted = trials.query("ablation == 'invert' and level == 2")["diff"].round(6).tolist()
+    assert inverted == [40.0, 30.0, 62.0]
+    checks = sanity_checks(results)
+    assert list(zip(checks["ablation"], checks["level"])) == [("invert", 2), ("invert", 4), ("shuffle", 2),
+                                                               ("shuffle", 4)]
+    assert checks["method - ablation (pp)"].round(6).tolist() == \
+        trials.groupby(["ablation", "level"])["diff"].mean().round(6).tolist()
+    assert checks.loc[0, "method better in"] == "3 of 3"
+
+
 def test_the_handouts_run_each_notebook_in_its_own_profile_and_other_profiles_never_over_them(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(notebook, "execute_one", lambda path, target, params, progress=True:
