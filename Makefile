@@ -1,5 +1,5 @@
 # make run                 the main job: every notebook, headless, each in its handout's profile (the paper's protocol
-#                          where its paper-scale runs are committed: 01, 02, 03, 05; `standard` for the others)
+#                          where its paper-scale runs are committed: 01 to 05, 07 and 10; `standard` for the others)
 # make run PROFILE=quick    every notebook as a miniature you can retrain in minutes, into build/notebooks/quick
 #                          (any PROFILE other than handouts writes to build/notebooks/<profile>, never over the handouts)
 # make run IMPORT=no       without importing the committed results first: a fresh clone then retrains everything
@@ -8,6 +8,8 @@
 # make bench               the performance benchmark (benchmarks/)
 # make verify              retrain a few committed levels from scratch here and compare them with the committed bits
 # make handouts            the executed notebooks as HTML pages in handouts/ (make run refreshes them)
+# make key                 the instructor key: each exercise run in the quick profile (KEY_PROFILE=...), and the
+#                          conclusions that change, in build/key/<profile>/<notebook>.md (ONLY="02 03": some notebooks)
 # make sync                carry an edit of notebooks/NN_name.py to its notebook, or back (jupytext pairs)
 # make train PROFILE=paper  train the notebooks' runs in the background (resumes); make export PROFILE=paper: compact
 #                           results to commit under results/paper/store; make compare: the README's table from them
@@ -19,7 +21,7 @@ DATA_ROOT ?= $(CURDIR)/data
 PROFILE ?= handouts
 SMOKE := $(CURDIR)/build/smoke
 
-.PHONY: run test test-fast data venv browser handouts bench clean-runs import train export compare verify sync
+.PHONY: run test test-fast data venv browser handouts key bench clean-runs import train export compare verify sync
 
 venv: $(VENV)/.installed
 
@@ -62,6 +64,12 @@ sync: venv
 handouts: venv
 	$(PY) -m jupyter nbconvert --to html --log-level WARN --TagRemovePreprocessor.remove_cell_tags nbval-check \
 		--output-dir handouts notebooks/[0-9][0-9]_*.ipynb
+
+# The instructor key (lth_utils/course/exercises.py): an executed notebook already under build/key is read, not rerun.
+KEY_PROFILE ?= quick
+ONLY ?=
+key: data
+	$(PY) -m lth_utils key --profile $(KEY_PROFILE) $(if $(ONLY),--only $(ONLY)) $(DATA_SET)
 
 # Committed compact results are read, not retrained: materialise them into the profile's store first (for the
 # handouts: results/standard/store into runs/ and results/paper/store into results/paper/runs/).

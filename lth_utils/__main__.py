@@ -368,6 +368,20 @@ def add_notebooks(parser) -> None:
                         "1; notebooks sharing a store wait for each other's levels instead of training them twice)")
 
 
+def add_key(parser) -> None:
+    parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 02 03 (default: all)")
+    parser.add_argument("--output-dir", default="build/key", help="where the key goes: <dir>/<profile>/<notebook>.md "
+                                                                   "and the executed notebooks (default: build/key)")
+
+
+def key_command(args) -> int:
+    from .course import exercises, sweep
+    parameters = {name: sweep.parse_value(value) for name, value in args.set}
+    for path in exercises.key(args.only, args.profile, args.output_dir, parameters):
+        print(path)
+    return 0
+
+
 def add_sweep(parser) -> None:
     parser.add_argument("--notebooks", nargs="+", required=True, help="notebook name prefixes, e.g. 02 03")
     parser.add_argument("--grid", nargs="+", action="append", default=[], metavar=("NAME", "VALUE"),
@@ -403,6 +417,11 @@ COMMANDS = {
     "notebooks": ("run the notebooks headlessly with papermill", add_notebooks, run_notebooks,
                   [_profile(f"{HANDOUT_PROFILES}; the handouts are written over notebooks/"),
                    _settings("a notebook parameter, e.g. --set out /tmp/runs")]),
+    "key": ("the instructor key: each exercise's settings executed, and the verdict lines that change against the "
+            "notebook's own settings in the same profile", add_key, key_command,
+            [_flag("--profile", default="quick", help="the profile to run the exercises in (default: quick; an "
+                                                       "exercise that names a profile runs in that one)"),
+             _settings("a parameter for every execution, e.g. --set workers 2")]),
     "sweep": ("papermill executions of notebooks over a parameter grid, on a Dask cluster when one is named, else on "
               "local workers", add_sweep, sweep_command,
               [_settings("a parameter for every point, e.g. --set profile smoke"), SCHEDULER]),

@@ -10,12 +10,19 @@ runs (costs.per_iteration over results/*/store):
 
 Only IMP levels are projected. Notebooks 00 and 06 train their own small models as they run, 08 its supermasks and
 11 its landscapes: an exercise there costs about what the notebook's own execution took (its provenance cell).
+
+The instructor key runs them: each exercise's settings executed with papermill (by default in the `quick` profile),
+next to the notebook executed with its own settings in that profile, and the verdict lines that change
+(results/verdicts.py, which compares machines the same way) written to build/key/<profile>/<notebook>.md:
+
+    python -m lth_utils key --only 02 03          # make key: every notebook
 """
 from __future__ import annotations
 
 import inspect
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,4 +146,101 @@ def table(notebook: str, profile: str, out: str | None = None, cores: int | None
                                                 f" on {cores} cores in parallel)" if levels else
                                                 "none: every level is in the run store") + OWN_WORK.get(notebook, ""))
             rows.append(row)
-    return pd.DataFrame(rows).rename(columns={"levels": "IMP levels to train", "time": "training"})
+    return pd.DataFrame(rows).rename(columns={"levels": COLUMNS[3], "time": COLUMNS[4]})
+
+
+COLUMNS = ("exercise", "sets", "profile", "IMP levels to train", "training")
+
+
+def without_costs(notebook: str, lines: list[str]) -> list[str]:
+    """An executed notebook's verdict lines less the rows of its exercises' cost table (what a rerun would train is
+    not a conclusion, and it changes once the rerun has trained)."""
+    header = " | " + " | ".join(COLUMNS)
+    if header not in lines:
+        return lines
+    start = lines.index(header)
+    return lines[:start] + lines[start + 1 + sum(max(1, len(e.runs)) for e in EXERCISES[notebook]):]
+
+
+# ------------------------------------------------------------------------------------------ the instructor key
+def texts(notebook: str) -> dict[int, str]:
+    """{number: text} of the notebook's numbered exercises, read from its source (notebooks/NN_*.py)."""
+    source = next((ROOT / "notebooks").glob(f"{notebook}_*.py")).read_text()
+    block = source[source.index("# ## Exercises"):]
+    block = block[:re.search(r"\n# %%|\n#\n# What each exercise|\n# ## References", block).start()]
+    items = re.split(r"\n# (\d+)\. ", block)
+    return {int(number): " ".join(line.lstrip("#").strip() for line in body.splitlines())
+            for number, body in zip(items[1::2], items[2::2])}
+
+
+def key_section(number: int, text: str, runs: list[tuple[dict, str, list[str], list[str]]], code: bool) -> str:
+    """One exercise of the key in Markdown: its text, and for each run (settings, executed notebook's name, the
+    baseline's verdict lines, the run's) the verdict lines that change (verdicts.compare) and the run's lines."""
+    from ..results import verdicts
+
+    lines = [f"## Exercise {number}", "", f"> {text}", ""]
+    if not runs:
+        lines.append("A change of code: there is no run to show; the handout's own outputs are the starting point."
+                     if code else "Answered from the handout's own outputs (its figures, tables and verdict lines); "
+                                  "nothing to rerun.")
+        return "\n".join(lines)
+    for settings, name, base, new in runs:
+        row = verdicts.compare({"notebooks": {"x": base}}, {"notebooks": {"x": new}})[0]
+        sets = ", ".join(f"`{literal(k, v)}`" for k, v in settings.items())
+        lines += [f"### With {sets}", "",
+                  f"Executed: `{name}`. Of {row['lines']} verdict lines, {row['identical']} are identical to the "
+                  f"notebook's own settings in this profile, {row['other_numbers']} have the same words with other "
+                  f"numbers, and {row['flipped']} change:", ""]
+        lines += [f"- was: {old or '(no such line)'}\n  now: {now or '(no such line)'}"
+                  for old, now in row["flips"]] or ["- none"]
+        lines += ["", "<details><summary>Every verdict line of this run</summary>", ""]
+        lines += [f"- {line}" for line in new] + ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: str | Path = "build/key",
+        parameters: dict[str, Any] | None = None, progress: bool = True) -> list[Path]:
+    """The instructor key: every exercise run of the notebooks (default: all) executed with papermill in `profile`
+    (or the profile an exercise names), next to the notebook executed with its own settings in that profile, and the
+    verdict lines that change written to <output_dir>/<profile>/<notebook>.md. `parameters` go to every execution
+    (e.g. workers). An executed notebook already there is read, not executed again. Returns the Markdown files."""
+    from ..foundations.files import atomic_write_text
+    from ..foundations.store import code_version, cpu_name
+    from ..results.verdicts import verdict_lines
+    from .notebook import execute_one, notebook_paths
+    from .profiles import check_profile
+
+    check_profile(profile)
+    folder = Path(output_dir) / profile
+    written = []
+    for path in notebook_paths(notebooks):
+        notebook, shared = path.name[:2], dict(parameters or {})
+
+        def executed(settings: dict[str, Any], name: str) -> tuple[str, list[str]]:
+            target = folder / f"{name}.ipynb"
+            if not target.is_file():
+                execute_one(path, target, {**shared, **settings}, progress)
+            return target.name, without_costs(notebook, verdict_lines(target))
+
+        sections = []
+        for exercise in EXERCISES[notebook]:
+            runs = []
+            for v, settings in enumerate(exercise.runs):
+                run_profile = settings.get("profile", profile)
+                _, base = executed({"profile": run_profile}, f"{path.stem}-{run_profile}")
+                suffix = "" if len(exercise.runs) == 1 else "abcdefgh"[v]
+                name, new = executed({"profile": run_profile, **settings},
+                                     f"{path.stem}-{run_profile}-exercise-{exercise.number}{suffix}")
+                runs.append(({k: v for k, v in settings.items() if k != "profile"} | (
+                    {"profile": run_profile} if run_profile != profile else {}), name, base, new))
+            sections.append(key_section(exercise.number, texts(notebook)[exercise.number], runs, exercise.code))
+        code = code_version()
+        head = [f"# Instructor key: notebook {path.stem}", "",
+                f"Profile `{profile}` (an exercise that names another profile runs in that one). Each run is the "
+                f"notebook executed with the exercise's settings, compared with the notebook executed with its own "
+                f"settings in the same profile, line by line over their verdict lines (their computed conclusions; "
+                f"numbers masked, as `lth_utils verdicts` compares machines). Executed on {cpu_name()}, code "
+                f"{code['commit'][:10]}{' with local changes' if code['dirty'] else ''}. Written by "
+                f"`python -m lth_utils key --profile {profile} --only {notebook}`.", ""]
+        written.append(atomic_write_text(folder / f"{path.stem}.md", "\n".join(head + sections) + "\n"))
+    return written

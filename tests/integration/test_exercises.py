@@ -1,6 +1,6 @@
 """The exercises' settings (course/exercises.py) against the notebooks' text, and what their cost table counts."""
 import ast
-import re
+import json
 from pathlib import Path
 
 import pytest
@@ -11,15 +11,6 @@ from lth_utils.execution import costs
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[01][0-9]_*.py"))}
-
-
-def exercise_texts(notebook: str) -> dict[int, str]:
-    """{number: text} of the notebook's numbered exercises."""
-    text = SOURCES[notebook].read_text()
-    block = text[text.index("# ## Exercises"):]
-    block = block[:re.search(r"\n# %%|\n# ## References", block).start()]
-    items = re.split(r"\n# (\d+)\. ", block)
-    return {int(number): body for number, body in zip(items[1::2], items[2::2])}
 
 
 def parameters_of(notebook: str) -> set[str]:
@@ -33,13 +24,13 @@ def parameters_of(notebook: str) -> set[str]:
 def test_every_notebook_lists_its_exercises_and_shows_their_cost():
     assert set(exercises.EXERCISES) == set(SOURCES)
     for notebook, listed in exercises.EXERCISES.items():
-        assert [e.number for e in listed] == sorted(exercise_texts(notebook)), notebook
+        assert [e.number for e in listed] == sorted(exercises.texts(notebook)), notebook
         assert f'exercises.table("{notebook}", settings.profile, cfg.out)' in SOURCES[notebook].read_text()
 
 
 def test_each_setting_is_a_parameter_of_the_notebook_and_written_in_its_exercise():
     for notebook, listed in exercises.EXERCISES.items():
-        texts, names = exercise_texts(notebook), parameters_of(notebook)
+        texts, names = exercises.texts(notebook), parameters_of(notebook)
         for exercise in listed:
             for parameters in exercise.runs:
                 for name, value in parameters.items():
@@ -80,3 +71,61 @@ def test_the_table_has_a_row_per_run_and_says_when_nothing_trains(tmp_path):
 @pytest.mark.parametrize("seconds, text", [(40, "40 s"), (600, "10 min"), (7200, "2.0 h")])
 def test_durations_are_rounded_for_reading(seconds, text):
     assert exercises.duration(seconds) == text
+
+
+def fake_notebook(path: Path, lines: list[str]) -> None:
+    cell = {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "display_data", "metadata": {},
+                         "data": {"text/markdown": "\n".join(lines)}}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+
+def test_the_key_runs_each_exercise_against_the_notebook_in_the_same_profile_and_lists_what_changes(monkeypatch,
+                                                                                                   tmp_path):
+    from lth_utils.course import notebook
+    calls = []
+
+    def execute_one(path, target, parameters, progress=True):
+        calls.append((target.name, parameters))
+        fewer = parameters.get("trials") == 1
+        fake_notebook(target, ["The ticket is above dense at 3 of 5 levels.",
+                               "Early stopping: 0.4x [0.3, 0.5]." if not fewer else "Early stopping: 0.41x [0.2, 0.6].",
+                               "Reinit: no difference shown." if not fewer else "Reinit: lower at 2 of 5 levels."])
+
+    monkeypatch.setattr(notebook, "execute_one", execute_one)
+    written = exercises.key(["02"], "smoke", tmp_path, {"workers": 1}, progress=False)
+    assert [p.name for p in written] == ["02_iterative_magnitude_pruning.md"]
+    stem = "02_iterative_magnitude_pruning"
+    assert [name for name, _ in calls] == [f"{stem}-smoke.ipynb", f"{stem}-smoke-exercise-1.ipynb",
+                                           f"{stem}-smoke-exercise-2.ipynb", f"{stem}-smoke-exercise-3.ipynb"]
+    assert calls[2][1] == {"workers": 1, "profile": "smoke", "trials": 1}
+    text = written[0].read_text()
+    assert "## Exercise 2" in text and "`trials=1`" in text
+    section = text[text.index("## Exercise 2"):text.index("## Exercise 3")]
+    assert "Of 3 verdict lines, 1 are identical" in section and "1 have the same words with other numbers" in section
+    assert "- was: Reinit: no difference shown.\n  now: Reinit: lower at 2 of 5 levels." in section
+    # executed notebooks already there are read, not executed again
+    calls.clear()
+    exercises.key(["02"], "smoke", tmp_path, progress=False)
+    assert calls == []
+
+
+def test_an_exercise_that_names_a_profile_runs_there_with_its_own_baseline(monkeypatch, tmp_path):
+    from lth_utils.course import notebook
+    calls = []
+    monkeypatch.setattr(notebook, "execute_one", lambda path, target, parameters, progress=True: (
+        calls.append((target.name, parameters)), fake_notebook(target, ["a line"])))
+    text = exercises.key(["04"], "smoke", tmp_path, progress=False)[0].read_text()
+    assert [name for name, _ in calls] == ["04_late_rewinding-quick.ipynb", "04_late_rewinding-quick-exercise-2.ipynb"]
+    assert '`rewind_points=[100]`, `profile="quick"`' in text
+    assert text.count("Answered from the handout's own outputs") == 2
+
+
+def test_the_key_leaves_the_cost_table_out_of_the_verdict_lines():
+    notebook = ROOT / "notebooks" / "02_iterative_magnitude_pruning.ipynb"
+    from lth_utils.results.verdicts import verdict_lines
+    lines = verdict_lines(notebook)
+    kept = exercises.without_costs("02", lines)
+    assert len(lines) - len(kept) == 4 and not any("about" in line and "of one core" in line for line in kept)
+    assert " | " + " | ".join(exercises.COLUMNS) not in kept and kept == exercises.without_costs("02", kept)
