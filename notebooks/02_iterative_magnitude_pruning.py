@@ -125,7 +125,7 @@ plots.save(fig, "02_accuracy_and_early_stop_vs_weights_remaining", settings.figu
 # should rise faster until they become too sparse.
 
 # %% tags=[]
-levels = analysis.levels_near(summary, [100, 51.3, 21.1, 7.0, 3.6, 1.9])
+levels = analysis.levels_near(summary, [100, 51.3, 21.1, 7.0, 3.6, 1.9], cfg)  # among the levels with test curves
 curve = analysis.curves(cfg, levels)
 fig, ax = plt.subplots()
 palette = plt.get_cmap("tab10").colors

@@ -300,8 +300,11 @@ def nearest(table: pd.DataFrame, percent: float) -> pd.Series:
     return table.loc[distance.idxmin()]
 
 
-def levels_near(summary: pd.DataFrame, percents: list[float]) -> list[int]:
-    """The distinct levels nearest to each of `percents`, in order of level."""
+def levels_near(summary: pd.DataFrame, percents: list[float], cfg=None) -> list[int]:
+    """The distinct levels nearest to each of `percents`, in order of level; with `cfg`, only among the levels whose
+    test accuracy it records at every evaluation (cfg.records_test_curve: those analysis.curves can plot)."""
+    if cfg is not None:
+        summary = summary[summary["level"].map(cfg.records_test_curve)]
     table = by_level(summary, "density")
     return sorted({int(nearest(table, p)["level"]) for p in percents})
 

@@ -581,3 +581,12 @@ def test_paired_p_values_are_the_t_tests_the_intervals_invert_and_holm_steps_dow
     resolved = int(((paired["ci_low"] > 0) | (paired["ci_high"] < 0)).sum())
     assert sentence.startswith(f"{resolved} of the 4 paired intervals exclude 0") and "about 0.2 would" in sentence
     assert f"{int(expected.sum())} survive{'s' if expected.sum() == 1 else ''} Holm's correction for all 4" in sentence
+
+
+def test_the_learning_curve_levels_are_chosen_among_those_with_test_curves():
+    from lth_utils.results import analysis
+    from lth_utils.lottery.imp import IMPConfig
+    summary = pd.DataFrame([{"trial": 0, "level": l, "density": 0.5 ** l} for l in range(7)])
+    assert analysis.levels_near(summary, [100, 51.3, 21.1]) == [0, 1, 2]
+    cfg = IMPConfig(rate=0.5, levels=6, test_curve_levels="0,1,3")
+    assert analysis.levels_near(summary, [100, 51.3, 21.1], cfg) == [0, 1, 3]  # 21.1% -> 12.5%, the nearest with curves
