@@ -377,9 +377,11 @@ def add_key(parser) -> None:
 def key_command(args) -> int:
     from .course import exercises, sweep
     parameters = {name: sweep.parse_value(value) for name, value in args.set}
-    for path in exercises.key(args.only, args.profile, args.output_dir, parameters):
-        print(path)
-    return 0
+    written, failures = exercises.key(args.only, args.profile, args.output_dir, parameters)
+    print("\n".join(map(str, written)))
+    if failures:
+        print(f"{len(failures)} run(s) failed, each marked in its key: {'; '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def add_sweep(parser) -> None:

@@ -173,9 +173,10 @@ def texts(notebook: str) -> dict[int, str]:
             for number, body in zip(items[1::2], items[2::2])}
 
 
-def key_section(number: int, text: str, runs: list[tuple[dict, str, list[str], list[str]]], code: bool) -> str:
+def key_section(number: int, text: str, runs: list[tuple[dict, str, list[str], list[str] | str]], code: bool) -> str:
     """One exercise of the key in Markdown: its text, and for each run (settings, executed notebook's name, the
-    baseline's verdict lines, the run's) the verdict lines that change (verdicts.compare) and the run's lines."""
+    baseline's verdict lines, the run's, or the error that stopped it) the verdict lines that change
+    (verdicts.compare) and the run's lines."""
     from ..results import verdicts
 
     lines = [f"## Exercise {number}", "", f"> {text}", ""]
@@ -185,8 +186,11 @@ def key_section(number: int, text: str, runs: list[tuple[dict, str, list[str], l
                                   "nothing to rerun.")
         return "\n".join(lines)
     for settings, name, base, new in runs:
-        row = verdicts.compare({"notebooks": {"x": base}}, {"notebooks": {"x": new}})[0]
         sets = ", ".join(f"`{literal(k, v)}`" for k, v in settings.items())
+        if isinstance(new, str):
+            lines += [f"### With {sets}", "", f"**This run failed** (`{name}`): {new}", ""]
+            continue
+        row = verdicts.compare({"notebooks": {"x": base}}, {"notebooks": {"x": new}})[0]
         lines += [f"### With {sets}", "",
                   f"Executed: `{name}`. Of {row['lines']} verdict lines, {row['identical']} are identical to the "
                   f"notebook's own settings in this profile, {row['other_numbers']} have the same words with other "
@@ -203,7 +207,8 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
     """The instructor key: every exercise run of the notebooks (default: all) executed with papermill in `profile`
     (or the profile an exercise names), next to the notebook executed with its own settings in that profile, and the
     verdict lines that change written to <output_dir>/<profile>/<notebook>.md. `parameters` go to every execution
-    (e.g. workers). An executed notebook already there is read, not executed again. Returns the Markdown files."""
+    (e.g. workers). An executed notebook already there is read, not executed again; one that fails is written into
+    the key as failed, and the rest go on. Returns (the Markdown files, the runs that failed)."""
     from ..foundations.files import atomic_write_text
     from ..foundations.store import code_version, cpu_name
     from ..results.verdicts import verdict_lines
@@ -212,14 +217,20 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
 
     check_profile(profile)
     folder = Path(output_dir) / profile
-    written = []
+    written, failures = [], []
     for path in notebook_paths(notebooks):
         notebook, shared = path.name[:2], dict(parameters or {})
 
-        def executed(settings: dict[str, Any], name: str) -> tuple[str, list[str]]:
+        def executed(settings: dict[str, Any], name: str) -> tuple[str, list[str] | str]:
+            """The executed notebook's name and its verdict lines, or the error that stopped it (the key goes on)."""
             target = folder / f"{name}.ipynb"
             if not target.is_file():
-                execute_one(path, target, {**shared, **settings}, progress)
+                try:
+                    execute_one(path, target, {**shared, **settings}, progress)
+                except Exception as error:  # papermill's error names the cell and the exception
+                    failures.append(f"{name}: {type(error).__name__}")
+                    last = [line for line in str(error).strip().splitlines() if line.strip()]
+                    return target.name, (last[-1] if last else type(error).__name__)
             return target.name, without_costs(notebook, verdict_lines(target))
 
         sections = []
@@ -228,6 +239,7 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
             for v, settings in enumerate(exercise.runs):
                 run_profile = settings.get("profile", profile)
                 _, base = executed({"profile": run_profile}, f"{path.stem}-{run_profile}")
+                base = [] if isinstance(base, str) else base
                 suffix = "" if len(exercise.runs) == 1 else "abcdefgh"[v]
                 name, new = executed({"profile": run_profile, **settings},
                                      f"{path.stem}-{run_profile}-exercise-{exercise.number}{suffix}")
@@ -243,4 +255,4 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
                 f"{code['commit'][:10]}{' with local changes' if code['dirty'] else ''}. Written by "
                 f"`python -m lth_utils key --profile {profile} --only {notebook}`.", ""]
         written.append(atomic_write_text(folder / f"{path.stem}.md", "\n".join(head + sections) + "\n"))
-    return written
+    return written, failures

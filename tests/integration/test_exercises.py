@@ -94,7 +94,8 @@ def test_the_key_runs_each_exercise_against_the_notebook_in_the_same_profile_and
                                "Reinit: no difference shown." if not fewer else "Reinit: lower at 2 of 5 levels."])
 
     monkeypatch.setattr(notebook, "execute_one", execute_one)
-    written = exercises.key(["02"], "smoke", tmp_path, {"workers": 1}, progress=False)
+    written, failures = exercises.key(["02"], "smoke", tmp_path, {"workers": 1}, progress=False)
+    assert failures == []
     assert [p.name for p in written] == ["02_iterative_magnitude_pruning.md"]
     stem = "02_iterative_magnitude_pruning"
     assert [name for name, _ in calls] == [f"{stem}-smoke.ipynb", f"{stem}-smoke-exercise-1.ipynb",
@@ -116,7 +117,7 @@ def test_an_exercise_that_names_a_profile_runs_there_with_its_own_baseline(monke
     calls = []
     monkeypatch.setattr(notebook, "execute_one", lambda path, target, parameters, progress=True: (
         calls.append((target.name, parameters)), fake_notebook(target, ["a line"])))
-    text = exercises.key(["04"], "smoke", tmp_path, progress=False)[0].read_text()
+    text = exercises.key(["04"], "smoke", tmp_path, progress=False)[0][0].read_text()
     assert [name for name, _ in calls] == ["04_late_rewinding-quick.ipynb", "04_late_rewinding-quick-exercise-2.ipynb"]
     assert '`rewind_points=[100]`, `profile="quick"`' in text
     assert text.count("Answered from the handout's own outputs") == 2
@@ -129,3 +130,20 @@ def test_the_key_leaves_the_cost_table_out_of_the_verdict_lines():
     kept = exercises.without_costs("02", lines)
     assert len(lines) - len(kept) == 4 and not any("about" in line and "of one core" in line for line in kept)
     assert " | " + " | ".join(exercises.COLUMNS) not in kept and kept == exercises.without_costs("02", kept)
+
+
+def test_a_failing_run_is_marked_in_the_key_and_the_others_go_on(monkeypatch, tmp_path):
+    from lth_utils.course import notebook
+
+    def execute_one(path, target, parameters, progress=True):
+        if parameters.get("trials") == 1:
+            raise RuntimeError("Cell In[8]\nValueError: level 2 recorded no test curve")
+        fake_notebook(target, ["a line"])
+
+    monkeypatch.setattr(notebook, "execute_one", execute_one)
+    written, failures = exercises.key(["02"], "smoke", tmp_path, progress=False)
+    assert failures == ["02_iterative_magnitude_pruning-smoke-exercise-2: RuntimeError"]
+    text = written[0].read_text()
+    assert "**This run failed** (`02_iterative_magnitude_pruning-smoke-exercise-2.ipynb`): ValueError: level 2 " \
+           "recorded no test curve" in text
+    assert "## Exercise 3" in text and "02_iterative_magnitude_pruning-smoke-exercise-3.ipynb" in text
