@@ -31,6 +31,7 @@ import pandas as pd
 
 from .. import experiments
 from ..execution.costs import compact_records, per_iteration, task_iterations
+from ..foundations.config import ConfigError
 from ..foundations.store import level_dir
 from ..lottery.imp import all_tasks, task_key
 from .profiles import NOTEBOOK_SETTINGS, handout_profile, imp_config, run_store
@@ -138,8 +139,13 @@ def table(notebook: str, profile: str, out: str | None = None, cores: int | None
             elif notebook not in experiments.PLANNED:
                 row.update(levels="-", time="about as long as this notebook's own execution (provenance below)")
             else:
-                configs = planned(notebook, {**parameters, "profile": run_profile},
-                                  out if run_profile == profile else str(ROOT / run_store(run_profile)))
+                try:
+                    configs = planned(notebook, {**parameters, "profile": run_profile},
+                                      out if run_profile == profile else str(ROOT / run_store(run_profile)))
+                except ConfigError as error:  # e.g. a density the `smoke` profile's 3 levels never reach
+                    row.update(levels="-", time=f"not in this profile: {error}")
+                    rows.append(row)
+                    continue
                 levels, iterations = to_train(configs)
                 seconds = sum(n * rates.get(model, 0.0) for model, n in iterations.items())
                 row.update(levels=levels, time=(f"about {duration(seconds)} of one core ({duration(seconds / cores)}"

@@ -147,3 +147,9 @@ def test_a_failing_run_is_marked_in_the_key_and_the_others_go_on(monkeypatch, tm
     assert "**This run failed** (`02_iterative_magnitude_pruning-smoke-exercise-2.ipynb`): ValueError: level 2 " \
            "recorded no test curve" in text
     assert "## Exercise 3" in text and "02_iterative_magnitude_pruning-smoke-exercise-3.ipynb" in text
+
+
+def test_an_exercise_the_profile_cannot_run_says_so_instead_of_failing(tmp_path):
+    table = exercises.table("07", "smoke", str(tmp_path))  # smoke's 3 levels never reach 3.6% remaining
+    row = table.loc[table["exercise"] == 1]
+    assert row["training"].item().startswith("not in this profile: densities=0.036 is invalid")
