@@ -30,10 +30,9 @@ from typing import Any
 import pandas as pd
 
 from .. import experiments
-from ..execution.costs import compact_records, per_iteration, task_iterations
+from ..execution.costs import compact_records, per_iteration, projected
 from ..foundations.config import ConfigError
-from ..foundations.store import level_dir
-from ..lottery.imp import all_tasks, task_key
+from .notebook import IMP_PARAMETERS
 from .profiles import NOTEBOOK_SETTINGS, handout_profile, imp_config, run_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,33 +84,15 @@ def committed_rates() -> dict[str, float]:
 
 def planned(notebook: str, parameters: dict[str, Any], out: str | None = None) -> list:
     """The IMP configs notebook `notebook` trains or reads with `parameters` (its own names; `profile` among them,
-    else the handout's), planned by the registry's planner with the knobs it takes; `out`: the run store."""
+    else the handout's), planned as the notebook plans them (experiments.notebook_runs with the knobs its planner
+    takes); `out`: the run store."""
     parameters = dict(parameters)
     profile = parameters.pop("profile", handout_profile(notebook))
-    settings = NOTEBOOK_SETTINGS[profile]
-    planner = experiments.REGISTRY[notebook].runs
-    if notebook == "11":
-        planner = experiments.loss_landscapes.runs
-    knobs = set(inspect.signature(planner).parameters) - {"cfg", "settings"}
-    imp = {k: v for k, v in parameters.items() if k in ("seed", "trials", "rate", "levels", "iterations")}
+    knobs = set(inspect.signature(experiments.REGISTRY[notebook].runs).parameters) - {"cfg", "settings"}
+    imp = {k: v for k, v in parameters.items() if k in IMP_PARAMETERS}
     cfg = imp_config(profile, **imp, **({"out": out} if out else {}))
-    runs = planner(cfg, settings, **{k: v for k, v in parameters.items() if k in knobs})
-    runs = runs[0] if isinstance(runs, tuple) else runs
-    return list(runs.values()) if isinstance(runs, dict) else list(runs)
-
-
-def to_train(configs: list) -> tuple[int, dict[str, int]]:
-    """(levels, {model: iterations}) that `configs` and the levels they read need beyond what their run store
-    holds."""
-    seen, levels, iterations = set(), 0, {}
-    for task in all_tasks(configs):
-        cfg, trial, level = task
-        if task_key(task) in seen or (level_dir(cfg.root, trial, level) / "result.json").is_file():
-            continue
-        seen.add(task_key(task))
-        levels += 1
-        iterations[cfg.model] = iterations.get(cfg.model, 0) + task_iterations(cfg, level)
-    return levels, iterations
+    return experiments.notebook_runs(notebook, cfg, NOTEBOOK_SETTINGS[profile],
+                                     **{k: v for k, v in parameters.items() if k in knobs})
 
 
 def duration(seconds: float) -> str:
@@ -146,8 +127,8 @@ def table(notebook: str, profile: str, out: str | None = None, cores: int | None
                     row.update(levels="-", time=f"not in this profile: {error}")
                     rows.append(row)
                     continue
-                levels, iterations = to_train(configs)
-                seconds = sum(n * rates.get(model, 0.0) for model, n in iterations.items())
+                pending = projected(configs, rates, pending=True)
+                levels, seconds = pending["levels"], 3600 * pending["core_hours"]
                 row.update(levels=levels, time=(f"about {duration(seconds)} of one core ({duration(seconds / cores)}"
                                                 f" on {cores} cores in parallel)" if levels else
                                                 "none: every level is in the run store") + OWN_WORK.get(notebook, ""))
@@ -209,7 +190,7 @@ def key_section(number: int, text: str, runs: list[tuple[dict, str, list[str], l
 
 
 def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: str | Path = "build/key",
-        parameters: dict[str, Any] | None = None, progress: bool = True) -> list[Path]:
+        parameters: dict[str, Any] | None = None, progress: bool = True) -> tuple[list[Path], list[str]]:
     """The instructor key: every exercise run of the notebooks (default: all) executed with papermill in `profile`
     (or the profile an exercise names), next to the notebook executed with its own settings in that profile, and the
     verdict lines that change written to <output_dir>/<profile>/<notebook>.md. `parameters` go to every execution

@@ -93,15 +93,19 @@ def task_iterations(cfg: IMPConfig, level: int) -> int:
     return cfg.iterations
 
 
-def projected(configs: list[IMPConfig], rates: dict[str, float]) -> dict:
+def projected(configs: list[IMPConfig], rates: dict[str, float], pending: bool = False) -> dict:
     """What training every level of `configs` (and the ticket levels their controls read) from an empty store takes
-    at `rates`: {"levels", "iterations", "core_hours", "unmeasured"} (unmeasured: models with no rate, not counted)."""
+    at `rates`: {"levels", "iterations", "core_hours", "unmeasured"} (unmeasured: models with no rate, not counted).
+    `pending`: only the levels their run store (cfg.out) does not hold yet."""
+    from ..foundations.store import level_dir
 
     seen, levels, iterations, seconds, unmeasured = set(), 0, 0, 0.0, set()
     for cfg, trial, level in all_tasks(configs):
         if task_key((cfg, trial, level)) in seen:
             continue
         seen.add(task_key((cfg, trial, level)))
+        if pending and (level_dir(cfg.root, trial, level) / "result.json").is_file():
+            continue
         n = task_iterations(cfg, level)
         levels, iterations = levels + 1, iterations + n
         if cfg.model in rates:

@@ -36,8 +36,8 @@ class Experiment:
     weights_read: Callable[[IMPConfig, "NotebookSettings"], set] | None = None
 
 
-def _landscape_runs(cfg: IMPConfig, settings: NotebookSettings) -> dict[str, IMPConfig]:
-    return loss_landscapes.runs(cfg, settings)[0]
+def _landscape_runs(cfg: IMPConfig, settings: NotebookSettings, densities=None) -> dict[str, IMPConfig]:
+    return loss_landscapes.runs(cfg, settings, densities)[0]
 
 
 REGISTRY: dict[str, Experiment] = {e.notebook: e for e in (
@@ -84,11 +84,12 @@ class NotebookSettings:
         return _BY_NAME[name].settings[self.profile]
 
 
-def notebook_runs(notebook: str, cfg: IMPConfig, settings: NotebookSettings) -> list[IMPConfig]:
-    """Every IMP config notebook `notebook` (one of PLANNED) trains or reads."""
+def notebook_runs(notebook: str, cfg: IMPConfig, settings: NotebookSettings, **knobs) -> list[IMPConfig]:
+    """Every IMP config notebook `notebook` (one of PLANNED) trains or reads; `knobs`: the notebook's own parameters
+    its planner takes (e.g. 07's methods and densities)."""
     if notebook not in PLANNED:
         raise ValueError(f"notebook={notebook!r} has no IMP runs to plan; allowed: {', '.join(PLANNED)}")
-    runs = REGISTRY[notebook].runs(cfg, settings)
+    runs = REGISTRY[notebook].runs(cfg, settings, **knobs)
     return list(runs.values()) if isinstance(runs, dict) else list(runs)
 
 

@@ -50,13 +50,13 @@ def test_the_exercise_knobs_reach_the_planner():
 
 def test_an_empty_store_trains_what_the_projection_counts_and_a_stored_level_is_not_counted(tmp_path):
     configs = exercises.planned("02", {"profile": "smoke", "trials": 1}, out=str(tmp_path))
-    levels, iterations = exercises.to_train(configs)
+    pending = costs.projected(configs, {"lenet_300_100": 1.0}, pending=True)
     projection = costs.projected(configs, {"lenet_300_100": 1.0})
-    assert levels == projection["levels"] and sum(iterations.values()) == projection["iterations"]
+    assert pending["levels"] == projection["levels"] and pending["iterations"] == projection["iterations"]
     cfg = configs[0]
     (cfg.root / "trial_0" / "level_0").mkdir(parents=True)
     (cfg.root / "trial_0" / "level_0" / "result.json").write_text("{}")
-    assert exercises.to_train(configs)[0] == levels - 1
+    assert costs.projected(configs, {"lenet_300_100": 1.0}, pending=True)["levels"] == projection["levels"] - 1
 
 
 def test_the_table_has_a_row_per_run_and_says_when_nothing_trains(tmp_path):
