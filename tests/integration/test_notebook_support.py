@@ -492,10 +492,10 @@ def test_train_for_the_handouts_plans_each_notebook_in_its_handout_profile_and_s
     planned = []
     monkeypatch.setattr(engine, "run", lambda configs, **kw: planned.extend(configs))
     monkeypatch.setattr(cli.data, "fetch", lambda *a, **k: None)
-    assert cli.main(["train", "--only", "02", "08", "--quiet"]) == 0
+    assert cli.main(["train", "--only", "02", "09", "--quiet"]) == 0
     paper = profiles.imp_config("paper", out="results/paper/runs")
     standard = profiles.imp_config("standard", out="runs")
-    expected = list(dict.fromkeys(experiments.notebook_runs("08", standard, profiles.NOTEBOOK_SETTINGS["standard"])
+    expected = list(dict.fromkeys(experiments.notebook_runs("09", standard, profiles.NOTEBOOK_SETTINGS["standard"])
                                   + experiments.notebook_runs("02", paper, profiles.NOTEBOOK_SETTINGS["paper"])))
     assert planned == expected and {c.out for c in planned} == {"runs", "results/paper/runs"}
     assert "results/paper/runs/ (paper: 02)" in capsys.readouterr().out
@@ -505,7 +505,7 @@ def test_the_profile_settings_give_every_store_and_handout_one_place():
     assert profiles.run_store("paper") == "results/paper/runs" and profiles.run_store("quick") == "runs"
     assert profiles.profiles_of("handouts") == ["standard", "paper"] and profiles.profiles_of("quick") == ["quick"]
     assert profiles.handout_profile("02_iterative_magnitude_pruning") == "paper"
-    assert profiles.handout_profile("04") == "paper" and profiles.handout_profile("08") == "standard"
+    assert profiles.handout_profile("04") == "paper" and profiles.handout_profile("09") == "standard"
     quick = profiles.imp_config("quick")
     assert (quick.iterations, quick.trials, quick.patience, quick.num_levels) == (2000, 2, 0, 18)
 
