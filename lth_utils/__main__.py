@@ -58,7 +58,8 @@ def run_export(args) -> int:
     _store_folder("out", args.out)
     rows = portable.export_store(args.out, args.to, args.runs, weights_read())
     for row in rows:
-        print(f"{row['run']:55s} {row['levels']:4d} levels {row['bytes'] / 1e6:8.2f} MB")
+        count = f"{row['trials']:4d} trials" if "trials" in row else f"{row['levels']:4d} levels"
+        print(f"{row['run']:55s} {count} {row['bytes'] / 1e6:8.2f} MB")
     print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
     return 0
 
@@ -77,7 +78,8 @@ def run_import(args) -> int:
             continue
         rows = portable.import_store(source, out)
         print(f"{len(rows)} runs imported from {source} into {out}: "
-              f"{sum(r['levels_written'] for r in rows)} levels written, the rest were already stored")
+              f"{sum(r['levels_written'] for r in rows)} levels and {sum(r['trials_written'] for r in rows)} supermask "
+              f"trials written, the rest were already stored")
     return 0
 
 

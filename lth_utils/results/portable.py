@@ -19,6 +19,9 @@ per run folder:
     <run>/trial_t/rewind.npz the late-rewinding weights of every trial that has them (training made them, so they
                              travel: import never trains), checked against the digest in the trial's level-0 record
 
+A run trained by trial rather than by level (notebook 08's supermasks) keeps each finished trial's result row in
+<run>/trials.json and its metrics in <run>/trial_t/metrics.npz, with an empty levels.json.
+
 Files are written byte-for-byte reproducibly, so re-exporting a growing run adds new level files and rewrites only
 levels.json and last.npz.
 
@@ -125,6 +128,8 @@ def keeps_weights(cfg: IMPConfig, trial: int, level: int, weights_read: frozense
 def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) -> dict:
     """Write the compact form of run folder `root` into `dest/<root.name>/`, with the trained weights of the levels
     `keeps_weights` keeps; returns {levels, bytes}."""
+    if trained_by_trial(root):
+        return _export_trials(root, dest / root.name)
     cfg, target = config_of(root, root.parent), dest / root.name
     source = dense_source(cfg)  # a ticket run whose level 0 is a copy of `source`'s refers to it
     exported = _exported_records(target)  # a run imported from `dest` may lack weights it left out
@@ -341,6 +346,54 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
     return [export_run(p, Path(dest), weights_read) for p in folders]
 
 
+# ------------------------------------------------------------------------------------ runs trained by trial, not level
+TRIALS = "trials.json"
+
+
+def trained_by_trial(root: Path) -> bool:
+    """A run folder whose config is not an IMPConfig (notebook 08's supermasks): its trials hold result.json and
+    metrics.csv directly, with no levels."""
+    return json.loads((root / "config.json").read_text())["identity"]["class"] != "IMPConfig"
+
+
+def _export_trials(root: Path, target: Path) -> dict:
+    """The compact form of a run trained by trial: each finished trial's result row in trials.json and its metrics in
+    trial_t/metrics.npz (exact float64), with an empty levels.json (the stores' level counts read that). What a
+    supermask learned (scores.pt) stays behind: nothing reads it, and the result row holds its densities."""
+    records = []
+    for directory in sorted(root.glob("trial_*"), key=lambda p: folder_number(p, "trial")):
+        row = read_result(directory)
+        if row is not None:
+            records.append({"trial": folder_number(directory, "trial"), "result": row})
+            _write_npz(target / directory.name / "metrics.npz",
+                       {k.rsplit("/", 1)[1]: v for k, v in _metrics_arrays(directory, "trial").items()})
+    target.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target / "config.json", portable_config((root / "config.json").read_text()))
+    atomic_write_text(target / "levels.json", "[]\n")
+    atomic_write_text(target / TRIALS, json.dumps(records, indent=1) + "\n")
+    return {"run": root.name, "levels": 0, "trials": len(records),
+            "bytes": sum(p.stat().st_size for p in target.rglob("*") if p.is_file())}
+
+
+def _import_trials(source: Path, root: Path) -> int:
+    """Write back each trial of a run trained by trial that `root` lacks (its result last); returns how many."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "config.json").exists():
+        atomic_write_text(root / "config.json", (source / "config.json").read_text())
+    written = 0
+    for record in json.loads((source / TRIALS).read_text()):
+        directory = root / f"trial_{record['trial']}"
+        with task_lock(directory):
+            if read_result(directory) is None:
+                with np.load(source / directory.name / "metrics.npz", allow_pickle=False) as m:
+                    rows = [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
+                            for i, s, l, a in zip(*(m[c] for c in METRIC_COLUMNS))]
+                write_csv(directory / "metrics.csv", rows, METRIC_COLUMNS)
+                write_result(directory, record["result"])
+                written += 1
+    return written
+
+
 # ------------------------------------------------------------------------------------------------------------- import
 def _members(arrays, prefix: str) -> dict[str, np.ndarray]:
     """The arrays of one level ('t0/l3') or one trial's last.npz ('last/0') under the names their file uses:
@@ -494,9 +547,16 @@ def import_run(source: Path, store: Path) -> int:
 
 
 def import_store(source: str | Path, store: str | Path) -> list[dict]:
-    """Import every compact run under `source` into the run store `store`; returns one row per run."""
+    """Import every compact run under `source` into the run store `store`; returns one row per run: the levels (or,
+    for a run trained by trial, the trials) it wrote."""
     store = Path(store)
-    return [{"run": p.name, "levels_written": import_run(p, store)} for p in _run_folders(Path(source))]
+    rows = []
+    for run in _run_folders(Path(source)):
+        if (run / TRIALS).is_file():
+            rows.append({"run": run.name, "levels_written": 0, "trials_written": _import_trials(run, store / run.name)})
+        else:
+            rows.append({"run": run.name, "levels_written": import_run(run, store), "trials_written": 0})
+    return rows
 
 
 def stored_summary(source: str | Path, cfg: IMPConfig) -> pd.DataFrame:

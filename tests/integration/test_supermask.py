@@ -1,4 +1,7 @@
 """Supermasks: only the mask is learned; the weights are the ticket's initial ones (or their signed constants)."""
+import json
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -7,6 +10,7 @@ from lth_utils.foundations.config import ConfigError
 from lth_utils.foundations.files import torch_load
 from lth_utils.lottery.imp import derive_seed
 from lth_utils.models import build_model
+from lth_utils.results import portable
 
 
 def _cfg(data_root, tmp_path, **changes):
@@ -44,3 +48,23 @@ def test_bad_supermask_settings_name_the_parameter():
         supermask.SupermaskConfig(weights="trained")
     with pytest.raises(ConfigError, match="lr=0"):
         supermask.SupermaskConfig(lr=0)
+
+
+def test_a_supermask_run_travels_in_the_compact_store_and_is_read_back_not_relearned(data_root, tmp_path, monkeypatch):
+    cfg = _cfg(data_root, tmp_path, iterations=40, eval_every=20)
+    rows = supermask.supermask_runs(cfg, trials=2, workers=1, progress=False)
+    portable.export_store(cfg.out, tmp_path / "compact")
+    portable.export_store(cfg.out, tmp_path / "compact")  # again: the same bytes
+    compact = tmp_path / "compact" / cfg.root.name
+    assert json.loads((compact / "levels.json").read_text()) == []  # no IMP levels: the stores' level counts ignore it
+    assert [r["trial"] for r in json.loads((compact / "trials.json").read_text())] == [0, 1]
+    moved = replace(cfg, out=str(tmp_path / "elsewhere"))
+    assert portable.import_store(tmp_path / "compact", moved.out) == [{"run": cfg.root.name, "levels_written": 0,
+                                                                       "trials_written": 2}]
+    for trial in range(2):
+        for name in ("result.json", "metrics.csv"):
+            assert (moved.root / f"trial_{trial}" / name).read_bytes() == \
+                (cfg.root / f"trial_{trial}" / name).read_bytes()
+    monkeypatch.setattr(supermask, "frozen_weights", lambda *a: pytest.fail("relearned a stored supermask"))
+    assert supermask.supermask_runs(moved, trials=2, workers=1, progress=False).equals(rows)
+    assert portable.import_store(tmp_path / "compact", moved.out)[0]["trials_written"] == 0  # stored: kept as it is

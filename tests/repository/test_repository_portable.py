@@ -20,5 +20,7 @@ def test_the_committed_stores_import_without_training(tmp_path, monkeypatch):
         rows = portable.import_store(root / profile / "store", tmp_path / profile)
         levels = sum(len(json.loads((root / profile / "store" / r["run"] / "levels.json").read_text())) for r in rows)
         assert sum(r["levels_written"] for r in rows) == levels > 100, profile
+        supermasks = [r for r in rows if r["run"].startswith("supermask_")]  # 08's, trained by trial: they travel too
+        assert len(supermasks) == 2 and all(r["trials_written"] >= 3 for r in supermasks), profile
     config = json.loads(next((root / "standard" / "store").glob("*/config.json")).read_text())["config"]
     assert not set(portable.MACHINE_LOCAL) & set(config)  # no training machine's paths travel
