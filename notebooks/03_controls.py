@@ -234,9 +234,10 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # ## Side by side with the paper
 #
 # Every claim of the paper about LeNet-300-100 (shared/docs/paper.md) and the two claims of the ES667 course proposal,
-# with the paper's value, ours as mean [min, max] over trials, and a verdict by the rules in `lth_utils/course/comparison.py`
-# (a stated number agrees when it lies inside our range over trials; "above/below dense" is judged on the 95%
-# t-interval of the paired differences). In the `paper` profile this is the reproduction's headline table, also in the
+# with the paper's value, ours as mean [min, max] over trials with the 95% t-interval of the mean, and a verdict by the
+# rules in `lth_utils/course/comparison.py` (a stated number is consistent when that interval holds it, not resolved
+# when the interval also holds "no effect"; "above/below dense" is judged on the 95% t-interval of the paired
+# differences). In the `paper` profile this is the reproduction's headline table, also in the
 # README; in shorter profiles it shows how far a shorter protocol gets. Rows whose levels this profile does not reach
 # are left out.
 

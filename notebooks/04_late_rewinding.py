@@ -190,6 +190,7 @@ lines.append(f"- Over all {paired['level'].nunique()} pruned levels, {int((resol
              + (" With 2 trials the t-interval is very wide (t = 12.7): read these as a first look." if n_trials == 2 else "")
              + (f" Not counted: {tied} difference(s) whose trials all gave exactly the same value (a zero-width "
                 f"interval, which a t-interval cannot tell from certainty)." if tied else ""))
+lines.append("- Multiplicity: " + analysis.multiplicity_sentence(resolved, "rewind-point intervals counted"))
 late = [c.rewind_iteration for c in configs.values() if c.rewind_iteration not in (None, 0)]
 lines.append(f"- The rewind points k = {', '.join(f'{k:,}' for k in late)} are "
              f"{', '.join(f'{100 * k / dense_run:.1f}%' for k in late)} of the {dense_run:,.0f} iterations the dense "
