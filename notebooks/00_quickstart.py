@@ -18,10 +18,9 @@
 # %% [markdown] tags=[]
 # # 0. Quickstart: a lottery ticket for your own model
 #
-# **You will learn** to find a winning ticket for a network *you* define, trained by a loop *you* write, with three
-# calls of `lth_utils.tickets`; and to check it against the two controls that make it a *winning* ticket (the same
-# mask from a new initialisation, and a random mask of the same size). Prerequisites: a PyTorch training loop.
-# Everything else is explained in notebooks 01-03.
+# A winning ticket for a network *you* define, trained by a loop *you* write, takes three calls of `lth_utils.tickets`,
+# and two controls make it a *winning* ticket: the same mask from a new initialisation, and a random mask of the same
+# size. Notebooks 01-03 explain each step on the paper's own networks.
 #
 # ```python
 # from lth_utils import tickets
@@ -304,4 +303,7 @@ exercises.table("00", settings.profile, cfg.out)
 # %% tags=[]
 Markdown(notebook.provenance(cfg, settings.profile, experiment=(
     f"SmallCNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% sparsity "
-    f"({scope}, rewind {ticket_config.rewind}), {steps} Adam steps per training, seed {seed}")))
+    f"({scope}, rewind {ticket_config.rewind}), {steps} Adam steps per training, seed {seed}"),
+    trained_itself=(f"{len(history) + len(control_rows)} SmallCNN networks ({trials} trial(s): "
+                    f"{ticket_config.rounds + 1} rounds of find_ticket and {len(control_rows) // trials} runs of "
+                    f"controls each)")))

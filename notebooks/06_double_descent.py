@@ -45,11 +45,11 @@ widths = None            # None: the profile's hidden widths (standard: 1, 2, 4,
 regression_rounds = None # None: the profile's IMP rounds of 10% on the width-100 network (standard: 10)
 workers = 0              # parallel single-thread CPU workers (0: one per core)
 out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
-data_root = "../data"    # datasets, fetched and checksum-verified on first use
+data_root = "../data"    # no dataset here (the regression data are generated); kept so one papermill call fits all
 figures = "../figures"   # where the PNG figures go
 
 # %% [markdown] tags=[]
-# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them, builds the experiment's config from the profile, fetches and verifies MNIST, and sets the figure style.
+# The cell above holds the notebook's parameters (papermill replaces them); the next one checks them, builds the experiment's config from the profile and sets the figure style (no dataset to fetch: the regression data are generated).
 
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
@@ -64,7 +64,7 @@ from IPython.display import Markdown
 from lth_utils import analysis, engine, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "widths", "regression_rounds", "workers", "out",
-                                           "data_root", "figures"], notebook="06")
+                                           "data_root", "figures"], fetch=False, notebook="06")
 from lth_utils.experiments import double_descent as dd
 
 dd_settings = dd.with_knobs(settings.double_descent, widths, regression_rounds)  # widths, seeds, steps, IMP rounds

@@ -93,7 +93,8 @@ results = engine.run(list(configs.values()), workers=workers or None)
 summaries = {arm: results[c] for (arm, ablation), c in configs.items() if ablation == "none"}
 dense = summaries["ticket"].query("level == 0")
 table = init_pruning.overview(summaries, levels)
-Markdown(analysis.censoring_note({arm: analysis.at_levels(s, levels) for arm, s in summaries.items()}, cfg))
+Markdown(analysis.censoring_note({arm if ablation == "none" else f"{arm} {ablation}":
+                                  analysis.at_levels(results[c], levels) for (arm, ablation), c in configs.items()}, cfg))
 
 # %% tags=[]
 pd.pivot_table(table, index=["level", "% remaining"], columns="arm", values="test acc (%)").round(2)
@@ -135,7 +136,9 @@ for offset, (arm, d) in zip(offsets, vs_ticket.groupby("arm", sort=False)):
                 capsize=3, color=plots.COLORS.get(arm) or init_pruning.COLORS[arm], label=init_pruning.LABELS[arm])
 plots.density_axis(ax, vs_ticket["percent_remaining"])
 ax.axhline(0, color="black", lw=0.8)
-ax.set(ylabel="arm - IMP ticket (pp)", title="How far pruning at initialisation falls short of the ticket")
+n_paired = "-".join(map(str, sorted({vs_ticket["trials"].min(), vs_ticket["trials"].max()})))
+ax.set(ylabel=f"arm - IMP ticket (pp); mean, 95% CI, n={n_paired}",
+       title="How far pruning at initialisation falls short of the ticket")
 ax.legend(fontsize=8)
 plots.save(fig, "07_paired_vs_ticket", settings.figures)
 vs_ticket_table = vs_ticket.assign(**{c: 100 * vs_ticket[c] for c in ("mean_diff", "ci_low", "ci_high")})
@@ -265,6 +268,17 @@ lines.append(
        + ("the unresolved ones cannot confirm or refute it at this power (more trials or densities would)."
           if len(unresolved) else "")
        + (" Where an ablation hurt, the choice of *which* weights mattered here." if len(hurt) else "")))
+inverted = sanity[sanity["ablation"] == "invert"]
+hurts = inverted.groupby("method")["verdict"].agg(lambda v: int((v == "the ablation hurts").sum()))
+lines.append("")
+lines.append(
+    "Inverting the scores (keeping the weights a method would prune) hurt "
+    + ", ".join(f"{init_pruning.LABELS[m]} at {hurts[m]} of {int((inverted['method'] == m).sum())}" for m in hurts.index)
+    + " densities. A method whose inversion does not hurt has scores that do not point to better weights here"
+    + ("; Frankle et al. 2021 report that of GraSP, whose inverted masks train as well as its own"
+       + (": ours are not shown worse either." if hurts["grasp"] == 0
+          else f": ours are worse at {hurts['grasp']} density(ies).")
+       if "grasp" in hurts.index else "."))
 from scipy import stats
 
 accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABELS.items()}))

@@ -155,7 +155,7 @@ plots.save(fig, "11_init_to_trained", settings.figures);
 # The test error along the line from the trained dense network (level 0 of the same trial) to the trained sparse
 # network, for the ticket and for random pruning. A barrier near 0 means the two are linearly connected: the sparse
 # network, retrained from the initial weights under its mask, ended in the basin the dense network trained into.
-# Frankle et al. 2020 call two networks connected when the barrier is below 2 pp (notebook 04); Paul et al. 2022 find
+# Frankle et al. 2020 call two networks connected when the barrier is below 2 pp (notebook 04); Paul et al. 2023 find
 # that successive IMP levels are connected in this way exactly when the sparser one still matches dense accuracy.
 
 # %% tags=[]
@@ -309,6 +309,9 @@ for level in levels:
                      f"{r['verdict']}; as a multiple of each network's own loss (the networks sit at different "
                      f"losses): {interval(rel)}: {rel['verdict']}.")
     lines.append("")
+lines.append("**Multiplicity.** " + analysis.multiplicity_sentence(
+    pd.concat([barrier_paired, sharp_paired, relative_paired], ignore_index=True), "paired intervals above"))
+lines.append("")
 survivors = {level: int(sum(m.sum() for m in analysis.load_mask(configs["ticket"], 0, level).values()))
              for level in levels}
 lines.append("**What these pictures do and do not show.** Each slice is a 1D or 2D cut through a network's surviving "

@@ -61,12 +61,13 @@ IMP_PARAMETERS = ("seed", "trials", "rate", "levels", "iterations", "workers", "
 
 
 def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] | None = None,
-          notebook: str | None = None) -> tuple[IMPConfig, NotebookSettings]:
+          notebook: str | None = None, fetch: bool = True) -> tuple[IMPConfig, NotebookSettings]:
     """(the profile's IMPConfig with the notebook's overrides, the profile's NotebookSettings with the folder its
     figures go to: `settings.figures`, `settings.late_rewinding.fractions`, ...). `defaults`: the
     parameters cell's values other than None (and seed 0), so that changing one sends the figures elsewhere;
     `notebook`: its number, whose handout profile (profiles.HANDOUT_PROFILES) is the one that writes the committed
-    figures. An `out` of None is the profile's run store (profiles.run_store)."""
+    figures. An `out` of None is the profile's run store (profiles.run_store). `fetch`: fetch and verify the IMP
+    config's dataset (a notebook that reads no dataset, such as 06's regressions, passes False)."""
     values = parameters(namespace, names)
     # The kernel exits with whatever started it (papermill, the Jupyter server), so a killed papermill leaves no
     # kernel training on, and the kernel's workers exit with it (children.py).
@@ -74,7 +75,8 @@ def setup(namespace: dict[str, Any], names: list[str], defaults: dict[str, Any] 
     if values.get("out", "") is None:
         values["out"] = f"../{run_store(values['profile'])}"
     cfg = imp_config(values["profile"], **{k: values[k] for k in IMP_PARAMETERS if k in values})
-    data.fetch(cfg.dataset, cfg.data_root)
+    if fetch:
+        data.fetch(cfg.dataset, cfg.data_root)
     plots.set_style()
     _STARTED["at"] = time.time()
     handout = handout_profile(notebook) if notebook else "standard"
@@ -113,12 +115,14 @@ def _versions() -> str:
     return ", ".join([f"Python {platform.python_version()}", f"torch {torch.__version__}", *found])
 
 
-def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, notebook: str | None = None) -> str:
+def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, notebook: str | None = None,
+               trained_itself: str | None = None) -> str:
     """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
     commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
     training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
     experiments.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
-    of the levels in the run store."""
+    of the levels in the run store. `trained_itself`: what a notebook that trains outside the run store trained
+    (00's tickets), said where it asked for no IMP level."""
     from ..execution.costs import per_iteration, projection_sentence, store_records
     from ..execution.engine import ledger_summary
     from ..experiments import notebook_runs
@@ -134,10 +138,12 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     code = code_version()
     commit = f"commit `{code['commit'][:10]}`{' with local changes' if code['dirty'] else ''}" if code["commit"] \
         else "no git commit (not a checkout)"
+    own = f"; it trained {trained_itself} itself" if trained_itself else ""
     work = (f"It asked for {levels['levels']} IMP levels: {levels['trained']} trained in this execution, "
             f"{levels['read']} read from the store. Training all {levels['levels']} from an empty store took "
             f"{levels['core_minutes']:.1f} core-minutes by their records (about {levels['core_minutes'] / cores:.1f} "
-            f"minutes on these {cores} cores in parallel)." if levels["levels"] else "It trained no IMP levels.")
+            f"minutes on these {cores} cores in parallel)." if levels["levels"] else
+            f"It trained no IMP levels of the run store{own}.")
     rates = per_iteration(store_records(cfg.out)) if notebook and profile != "paper" else {}
     if rates:
         paper = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])

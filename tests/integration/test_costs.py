@@ -84,7 +84,8 @@ def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
                                 "million iterations at most; at the time per iteration of the levels read here "
                                 "(LeNet-300-100 4.9 ms, evaluation included) that is about 6.4 core-hours, 3.2 hours "
                                 "on these 2 cores."),
-                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels."),
+                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels of "
+                                "the run store."),
                        ("07_c", "This notebook ran in 3.0 minutes (stored runs are read, not retrained).")]:
         nb = nbformat.v4.new_notebook()
         cell = nbformat.v4.new_code_cell("x")

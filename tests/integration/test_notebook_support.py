@@ -324,6 +324,16 @@ def test_provenance_counts_the_levels_trained_and_read_and_their_cost_from_the_r
     text = notebook.provenance(tiny, "smoke")
     assert f"It asked for {levels} IMP levels: 0 trained in this execution, {levels} read from the store" in text
     assert "commit" in text and "numpy" in text and f"{tiny.trials} trial(s)" in text
+    engine.LEDGER.clear()  # a notebook that trains outside the run store (00) says what it trained
+    assert "It trained no IMP levels of the run store; it trained 12 networks itself." in notebook.provenance(
+        tiny, "smoke", trained_itself="12 networks")
+
+
+def test_a_notebook_without_a_dataset_sets_up_without_fetching_one(monkeypatch):
+    monkeypatch.setattr(notebook.data, "fetch", lambda *a, **k: pytest.fail("fetched a dataset"))
+    namespace = dict(profile="smoke", seed=0, trials=None, workers=0, out=None, data_root="../data", figures="x")
+    cfg, settings = notebook.setup(namespace, list(namespace), fetch=False, notebook="06")
+    assert cfg.trials == 2 and settings.profile == "smoke"
 
 
 def test_figures_go_to_the_committed_folder_only_with_the_handouts_settings(capsys):
