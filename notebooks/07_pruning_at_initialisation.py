@@ -282,16 +282,20 @@ lines.append(
 from scipy import stats
 
 accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABELS.items()}))
-joined = flow_means.merge(accuracy[["arm", "level", "test acc (%)"]], on=["arm", "level"])
+joined = flow_means.merge(accuracy[["arm", "level", "test acc (%)", "early stop"]], on=["arm", "level"])
 rho = {row["% remaining"]: stats.spearmanr(part["cosine"], part["test acc (%)"]).statistic
        for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
+rho_stop = {row["% remaining"]: stats.spearmanr(part["cosine"], part["early stop"]).statistic
+            for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
 best = joined.loc[joined.groupby("level")["test acc (%)"].idxmax()]
 lines.append("")
 lines.append(
     "Gradient flow, tested as a hypothesis: across the arms, the rank correlation (Spearman) of the masked gradient's "
     "cosine with the dense gradient against test accuracy at early stop is "
     + ", ".join(f"{r:+.2f} at {p:.1f}%" for p, r in rho.items())
-    + f" ({joined['arm'].nunique()} arms per density, so each value is noisy). The most accurate arm at each density "
+    + f" ({joined['arm'].nunique()} arms per density, so each value is noisy), and against the early-stopping "
+    "iteration (a mask that trains faster stops earlier: a negative value would support the premise) "
+    + ", ".join(f"{r:+.2f} at {p:.1f}%" for p, r in rho_stop.items()) + ". The most accurate arm at each density "
     + "has cosine " + ", ".join(f"{r['cosine']:.3f} ({init_pruning.LABELS[r['arm']]}, {r['% remaining']:.1f}%)"
                                for _, r in best.iterrows())
     + f", against the largest cosine there of "
