@@ -77,7 +77,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plots, supermask
+from lth_utils import analysis, engine, notebook, plots, profiles, supermask
 from lth_utils.experiments import signs
 from lth_utils.data import load_splits
 
@@ -217,6 +217,17 @@ print(sign_table[["comparison", "level", "trials", "verdict"]].to_string(index=F
 splits = load_splits(cfg.dataset, cfg.data_root, "cpu", cfg.train_subset)
 untrained = supermask.untrained_accuracy({n: configs[n] for n in ("ticket", "signs_constant", "random_prune")},
                                          criteria_levels, cfg.trials, splits)
+# The ticket's mask on its initial weights again, with the other protocol's masks (the same initial weights, another
+# training length before each pruning: `standard` prunes weights trained a few thousand iterations under patience,
+# `paper` weights trained 50,000), where that run is stored.
+other_profile = "standard" if settings.profile == "paper" else "paper"
+other_cfg = profiles.imp_config(other_profile, seed=cfg.seed, out=f"../{profiles.run_store(other_profile)}")
+try:
+    other_untrained = supermask.untrained_accuracy({"ticket": other_cfg}, [l for l in criteria_levels
+                                                                            if l <= other_cfg.levels],
+                                                   other_cfg.trials, splits)
+except FileNotFoundError:  # that protocol's run is not in its store (`make import` brings the committed ones)
+    other_untrained = None
 supermasks = supermask.supermask_runs(list(supermask_configs.values()), supermask_trials, workers=workers)
 supermasks[["trial", "weights", "test_acc", "density"] + [c for c in supermasks if c.startswith("density_")]].round(4)
 
@@ -314,6 +325,19 @@ lines.append(f"- Zhou et al. 2019 report that their masks give an untrained netw
              f"trials): " + ("above theirs." if top["test_acc"] > supermask.ZHOU_UNTRAINED_MNIST + 0.01 else
                               "below theirs." if top["test_acc"] < supermask.ZHOU_UNTRAINED_MNIST - 0.01 else
                               "within a point of theirs."))
+if other_untrained is not None:
+    mine = best[best["name"] == "ticket"].set_index("level")
+    theirs = other_untrained.groupby("level")[["test_acc", "density"]].mean()
+    top_mine, top_theirs = mine.loc[mine["test_acc"].idxmax()], theirs.loc[theirs["test_acc"].idxmax()]
+    lines.append(f"- The same ticket masks found under the `{other_profile}` protocol (the same initial weights, "
+                 + ("pruned from weights trained a few thousand iterations under patience" if other_profile == "standard"
+                    else "pruned from weights trained 50,000 iterations")
+                 + f"; {other_cfg.trials} trials) give the untrained network at best {100 * top_theirs['test_acc']:.1f}% "
+                 f"(at {100 * top_theirs['density']:.1f}% remaining) against {100 * top_mine['test_acc']:.1f}% here: "
+                 f"the protocol that found the masks (above all, how long it trains before each pruning) moves this "
+                 f"number by "
+                 f"{100 * abs(top_theirs['test_acc'] - top_mine['test_acc']):.1f} pp, so it belongs to a protocol as "
+                 f"much as to the ticket.")
 for weights, part in supermasks.groupby("weights"):
     lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {100 * part['test_acc'].mean():.2f}% "
                  f"[{100 * part['test_acc'].min():.2f}, {100 * part['test_acc'].max():.2f}] over {len(part)} trials "

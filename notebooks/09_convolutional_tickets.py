@@ -249,6 +249,16 @@ lines.append(f"- At the deepest level the convolutional layers keep {100 * conv.
 lines.append(f"- With {ticket.trials} trials and {len(ticket_levels) - 1} levels (to {last['percent_remaining']:.1f}% "
              f"remaining) this profile is a first look: the `paper` profile runs 5 trials, more levels and the controls "
              f"at every level.")
+controls = paired[paired["comparison"] != f"ticket - {LABELS['late'].replace('LeNet-5 ', '')}"]
+ahead, behind = int((controls["ci_low"] > 0).sum()), int((controls["ci_high"] < 0).sum())
+lines.insert(0, f"**Does IMP find winning tickets in LeNet-5?** Against random reinitialisation and random pruning the "
+             f"ticket is ahead with a 95% interval above 0 in {ahead} of {len(controls)} (control, level) comparisons and "
+             f"behind in {behind}, over {ticket.trials} trials to {last['percent_remaining']:.1f}% remaining. "
+             + ("Not answered at this budget: no comparison is resolved. " if ahead + behind == 0 else
+                "A first answer at this budget, level by level below. ")
+             + ("" if settings.profile == "paper" else
+                "The `paper` profile (5 trials of 50,000 iterations, the controls at every level) is the test; its "
+                "runs are being trained (the README's protocol table says how far).") + "\n")
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]
