@@ -8,6 +8,7 @@
     python -m lth_utils export / import / verify / retrain-weights   # the compact committed stores
     python -m lth_utils compare / costs / protocols / verdicts  # the README's tables from committed results
     python -m lth_utils sweep --notebooks 02 --grid seed 0 1 2 --output-dir build/sweep   # a parameter grid
+    python -m lth_utils key --only 02                          # the instructor key: each exercise executed
 
 The `imp` flags are generated from `IMPConfig`, the same object notebooks build, so the two can never disagree.
 """

@@ -489,7 +489,7 @@ def _ticket_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model
 
 def _reinit_inputs(cfg: IMPConfig, trial: int, level: int, splits: Splits, model, given_mask) -> LevelInputs:
     """The ticket's mask on a fresh initialisation (draw j: another one)."""
-    draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0 is seeded as the reinit arm was before draws: same runs
+    draw = () if cfg.draw == 0 else (cfg.draw,)  # draw 0's seed has no draw index: the plain reinit arm's
     fresh = build_model(cfg.model, splits.input_shape, splits.num_classes,
                         seed=derive_seed(cfg.seed, trial, level, "reinit", *draw))
     return LevelInputs(model, ticket_mask_at(cfg, trial, level), fresh.state_dict())
