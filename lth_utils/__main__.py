@@ -417,7 +417,7 @@ COMMANDS = {
     "compare": ("the side-by-side table with the paper, from committed results", add_compare, compare_command,
                 [_flag("--profile", default="paper", help="the profile whose runs to compare (default: paper)"),
                  README]),
-    "costs": ("what each executed notebook took, from its provenance paragraph", add_costs, costs_command, [README]),
+    "costs": ("what each executed notebook took, from its provenance record", add_costs, costs_command, [README]),
     "verdicts": ("the notebooks' verdict lines on two machines, compared", add_verdicts, verdicts_command, []),
     "notebooks": ("run the notebooks headlessly with papermill", add_notebooks, run_notebooks,
                   [_profile(f"{HANDOUT_PROFILES}; the handouts are written over notebooks/"),

@@ -301,9 +301,9 @@ exercises.table("00", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, experiment=(
+notebook.provenance(cfg, settings.profile, experiment=(
     f"SmallCNN on MNIST, {trials} trial(s), {ticket_config.rounds} rounds to {100 * target_sparsity:g}% sparsity "
     f"({scope}, rewind {ticket_config.rewind}), {steps} Adam steps per training, seed {seed}"),
     trained_itself=(f"{len(history) + len(control_rows)} SmallCNN networks ({trials} trial(s): "
                     f"{ticket_config.rounds + 1} rounds of find_ticket and {len(control_rows) // trials} runs of "
-                    f"controls each)")))
+                    f"controls each)"))

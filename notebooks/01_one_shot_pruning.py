@@ -249,4 +249,4 @@ exercises.table("01", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="01"))
+notebook.provenance(cfg, settings.profile, notebook="01")

@@ -276,4 +276,4 @@ exercises.table("02", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="02"))
+notebook.provenance(cfg, settings.profile, notebook="02")

@@ -279,4 +279,4 @@ exercises.table("03", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="03"))
+notebook.provenance(cfg, settings.profile, notebook="03")

@@ -265,4 +265,4 @@ exercises.table("04", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="04"))
+notebook.provenance(cfg, settings.profile, notebook="04")

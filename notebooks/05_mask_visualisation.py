@@ -279,4 +279,4 @@ exercises.table("05", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="05"))
+notebook.provenance(cfg, settings.profile, notebook="05")

@@ -262,7 +262,7 @@ exercises.table("06", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, experiment=(
+notebook.provenance(cfg, settings.profile, experiment=(
     f"regression: {base.n_train} training points, widths {dd_settings.widths[0]}-{dd_settings.widths[-1]}, "
     f"seeds {seeds}, {base.steps:,} + {base.steps_per_width} x width steps; IMP on width 100 for "
-    f"{dd_settings.regression_rounds} rounds of 10%")))
+    f"{dd_settings.regression_rounds} rounds of 10%"))

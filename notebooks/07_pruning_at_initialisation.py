@@ -326,6 +326,6 @@ exercises.table("07", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="07", experiment=(
+notebook.provenance(cfg, settings.profile, notebook="07", experiment=(
     f"{len(method_names)} method(s) at levels {', '.join(map(str, levels))}; {cfg.iterations:,} iterations at most "
-    f"per training, patience {cfg.patience}; ticket config hash `{cfg.hash}`")))
+    f"per training, patience {cfg.patience}; ticket config hash `{cfg.hash}`"))

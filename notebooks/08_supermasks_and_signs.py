@@ -18,10 +18,9 @@
 # %% [markdown] tags=[]
 # # 8. Deconstructing lottery tickets: mask criteria, signs and supermasks
 #
-# **You will learn** to take a winning ticket apart and test each part with a paired control: which weights the
-# mask keeps (three criteria), what the rewound weights contribute (signs versus magnitudes), and how much a mask alone
-# can do without any training of the weights (supermasks). Prerequisites: notebooks 02 and 03 (IMP, rewinding, the
-# reinitialisation and random-pruning controls).
+# A winning ticket taken apart, each part tested with a paired control: which weights the mask keeps (three
+# criteria), what the rewound weights contribute (signs versus magnitudes), and how much a mask alone can do without
+# any training of the weights (supermasks).
 #
 # **Question.** What is it about a winning ticket that makes it win? Zhou et al. 2019 ("Deconstructing lottery
 # tickets: zeros, signs, and the supermask", [arXiv:1905.01067](https://arxiv.org/abs/1905.01067)) took the ticket
@@ -380,9 +379,9 @@ exercises.table("08", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="08", experiment=(
+notebook.provenance(cfg, settings.profile, notebook="08", experiment=(
     f"criteria {', '.join(criterion_names[1:])} to level {max([configs[n].num_levels for n in criterion_names[1:]])}; "
     f"sign ablations at levels "
     f"{', '.join(map(str, sign_levels))}; supermasks {supermask_trials} trial(s) x "
     f"{supermask_configs['init'].iterations:,} steps; {cfg.iterations:,} iterations at most per training, patience "
-    f"{cfg.patience}; ticket config hash `{cfg.hash}`")))
+    f"{cfg.patience}; ticket config hash `{cfg.hash}`"))

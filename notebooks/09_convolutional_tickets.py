@@ -289,7 +289,7 @@ exercises.table("09", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(ticket, settings.profile, notebook="09", experiment=(
+notebook.provenance(ticket, settings.profile, notebook="09", experiment=(
     f"LeNet-5: {ticket.trials} trial(s), {ticket.num_levels} levels, at most {ticket.iterations:,} iterations per "
     f"level, evaluation every {ticket.eval_every}; LeNet-300-100's ticket read with its {cfg.trials} trials; ticket "
-    f"config hash `{ticket.hash}`")))
+    f"config hash `{ticket.hash}`"))

@@ -18,10 +18,9 @@
 # %% [markdown] tags=[]
 # # 10. Do winning tickets transfer between datasets?
 #
-# **You will learn** to test whether a ticket is a property of the *architecture and its initialisation* or of the
-# *data it was found on*: the ticket IMP finds on one dataset is retrained on another, and compared, paired by seed,
-# with the ticket found on that other dataset itself and with its two controls. Prerequisites: notebooks 02 and 03
-# (IMP, rewinding, the reinitialisation and random-pruning controls).
+# Is a ticket a property of the *architecture and its initialisation*, or of the *data it was found on*? The ticket
+# IMP finds on one dataset is retrained on another and compared, paired by seed, with the ticket found on that other
+# dataset itself and with its two controls.
 #
 # **Question.** Morcos et al. 2019 ("One ticket to win them all", [arXiv:1906.02773](https://arxiv.org/abs/1906.02773))
 # found that tickets from larger, more complex datasets transfer to other image datasets and often match the
@@ -282,7 +281,7 @@ exercises.table("10", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="10", experiment=(
+notebook.provenance(cfg, settings.profile, notebook="10", experiment=(
     f"LeNet-300-100, MNIST <-> Fashion-MNIST at levels {', '.join(map(str, levels))}, "
     f"{configs[('mnist', 'transfer')].trials} trial(s); {cfg.iterations:,} iterations at most per training, patience "
-    f"{cfg.patience}")))
+    f"{cfg.patience}"))

@@ -18,10 +18,9 @@
 # %% [markdown] tags=[]
 # # 11. Loss landscapes: what does a winning ticket's minimum look like?
 #
-# **You will learn** to draw a network's loss landscape along 1D paths and 2D slices (with the filter normalisation
-# of Li et al. 2018 that makes networks of different scale comparable), to measure a simple sharpness, and to read
-# the linear path between a ticket and its dense parent. Prerequisites: notebooks 02-04 (IMP, the controls,
-# instability and linear mode connectivity).
+# A network's loss landscape along 1D paths and 2D slices (with the filter normalisation of Li et al. 2018 that makes
+# networks of different scale comparable), a simple sharpness, and the linear path between a ticket and its dense
+# parent.
 #
 # **Question.** At the same density, the winning ticket trains to a better network than the same mask reinitialised
 # or a random mask (notebook 03). Is its minimum also shaped differently: flatter, or lower along the way from its
@@ -363,7 +362,7 @@ exercises.table("11", settings.profile, cfg.out)
 # ## Provenance
 
 # %% tags=[]
-Markdown(notebook.provenance(cfg, settings.profile, notebook="11", experiment=(
+notebook.provenance(cfg, settings.profile, notebook="11", experiment=(
     f"LeNet-300-100 on MNIST at levels {', '.join(map(str, levels))}, {trials} trial(s); {points}x{points} slices "
     f"over +/-{span:g}, sharpness at radius {radius:g} along {settings.landscape.sharpness_directions} directions, on "
-    f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`")))
+    f"{len(x_train):,} training images; ticket config hash `{cfg.hash}`"))

@@ -115,15 +115,34 @@ def _versions() -> str:
     return ", ".join([f"Python {platform.python_version()}", f"torch {torch.__version__}", *found])
 
 
+# The provenance cell's output carries its numbers under this media type beside the Markdown (readme.notebook_costs
+# reads them); front ends and nbconvert show the Markdown, as they know no renderer for it.
+PROVENANCE_MIME = "application/vnd.lth-utils.provenance+json"
+
+
+class Provenance(str):
+    """The provenance paragraph (a str: shown as Markdown) with its numbers as `record`: minutes, levels, trained,
+    read, core_minutes and paper_core_hours (None where the paragraph projects nothing)."""
+    record: dict
+
+    def __new__(cls, text: str, record: dict):
+        made = super().__new__(cls, text)
+        made.record = record
+        return made
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/markdown": str(self), PROVENANCE_MIME: self.record}
+
+
 def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, notebook: str | None = None,
-               trained_itself: str | None = None) -> str:
+               trained_itself: str | None = None) -> Provenance:
     """One paragraph: profile, what was run (default: the IMP config, with the trials its runs used), the code's
     commit, hardware, versions, the wall time, and the IMP levels it trained vs read from the store with what
     training all of them from an empty store costs (from the levels' records); for `notebook` (a number in
     experiments.PLANNED) run in another profile, what the `paper` profile's runs of it would cost at the time per iteration
     of the levels in the run store. `trained_itself`: what a notebook that trains outside the run store trained
-    (00's tickets), said where it asked for no IMP level."""
-    from ..execution.costs import per_iteration, projection_sentence, store_records
+    (00's tickets), said where it asked for no IMP level. A notebook's last cell shows it (Provenance)."""
+    from ..execution.costs import per_iteration, projected, projection_sentence, store_records
     from ..execution.engine import ledger_summary
     from ..experiments import notebook_runs
     from ..foundations.store import code_version
@@ -145,11 +164,17 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
             f"minutes on these {cores} cores in parallel)." if levels["levels"] else
             f"It trained no IMP levels of the run store{own}.")
     rates = per_iteration(store_records(cfg.out)) if notebook and profile != "paper" else {}
+    paper_hours = None
     if rates:
         paper = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
         work += " " + projection_sentence("paper", paper, rates, cores)
-    return (f"Profile `{profile}` ({experiment}); run store `{cfg.out}`; code {commit}. Hardware: {device}. "
-            f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}")
+        cost = projected(paper, rates)
+        paper_hours = round(cost["core_hours"], 1) if cost["levels"] else None
+    record = {"minutes": round(minutes, 1), "levels": levels["levels"], "trained": levels["trained"],
+              "read": levels["read"], "core_minutes": round(levels["core_minutes"], 1),
+              "paper_core_hours": paper_hours}
+    return Provenance(f"Profile `{profile}` ({experiment}); run store `{cfg.out}`; code {commit}. Hardware: {device}. "
+                      f"{_versions()}. This execution took {minutes:.1f} minutes after the set-up cell. {work}", record)
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"

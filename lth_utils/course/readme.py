@@ -1,4 +1,4 @@
-"""The README's cost section, computed: the per-notebook table read from the provenance paragraphs of the executed
+"""The README's cost section, computed: the per-notebook table read from the provenance records of the executed
 notebooks, what the committed stores' levels took to train, and the `paper` projection checked against the paper run
 that was trained (costs.py has the records and the projection; this module reads the notebooks and plans).
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -17,33 +16,29 @@ import pandas as pd
 from ..execution.costs import MODEL_NAMES, compact_records, per_iteration, projected
 from ..experiments import notebook_runs
 from ..lottery.imp import all_tasks
+from .notebook import PROVENANCE_MIME
 from .profiles import HANDOUT_PROFILES, NOTEBOOK_SETTINGS, imp_config
 
-# The README's per-notebook cost table, read from the provenance paragraphs of the executed notebooks.
+# The README's per-notebook cost table, read from the provenance records of the executed notebooks.
 COSTS_START, COSTS_END = "<!-- notebook costs: start -->", "<!-- notebook costs: end -->"
-_RAN = re.compile(r"This (?:execution took|notebook ran in) ([0-9.]+) minutes")  # the second: before the ledger
-_LEVELS = re.compile(r"It asked for (\d+) IMP levels: (\d+) trained in this execution, (\d+) read from the store\. "
-                     r"Training all \d+ from an empty store took ([0-9.]+) core-minutes")
-_PROJECTED = re.compile(r"profile's IMP runs of this notebook would train [0-9,]+ levels.* about ([0-9.]+) core-hours")
 
 
 def notebook_costs(paths) -> pd.DataFrame:
-    """One row per executed notebook, read from its provenance paragraph: the minutes the execution took, the IMP
-    levels it trained and read, the core-minutes that training all of them from an empty store took, and the
-    `paper` profile's projected core-hours (NaN where the paragraph has none)."""
+    """One row per executed notebook, read from its provenance record (notebook.Provenance, the last output of type
+    PROVENANCE_MIME): the minutes the execution took, the IMP levels it trained and read, the core-minutes that
+    training all of them from an empty store took, and the `paper` profile's projected core-hours (NaN where it
+    projects none)."""
     rows = []
     for path in paths:
-        outputs = [o for c in json.loads(Path(path).read_text())["cells"] for o in c.get("outputs", [])
-                   if "text/markdown" in o.get("data", {})]
-        text = "".join(outputs[-1]["data"]["text/markdown"]) if outputs else ""
-        ran, levels, paper = _RAN.search(text), _LEVELS.search(text), _PROJECTED.search(text)
-        if not ran:
-            raise ValueError(f"{path}: its last markdown output is not a provenance paragraph with its wall time")
-        recorded = levels is not None or "trained no IMP levels" in text
-        n, trained, read, core = levels.groups() if levels else (0, 0, 0, 0.0)
-        rows.append({"notebook": Path(path).stem, "minutes": float(ran.group(1)), "levels": int(n),
-                     "trained": int(trained), "read": int(read), "core_minutes": float(core), "recorded": recorded,
-                     "paper_core_hours": float(paper.group(1)) if paper else float("nan")})
+        records = [o["data"][PROVENANCE_MIME] for c in json.loads(Path(path).read_text())["cells"]
+                   for o in c.get("outputs", []) if PROVENANCE_MIME in o.get("data", {})]
+        if not records:
+            raise ValueError(f"{path}: no provenance record in its outputs (executed before records existed, or its "
+                             f"last cell does not show notebook.provenance): execute it again")
+        r = records[-1]
+        rows.append({"notebook": Path(path).stem, "minutes": r["minutes"], "levels": r["levels"],
+                     "trained": r["trained"], "read": r["read"], "core_minutes": r["core_minutes"],
+                     "paper_core_hours": float("nan") if r["paper_core_hours"] is None else r["paper_core_hours"]})
     return pd.DataFrame(rows)
 
 
@@ -75,10 +70,6 @@ def costs_markdown(table: pd.DataFrame, cores: int, engine: dict | None = None) 
         paper = "" if pd.isna(r.paper_core_hours) else f"{r.paper_core_hours:.0f}; {r.paper_core_hours / cores:.0f}"
         hours = None if pd.isna(r.paper_core_hours) else now.get(r.notebook[:2])
         today = "" if not engine else " |" if hours is None else f" {hours:.0f}; {hours / cores:.0f} |"
-        if not r.recorded:
-            lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | not recorded (executed before this table existed) | | "
-                         f"{paper} |{today}")
-            continue
         lines.append(f"| `{r.notebook}` | {r.minutes:.1f} | {r.trained} / {r.read} | "
                      + (f"{r.core_minutes:.0f}; {r.core_minutes / cores:.0f}" if r.levels else "none")
                      + f" | {paper} |{today}")

@@ -57,6 +57,8 @@ def test_provenance_projects_the_paper_profile_from_the_levels_it_read(trained_t
                                                profiles.NOTEBOOK_SETTINGS["paper"]), {"lenet_300_100": rate})
     assert paper["levels"] == 5 * 19 and paper["iterations"] == 5 * 19 * 50_000
     assert "would train 95 levels, 4.8 million iterations at most" in text
+    assert text.record["paper_core_hours"] == round(paper["core_hours"], 1) and text.record["read"] == text.record[
+        "levels"] == tiny.trials * (tiny.levels + 1)  # the numbers the README's cost table reads, beside the words
     assert f"about {paper['core_hours']:.1f} core-hours" in text
     assert "would train" not in notebook.provenance(tiny, "paper", notebook="02")  # the paper profile: no projection
 
@@ -75,35 +77,35 @@ def test_the_projection_from_the_standard_records_matches_the_paper_run_that_was
         <= 1.15 * check["projected"]["core_hours"]
 
 
-def test_the_readme_cost_table_is_read_from_the_notebooks_provenance(tmp_path):
+def test_the_readme_cost_table_is_read_from_the_notebooks_provenance_records(tmp_path):
     import nbformat
-    for name, text in [("01_a", "This execution took 2.5 minutes after the set-up cell. It asked for 10 IMP levels: 4 "
-                                "trained in this execution, 6 read from the store. Training all 10 from an empty store "
-                                "took 12.0 core-minutes by their records (about 6.0 minutes on these 2 cores in "
-                                "parallel). The `paper` profile's IMP runs of this notebook would train 95 levels, 4.8 "
-                                "million iterations at most; at the time per iteration of the levels read here "
-                                "(LeNet-300-100 4.9 ms, evaluation included) that is about 6.4 core-hours, 3.2 hours "
-                                "on these 2 cores."),
-                       ("06_b", "This execution took 1.0 minutes after the set-up cell. It trained no IMP levels of "
-                                "the run store."),
-                       ("07_c", "This notebook ran in 3.0 minutes (stored runs are read, not retrained).")]:
+
+    def executed(name, record):  # a notebook whose last cell showed notebook.provenance (its display bundle)
         nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell("x")
-        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
+        cell = nbformat.v4.new_code_cell("notebook.provenance(cfg, settings.profile)")
+        bundle = notebook.Provenance("Profile `smoke` ... This execution took ...", record)._repr_mimebundle_()
+        cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)] if record else []
         nb.cells = [cell]
         nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
+    executed("01_a", {"minutes": 2.5, "levels": 10, "trained": 4, "read": 6, "core_minutes": 12.0,
+                      "paper_core_hours": 6.4})
+    executed("06_b", {"minutes": 1.0, "levels": 0, "trained": 0, "read": 0, "core_minutes": 0.0,
+                      "paper_core_hours": None})
     table = readme.notebook_costs(sorted(tmp_path.glob("*.ipynb")))
     assert table.drop(columns="paper_core_hours").to_dict("list") == {
-        "notebook": ["01_a", "06_b", "07_c"], "minutes": [2.5, 1.0, 3.0], "levels": [10, 0, 0], "trained": [4, 0, 0],
-        "read": [6, 0, 0], "core_minutes": [12.0, 0.0, 0.0], "recorded": [True, True, False]}
+        "notebook": ["01_a", "06_b"], "minutes": [2.5, 1.0], "levels": [10, 0], "trained": [4, 0],
+        "read": [6, 0], "core_minutes": [12.0, 0.0]}
     assert table["paper_core_hours"].iloc[0] == 6.4 and table["paper_core_hours"].iloc[1:].isna().all()
     text = readme.costs_markdown(table, cores=2)
     assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 |" in text and "| `06_b` | 1.0 | 0 / 0 | none |  |" in text
-    assert "| `07_c` | 3.0 | not recorded" in text and "| all | 6.5 | 4 / 6 | | |" in text
+    assert "| all | 3.5 | 4 / 6 | | |" in text
     engine = {"machine": "m", "date": "d", "core_hours": {"01": 4.2, "06": 9.0}}  # an engine record's projection
     text = readme.costs_markdown(table, cores=2, engine=engine)
     assert "| `01_a` | 2.5 | 4 / 6 | 12; 6 | 6; 3 | 4; 2 |" in text  # only where the notebook projects a paper cost
-    assert "| `06_b` | 1.0 | 0 / 0 | none |  | |" in text and "| all | 6.5 | 4 / 6 | | | |" in text
+    assert "| `06_b` | 1.0 | 0 / 0 | none |  | |" in text and "| all | 3.5 | 4 / 6 | | | |" in text
+    executed("07_c", None)  # executed before provenance records existed, or without its provenance cell
+    with pytest.raises(ValueError, match="07_c.ipynb: no provenance record in its outputs"):
+        readme.notebook_costs(sorted(tmp_path.glob("*.ipynb")))
 
 
 def test_notebook_04_plans_a_chain_per_rewind_point_sharing_notebook_02s_ticket():
