@@ -72,11 +72,9 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown
-from lth_utils import analysis, engine, instability, landscape, notebook, plots
+from lth_utils import analysis, engine, landscape, notebook, plots
 from lth_utils.experiments import loss_landscapes
-from lth_utils.config import ConfigError
 from lth_utils.data import load_splits
-from lth_utils.imp import derive_seed
 from lth_utils.models import build_model
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "points", "examples", "span",
@@ -84,14 +82,9 @@ cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densiti
                                defaults=dict(span=1.0, radius=0.5), notebook="11")
 points = settings.landscape.points if points is None else points
 examples = settings.landscape.examples if examples is None else examples
-for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ConfigError(name, value, f"a whole number >= {least}")
-for name, value in [("span", span), ("radius", radius)]:
-    if not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(name, value, "a positive number of filter-normalised units")
+loss_landscapes.check_knobs(points, examples, span, radius)
 configs, levels = loss_landscapes.runs(cfg, settings, densities)
-ARMS = ["ticket", "reinit", "random_prune"]
+ARMS = list(loss_landscapes.ARMS)
 pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_levels}", "trials": c.trials,
                "run": f"{c.prefix}-{c.hash}"} for a, c in configs.items()])
 
@@ -124,17 +117,7 @@ print(f"{trials} trial(s) at levels {levels} ({', '.join(f'{100 * density[l]:.1f
 
 # %% tags=[]
 alphas = np.round(np.linspace(-span / 2, 1 + span / 2, 2 * points - 1), 4)
-paths = []
-for level in levels:
-    for arm in ARMS:
-        for trial in range(trials):
-            start = analysis.load_weights(configs[arm], trial, level, "start")
-            final = analysis.load_weights(configs[arm], trial, level, "final")
-            mask = analysis.load_mask(configs[arm], trial, level)
-            start = {k: v * mask[k] if k in mask else v for k, v in start.items()}
-            p = landscape.line(model, start, final, alphas, x_train, y_train)
-            paths.append(p.assign(level=level, arm=arm, trial=trial))
-paths = pd.concat(paths, ignore_index=True)
+paths = loss_landscapes.start_to_trained(configs, levels, trials, model, alphas, x_train, y_train)
 fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4), squeeze=False)
 for ax, level in zip(axes[0], levels):
     for arm in ARMS:
@@ -159,17 +142,7 @@ plots.save(fig, "11_init_to_trained", settings.figures);
 
 # %% tags=[]
 parent_alphas = np.linspace(0, 1, 31)
-parent_paths, barriers = [], []
-for level in levels:
-    for arm in ["ticket", "random_prune"]:
-        for trial in range(trials):
-            dense = analysis.load_weights(configs["ticket"], trial, 0, "final")
-            sparse = analysis.load_weights(configs[arm], trial, level, "final")
-            p = landscape.line(model, dense, sparse, parent_alphas, x_test, y_test)
-            parent_paths.append(p.assign(level=level, arm=arm, trial=trial))
-            barriers.append({"level": level, "arm": arm, "trial": trial, "barrier": instability.barrier(p["error"]),
-                             "dense_error": p["error"].iloc[0], "sparse_error": p["error"].iloc[-1]})
-parent_paths, barriers = pd.concat(parent_paths, ignore_index=True), pd.DataFrame(barriers)
+parent_paths, barriers = loss_landscapes.to_dense_parent(configs, levels, trials, model, parent_alphas, x_test, y_test)
 fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4), squeeze=False)
 for ax, level in zip(axes[0], levels):
     for arm in ["ticket", "random_prune"]:
@@ -198,14 +171,7 @@ barrier_table
 
 # %% tags=[]
 coords = np.round(np.linspace(-span, span, points), 4)
-planes = {}
-for level in levels:
-    for arm in ARMS:
-        center = analysis.load_weights(configs[arm], 0, level, "final")
-        mask = analysis.load_mask(configs[arm], 0, level)
-        g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0, level, "landscape"))
-        d1, d2 = landscape.direction(center, mask, g), landscape.direction(center, mask, g)
-        planes[(level, arm)] = landscape.plane(model, center, d1, d2, coords, x_train, y_train)
+planes = loss_landscapes.slices(configs, levels, cfg.seed, model, coords, x_train, y_train)
 all_losses = np.concatenate([p["loss"].to_numpy() for p in planes.values()])
 contour_levels = np.geomspace(max(all_losses.min(), 1e-4), all_losses.max(), 15)
 SHORT = {"ticket": "ticket", "reinit": "reinitialised", "random_prune": "random pruning"}
@@ -231,21 +197,9 @@ plots.save(fig, "11_loss_slices", settings.figures);
 # one trial is one pair), with 95% t-intervals.
 
 # %% tags=[]
-rises = []
-for level in levels:
-    for arm in ARMS:
-        for trial in range(trials):
-            center = analysis.load_weights(configs[arm], trial, level, "final")
-            mask = analysis.load_mask(configs[arm], trial, level)
-            g = torch.Generator().manual_seed(derive_seed(cfg.seed, trial, level, "sharpness"))
-            directions = [landscape.direction(center, mask, g) for _ in range(settings.landscape.sharpness_directions)]
-            r = landscape.sharpness(model, center, directions, radius, x_train, y_train)
-            rises.append(r.assign(level=level, arm=arm, trial=trial))
-rises = pd.concat(rises, ignore_index=True)
-per_trial = rises.groupby(["level", "arm", "trial"], as_index=False).agg(rise=("rise", "mean"),
-                                                                         base_loss=("base_loss", "first"))
+per_trial = loss_landscapes.sharpness_per_trial(configs, levels, trials, cfg.seed,
+                                                settings.landscape.sharpness_directions, radius, model, x_train, y_train)
 per_trial["density"] = per_trial["level"].map(density)
-per_trial["relative_rise"] = per_trial["rise"] / per_trial["base_loss"]  # the rise as a multiple of the loss there
 fig, ax = plt.subplots(figsize=(7, 4))
 for offset, arm in zip([-0.06, 0.0, 0.06], ARMS):
     t = analysis.by_level(per_trial[per_trial["arm"] == arm], "rise")

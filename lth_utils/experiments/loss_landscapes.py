@@ -3,14 +3,30 @@ nearest the settings' densities. It is the one notebook that reads trained weigh
 compact store keeps them (`weights_read`).
 
     configs, levels = runs(cfg, settings)     # ({arm: IMPConfig}, the levels it draws)
+    paths = start_to_trained(configs, levels, trials, model, alphas, x_train, y_train)
+    lines, barriers = to_dense_parent(configs, levels, trials, model, alphas, x_test, y_test)
+    planes = slices(configs, levels, cfg.seed, model, coords, x_train, y_train)
+    rises = sharpness_per_trial(configs, levels, trials, cfg.seed, directions, radius, model, x_train, y_train)
+
+Each measure walks the stored networks (the ticket and its controls, trial by trial) and evaluates them with
+landscape.py on one thread; the random directions are seeded per trial and level, so a rerun gives the same bits.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from ..lottery.imp import IMPConfig
+import pandas as pd
+import torch
+
+from ..foundations.config import ConfigError
+from ..lottery.imp import IMPConfig, derive_seed
+from ..results.analysis import load_mask, load_weights
+from . import landscape
 from .imp_runs import controls_at, levels_for
+from .instability import barrier
+
+ARMS = ("ticket", "reinit", "random_prune")
 
 
 @dataclass(frozen=True)
@@ -44,3 +60,80 @@ def weights_read(cfg: IMPConfig, settings) -> set[tuple[str, int, int]]:
     in every trial."""
     configs, levels = runs(cfg, settings)
     return {(c.hash, t, l) for c in configs.values() for t in range(c.trials) for l in levels}
+
+
+def check_knobs(points: int, examples: int, span: float, radius: float) -> None:
+    """The notebook's own knobs, before any training: ConfigError names the first that is out of range."""
+    for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(name, value, f"a whole number >= {least}")
+    for name, value in [("span", span), ("radius", radius)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(name, value, "a positive number of filter-normalised units")
+
+
+def start_to_trained(configs: dict[str, IMPConfig], levels, trials: int, model, alphas, x, y) -> pd.DataFrame:
+    """The loss and error along the line from each network's start weights (under its mask) to its trained weights:
+    one row per level, arm, trial and alpha (landscape.line's columns)."""
+    paths = []
+    for level in levels:
+        for arm in ARMS:
+            for trial in range(trials):
+                start = load_weights(configs[arm], trial, level, "start")
+                final = load_weights(configs[arm], trial, level, "final")
+                mask = load_mask(configs[arm], trial, level)
+                start = {k: v * mask[k] if k in mask else v for k, v in start.items()}
+                paths.append(landscape.line(model, start, final, alphas, x, y).assign(level=level, arm=arm,
+                                                                                      trial=trial))
+    return pd.concat(paths, ignore_index=True)
+
+
+def to_dense_parent(configs: dict[str, IMPConfig], levels, trials: int, model, alphas, x, y
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the lines from each trial's trained dense network, the ticket's level 0, to the trained ticket and random
+    pruning at each level; one row per line: its barrier (instability.barrier) and the errors at its two ends)."""
+    lines, barriers = [], []
+    for level in levels:
+        for arm in ("ticket", "random_prune"):
+            for trial in range(trials):
+                dense = load_weights(configs["ticket"], trial, 0, "final")
+                sparse = load_weights(configs[arm], trial, level, "final")
+                line = landscape.line(model, dense, sparse, alphas, x, y)
+                lines.append(line.assign(level=level, arm=arm, trial=trial))
+                barriers.append({"level": level, "arm": arm, "trial": trial, "barrier": barrier(line["error"]),
+                                 "dense_error": line["error"].iloc[0], "sparse_error": line["error"].iloc[-1]})
+    return pd.concat(lines, ignore_index=True), pd.DataFrame(barriers)
+
+
+def slices(configs: dict[str, IMPConfig], levels, seed: int, model, coords, x, y) -> dict[tuple[int, str], pd.DataFrame]:
+    """{(level, arm): landscape.plane} around trial 0's trained network, along two random filter-normalised
+    directions on its surviving weights (seeded per level: every arm of a level draws from the same seed)."""
+    planes = {}
+    for level in levels:
+        for arm in ARMS:
+            center = load_weights(configs[arm], 0, level, "final")
+            mask = load_mask(configs[arm], 0, level)
+            g = torch.Generator().manual_seed(derive_seed(seed, 0, level, "landscape"))
+            d1, d2 = landscape.direction(center, mask, g), landscape.direction(center, mask, g)
+            planes[(level, arm)] = landscape.plane(model, center, d1, d2, coords, x, y)
+    return planes
+
+
+def sharpness_per_trial(configs: dict[str, IMPConfig], levels, trials: int, seed: int, directions: int,
+                        radius: float, model, x, y) -> pd.DataFrame:
+    """Per level, arm and trial: the loss rise at `radius` along `directions` random filter-normalised directions
+    (landscape.sharpness, mean over the directions), the loss there (`base_loss`) and the rise as a multiple of it
+    (`relative_rise`)."""
+    rises = []
+    for level in levels:
+        for arm in ARMS:
+            for trial in range(trials):
+                center = load_weights(configs[arm], trial, level, "final")
+                mask = load_mask(configs[arm], trial, level)
+                g = torch.Generator().manual_seed(derive_seed(seed, trial, level, "sharpness"))
+                drawn = [landscape.direction(center, mask, g) for _ in range(directions)]
+                rises.append(landscape.sharpness(model, center, drawn, radius, x, y).assign(level=level, arm=arm,
+                                                                                             trial=trial))
+    per_trial = pd.concat(rises, ignore_index=True).groupby(["level", "arm", "trial"], as_index=False).agg(
+        rise=("rise", "mean"), base_loss=("base_loss", "first"))
+    return per_trial.assign(relative_rise=per_trial["rise"] / per_trial["base_loss"])

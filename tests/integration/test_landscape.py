@@ -67,3 +67,44 @@ def test_paths_and_slices_hit_their_endpoints_and_center(data_root):
     flat = landscape.sharpness(model, a, [d1, d2], 0.0, x, y)
     assert (flat["rise"] == 0).all()
     assert (landscape.sharpness(model, a, [d1], 1.0, x, y)["rise"] != 0).all()
+
+
+def test_notebook_11s_measures_walk_every_stored_network_and_repeat_to_the_bit(tiny, data_root):
+    from dataclasses import replace
+
+    from lth_utils.execution import engine
+    from lth_utils.experiments import loss_landscapes
+    from lth_utils.experiments.imp_runs import controls_at
+
+    configs = controls_at(replace(tiny, levels=1), [1])
+    engine.run(list(configs.values()), progress=False)
+    splits = load_splits(tiny.dataset, str(data_root), train_subset=tiny.train_subset)
+    x, y = splits.train[0][:200], splits.train[1][:200]
+    model = build_model(tiny.model, splits.input_shape, splits.num_classes)
+
+    def measures():
+        paths = loss_landscapes.start_to_trained(configs, [1], tiny.trials, model, [0.0, 0.5, 1.0], x, y)
+        lines, barriers = loss_landscapes.to_dense_parent(configs, [1], tiny.trials, model, [0.0, 0.5, 1.0], x, y)
+        planes = loss_landscapes.slices(configs, [1], tiny.seed, model, [-0.5, 0.0, 0.5], x, y)
+        rises = loss_landscapes.sharpness_per_trial(configs, [1], tiny.trials, tiny.seed, 2, 0.5, model, x, y)
+        return paths, lines, barriers, planes, rises
+
+    paths, lines, barriers, planes, rises = measures()
+    assert len(paths) == 3 * tiny.trials * 3 and set(paths["arm"]) == set(loss_landscapes.ARMS)
+    assert len(lines) == 2 * tiny.trials * 3 and len(barriers) == 2 * tiny.trials  # ticket and random pruning
+    assert (barriers["barrier"] >= 0).all() and set(planes) == {(1, arm) for arm in loss_landscapes.ARMS}
+    assert np.allclose(rises["relative_rise"], rises["rise"] / rises["base_loss"]) and len(rises) == 3 * tiny.trials
+    again = measures()
+    assert all(a.equals(b) for a, b in zip((paths, lines, barriers, rises), (again[0], again[1], again[2], again[4])))
+    assert all(planes[k].equals(again[3][k]) for k in planes)
+
+
+def test_notebook_11s_knobs_are_checked_before_any_work():
+    from lth_utils.experiments import loss_landscapes
+    from lth_utils.foundations.config import ConfigError
+
+    loss_landscapes.check_knobs(21, 5000, 1.0, 0.5)
+    for knobs, name in [((2, 5000, 1.0, 0.5), "points"), ((21, 50, 1.0, 0.5), "examples"),
+                        ((21, 5000, 0, 0.5), "span"), ((21, 5000, 1.0, True), "radius")]:
+        with pytest.raises(ConfigError, match=f"{name}="):
+            loss_landscapes.check_knobs(*knobs)
