@@ -60,6 +60,18 @@ FOLDERS = {"mnist": "MNIST/raw", "fashion_mnist": "FashionMNIST/raw", "cifar10":
 DATASETS = tuple(FOLDERS)
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What a model and a config check need of a dataset without reading it (a loaded Splits has the first two)."""
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    train_size: int  # images in the training split, validation included
+
+
+FACTS: dict[str, Facts] = {"mnist": Facts((1, 28, 28), 10, 60_000), "fashion_mnist": Facts((1, 28, 28), 10, 60_000),
+                           "cifar10": Facts((3, 32, 32), 10, 50_000)}
+
+
 class DataError(RuntimeError):
     """A data file is missing, truncated or corrupt; the message names the file and the command that fixes it."""
 

@@ -40,7 +40,7 @@ from torch import nn
 
 from ..pruning import masks, magnitude as pruning
 from ..foundations.config import ConfigError, config_hash
-from ..data import DATASETS, VALIDATION_SIZE, Splits, load_splits
+from ..data import DATASETS, FACTS, VALIDATION_SIZE, Splits, load_splits
 from ..foundations.files import atomic_torch_save, atomic_write_bytes, torch_load
 from ..training.kernels import KERNELS, same_in_every_version
 from ..models import MODELS, build_model, check_model_name, conv_names, prunable_names
@@ -72,7 +72,6 @@ ARMS: dict[str, "Arm | str"] = {
 # Frankle et al. 2021's sanity checks of a pruning-at-initialisation arm: shuffle its mask within each layer,
 # reinitialise the weights it keeps, or invert its scores (keep the lowest-scoring weights).
 ABLATIONS = ("none", "shuffle", "reinit", "invert")
-TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000}
 MAX_LEVELS = 200
 
 
@@ -206,14 +205,14 @@ def _is_level_list(text: str) -> bool:
 
 
 def input_shape(dataset: str) -> tuple[int, int, int]:
-    return (3, 32, 32) if dataset == "cifar10" else (1, 28, 28)
+    return FACTS[dataset].input_shape
 
 
 @functools.lru_cache(maxsize=None)
 def _layers(model: str, dataset: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
     """((name, number of weights) of each prunable layer in model order, names of the conv layers' weights): the
     model is built once per model and dataset."""
-    net = build_model(model, input_shape(dataset), 10)
+    net = build_model(model, input_shape(dataset), FACTS[dataset].num_classes)
     return tuple((n, net.get_parameter(n).numel()) for n in prunable_names(net)), tuple(conv_names(net))
 
 
@@ -258,7 +257,7 @@ def _validate_training(cfg: IMPConfig) -> None:
     require(0 <= cfg.sparse_train_density <= 1, "sparse_train_density", cfg.sparse_train_density,
              "a density in [0, 1] (0: dense training)")
     require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
-    train_size = TRAIN_SIZES.get(cfg.dataset, 0) - VALIDATION_SIZE
+    train_size = (FACTS[cfg.dataset].train_size if cfg.dataset in FACTS else 0) - VALIDATION_SIZE
     if cfg.train_subset:
         train_size = min(train_size, cfg.train_subset)
     require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")
@@ -280,7 +279,7 @@ def _validate_pruning(cfg: IMPConfig) -> None:
         require(cfg.rewind_iteration < cfg.iterations, "rewind", cfg.rewind,
                  f"a rewind iteration before the end of training, 0..{cfg.iterations - 1} (iterations - 1)")
     if cfg.scope == "global" and cfg.model in MODELS:
-        pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), 10)))
+        pooled = len(prunable_names(build_model(cfg.model, input_shape(cfg.dataset), FACTS[cfg.dataset].num_classes)))
         pooled -= 0 if cfg.pool_output else 1
         require(pooled >= 2, "scope", cfg.scope, f"layerwise for {cfg.model}: global scope would pool {pooled} "
                  f"layer(s); with pool_output=True the output layer joins the pool")

@@ -41,7 +41,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import types
 import zipfile
 from pathlib import Path
 
@@ -52,7 +51,8 @@ import torch
 from ..pruning import masks
 from ..foundations.files import atomic_torch_save, atomic_write, atomic_write_text, torch_load
 from ..models import build_model
-from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, input_shape, level_inputs, tasks_of
+from ..data import FACTS
+from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, level_inputs, tasks_of
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
                     read_result, recorded_device, stored_levels, task_lock, write_csv, write_result)
@@ -522,7 +522,7 @@ def import_run(source: Path, store: Path) -> int:
     if not (root / "config.json").exists():
         atomic_write_text(root / "config.json", (source / "config.json").read_text())
     cfg = config_of(root, store)
-    shapes = types.SimpleNamespace(input_shape=input_shape(cfg.dataset), num_classes=10)
+    shapes = FACTS[cfg.dataset]  # its input shape and classes: what rebuilding a model needs
     for trial, point in points.items():
         if not (root / f"trial_{trial}" / "rewind.pt").exists():
             atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)

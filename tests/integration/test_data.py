@@ -30,6 +30,12 @@ def test_splits_are_55k_train_5k_validation_10k_test(data_root):
     assert splits.input_shape == (1, 28, 28) and splits.num_classes == 10
 
 
+def test_the_dataset_facts_a_config_check_uses_are_those_of_the_loaded_splits(data_root):
+    splits, facts = data.load_splits("mnist", root=data_root), data.FACTS["mnist"]  # the fixture fetches MNIST
+    assert splits.input_shape == facts.input_shape and splits.num_classes == facts.num_classes
+    assert len(splits.train[1]) + len(splits.val[1]) == facts.train_size
+
+
 def test_validation_is_the_last_5000_training_images(data_root):
     labels = data.read_idx(data_root / "MNIST/raw/train-labels-idx1-ubyte")
     splits = data.load_splits("mnist", data_root)
