@@ -110,11 +110,11 @@ for c in one_shot:
     for t in range(n_trials):
         ticket_row = results[c].query("trial == @t and level == 1").iloc[0]
         reinit_row = results[dataclasses.replace(c, arm="reinit")].query("trial == @t and level == 1").iloc[0]
+        dense_row = results[c].query("trial == @t and level == 0").iloc[0]
         rows.append({"rate": c.rate, "trial": t, "percent_remaining": 100 * ticket_row["density"],
                      "no_retrain": analysis.pruned_without_retraining(c, t, 1),
                      "ticket": ticket_row["test_acc_at_early_stop"], "reinit": reinit_row["test_acc_at_early_stop"],
-                     "dense": results[c].query("trial == @t and level == 0").iloc[0]["test_acc_at_early_stop"],
-                     "dense_final": results[c].query("trial == @t and level == 0").iloc[0]["final_test_acc"]})
+                     "dense": dense_row["test_acc_at_early_stop"], "dense_final": dense_row["final_test_acc"]})
 sweep = pd.DataFrame(rows)
 sweep_table = sweep.groupby("rate").mean(numeric_only=True).drop(columns="trial")
 (100 * sweep_table.drop(columns="percent_remaining")).round(2).assign(
@@ -160,7 +160,7 @@ plots.save(fig, "01_one_shot_accuracy_vs_weights_remaining", settings.figures);
 # ## Learning curves before and after pruning
 #
 # Test accuracy during training: dense, the one-shot ticket, and its random reinitialisation, after the mildest
-# pruning (left) and after the rate that leaves about 10% of the weights (right), where the two retrained arms part.
+# pruning (left) and after the rate that leaves about 10% of the weights (right).
 
 # %% tags=[]
 near_ten = min(one_shot, key=lambda c: abs(sweep_table.loc[c.rate, "percent_remaining"] - 10))

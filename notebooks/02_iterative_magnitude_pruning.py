@@ -243,7 +243,7 @@ spread = (early["max"] - early["min"]).mean()
 lines.append(f"- Between trials the early-stopping iteration of a level spans {spread:,.0f} iterations on average "
              f"(min to max; evaluations every {cfg.eval_every}), so with {cfg.trials} trials single-level comparisons "
              f"of learning speed are noisy; the band in the right-hand figure shows it.")
-lines.append("- Multiplicity (the 21.1% comparison is one of a family): "
+lines.append(f"- Multiplicity (the {speed21['percent_remaining']:.1f}% comparison is one of a family): "
              + analysis.multiplicity_sentence(speed, "per-level early-stop intervals against dense"))
 lines.append(f"- {analysis.censoring_note({'ticket': summary}, cfg)}")
 dense_cut = analysis.censored(summary, cfg)[summary["level"] == 0]

@@ -142,14 +142,12 @@ ax.plot(imp_table["percent_remaining"], imp_table["train_loss"], ls="--", color=
         label="train loss")
 ax.axhline(imp_table["mean"].iloc[0], color=plots.COLORS["dense"], ls="--", lw=1, label="dense width-100 test loss")
 # a dense ReLU student of width w has w% of the width-100 network's weights: the smaller networks one could have chosen
-matched = sweep.query("activation == 'relu' and weight_decay == 0 and width <= @imp_base.width "
-                      "and width >= 0.8 * @lowest").groupby("width")["test_loss"]
+share = 100 * sweep["width"] / imp_base.width  # a width-w student's prunable weights, as % of the width-100 net's
+matched = sweep[(sweep["activation"] == "relu") & (sweep["weight_decay"] == 0) & (share <= 100)
+                & (share >= 0.8 * lowest)].groupby("width")["test_loss"]
 ax.errorbar(100 * matched.mean().index / imp_base.width, matched.mean(),
             yerr=[matched.mean() - matched.min(), matched.max() - matched.mean()], fmt="s", ms=5, capsize=2,
-            color=plots.COLORS["dense"], label="dense ReLU student with as many weights (width = % remaining)")
-threshold = 100 * base.n_train / (imp_base.width * (imp_base.input_dim + 1))  # as many weights as training points
-if lowest <= threshold <= 100:
-    ax.axvline(threshold, color="grey", lw=1, label="as many weights as training points")
+            color=plots.COLORS["dense"], label="dense ReLU student, as many prunable weights (width = % remaining)")
 shown = sorted(set(ticks) | set(100 * matched.mean().index / imp_base.width), reverse=True)
 ax.set_xticks(shown, [f"{t:.0f}" for t in shown])
 ax.minorticks_off()
@@ -226,10 +224,6 @@ if len(near) == 2:
                      f"{students.get_group(w).mean():.3f} at width {w} ({w * (imp_base.input_dim + 1)} weights; seeds "
                      f"{students.get_group(w).min():.3f}-{students.get_group(w).max():.3f})" for w in sorted(near))
                  + f": {place}.")
-lines.append(f"- Pruning the width-100 network from 100% to {imp_table['percent_remaining'].iloc[-1]:.1f}% of its "
-             f"weights walks its parameter count down towards the interpolation threshold (as many weights as "
-             f"training points at about {threshold:.0f}% remaining; the figure's squares are the dense students of "
-             f"each size): the double-descent curve read from the right.")
 if not band_.empty:
     gain = dense_loss - band_["mean"].min()
     lines.append(f"- Between 40% and 60% remaining the best test loss is {band_['mean'].min():.3f}: pruning "

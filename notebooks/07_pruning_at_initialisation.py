@@ -274,7 +274,8 @@ lines.append("")
 lines.append(
     "Inverting the scores (keeping the weights a method would prune) hurt "
     + ", ".join(f"{init_pruning.LABELS[m]} at {hurts[m]} of {int((inverted['method'] == m).sum())}" for m in hurts.index)
-    + " densities. A method whose inversion does not hurt has scores that do not point to better weights here"
+    + " densities. Where inverting a method's scores is not shown to hurt, its scores are not shown to point to "
+    "better weights here"
     + ("; Frankle et al. 2021 report that of GraSP, whose inverted masks train as well as its own"
        + (": ours are not shown worse either." if hurts["grasp"] == 0
           else f": ours are worse at {hurts['grasp']} density(ies).")

@@ -20,7 +20,7 @@ from typing import Iterable, NamedTuple
 
 
 from ..lottery.imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
-from ..foundations.store import recorded_device
+from ..foundations.store import recorded_device, trained_by_trial
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
@@ -64,8 +64,8 @@ def compact_records(store: str | Path, runs: set[str] | None = None) -> list[Rec
 
     records = []
     for run in sorted(Path(store).glob("*/levels.json")):
-        if runs is not None and run.parent.name not in runs:
-            continue
+        if (runs is not None and run.parent.name not in runs) or trained_by_trial(run.parent):
+            continue  # not asked for, or a run with no IMP levels (08's supermasks)
         cfg = config_of(run.parent, Path(store))
         records += [level_record(cfg, level["level"], level["result"], "copied_from" in level)
                     for level in json.loads(run.read_text())]

@@ -9,11 +9,13 @@ compact store keeps them (`weights_read`).
     rises = sharpness_per_trial(configs, levels, trials, cfg.seed, directions, radius, model, x_train, y_train)
 
 Each measure walks the stored networks (the ticket and its controls, trial by trial) and evaluates them with
-landscape.py on one thread; the random directions are seeded per trial and level, so a rerun gives the same bits.
+landscape.py; the random directions are seeded per trial and level, so a rerun on the same thread count (the
+notebook sets one) gives the same bits.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -68,7 +70,7 @@ def check_knobs(points: int, examples: int, span: float, radius: float) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(name, value, f"a whole number >= {least}")
     for name, value in [("span", span), ("radius", radius)]:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise ConfigError(name, value, "a positive number of filter-normalised units")
 
 

@@ -256,6 +256,12 @@ def stored_levels(root: Path) -> list[tuple[int, int]]:
     return sorted(found)
 
 
+def trained_by_trial(root: Path) -> bool:
+    """A run folder whose config is not an IMPConfig (notebook 08's supermasks): its trials hold result.json and
+    metrics.csv directly, with no levels (a compact copy keeps its trials in trials.json)."""
+    return json.loads((Path(root) / "config.json").read_text())["identity"]["class"] != "IMPConfig"
+
+
 def read_result(directory: Path) -> dict | None:
     path = directory / "result.json"
     return json.loads(path.read_text()) if path.is_file() else None

@@ -55,7 +55,7 @@ from ..data import FACTS
 from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, level_inputs, tasks_of
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
-                    read_result, recorded_device, stored_levels, task_lock, write_csv, write_result)
+                    read_result, recorded_device, stored_levels, task_lock, trained_by_trial, write_csv, write_result)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -87,6 +87,8 @@ def _run_folders(store: Path) -> list[Path]:
     folders = [p for p in sorted(Path(store).iterdir()) if (p / "config.json").is_file()]
 
     def order(folder: Path):
+        if trained_by_trial(folder):  # no IMP levels: nothing reads it, nor does it read any run
+            return 9, False
         cfg = config_of(folder, store)
         return ARM_ORDER.get(cfg.arm, 9), dense_source(cfg) is not None
 
@@ -350,12 +352,6 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
 TRIALS = "trials.json"
 
 
-def trained_by_trial(root: Path) -> bool:
-    """A run folder whose config is not an IMPConfig (notebook 08's supermasks): its trials hold result.json and
-    metrics.csv directly, with no levels."""
-    return json.loads((root / "config.json").read_text())["identity"]["class"] != "IMPConfig"
-
-
 def _export_trials(root: Path, target: Path) -> dict:
     """The compact form of a run trained by trial: each finished trial's result row in trials.json and its metrics in
     trial_t/metrics.npz (exact float64), with an empty levels.json (the stores' level counts read that). What a
@@ -381,7 +377,8 @@ def _import_trials(source: Path, root: Path) -> int:
     if not (root / "config.json").exists():
         atomic_write_text(root / "config.json", (source / "config.json").read_text())
     written = 0
-    for record in json.loads((source / TRIALS).read_text()):
+    exported = json.loads((source / TRIALS).read_text()) if (source / TRIALS).is_file() else []  # older: none kept
+    for record in exported:
         directory = root / f"trial_{record['trial']}"
         with task_lock(directory):
             if read_result(directory) is None:
@@ -552,7 +549,7 @@ def import_store(source: str | Path, store: str | Path) -> list[dict]:
     store = Path(store)
     rows = []
     for run in _run_folders(Path(source)):
-        if (run / TRIALS).is_file():
+        if trained_by_trial(run):
             rows.append({"run": run.name, "levels_written": 0, "trials_written": _import_trials(run, store / run.name)})
         else:
             rows.append({"run": run.name, "levels_written": import_run(run, store), "trials_written": 0})
@@ -609,6 +606,8 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     store = Path(store)
     todo = []
     for root in _run_folders(store):
+        if trained_by_trial(root):
+            continue  # no trained weights a notebook reads
         cfg = config_of(root, store)
         cfg = cfg if data_root is None else dataclasses.replace(cfg, data_root=str(data_root))
         exported = Path(source) / root.name / "levels.json" if source is not None else None

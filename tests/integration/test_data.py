@@ -31,6 +31,7 @@ def test_splits_are_55k_train_5k_validation_10k_test(data_root):
 
 
 def test_the_dataset_facts_a_config_check_uses_are_those_of_the_loaded_splits(data_root):
+    assert set(data.FACTS) == set(data.DATASETS)  # every dataset has its facts
     splits, facts = data.load_splits("mnist", root=data_root), data.FACTS["mnist"]  # the fixture fetches MNIST
     assert splits.input_shape == facts.input_shape and splits.num_classes == facts.num_classes
     assert len(splits.train[1]) + len(splits.val[1]) == facts.train_size

@@ -105,6 +105,7 @@ def test_notebook_11s_knobs_are_checked_before_any_work():
 
     loss_landscapes.check_knobs(21, 5000, 1.0, 0.5)
     for knobs, name in [((2, 5000, 1.0, 0.5), "points"), ((21, 50, 1.0, 0.5), "examples"),
-                        ((21, 5000, 0, 0.5), "span"), ((21, 5000, 1.0, True), "radius")]:
+                        ((21, 5000, 0, 0.5), "span"), ((21, 5000, float("nan"), 0.5), "span"),
+                        ((21, 5000, 1.0, True), "radius"), ((21, 5000, 1.0, float("inf")), "radius")]:
         with pytest.raises(ConfigError, match=f"{name}="):
             loss_landscapes.check_knobs(*knobs)

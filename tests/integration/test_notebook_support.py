@@ -331,6 +331,8 @@ def test_provenance_counts_the_levels_trained_and_read_and_their_cost_from_the_r
 
 def test_a_notebook_without_a_dataset_sets_up_without_fetching_one(monkeypatch):
     monkeypatch.setattr(notebook.data, "fetch", lambda *a, **k: pytest.fail("fetched a dataset"))
+    monkeypatch.setattr(notebook, "die_with_parent", lambda: None)  # a kernel's settings, not the test process's
+    monkeypatch.setattr(notebook.plots, "set_style", lambda: None)
     namespace = dict(profile="smoke", seed=0, trials=None, workers=0, out=None, data_root="../data", figures="x")
     cfg, settings = notebook.setup(namespace, list(namespace), fetch=False, notebook="06")
     assert cfg.trials == 2 and settings.profile == "smoke"

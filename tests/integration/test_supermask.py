@@ -54,8 +54,10 @@ def test_a_supermask_run_travels_in_the_compact_store_and_is_read_back_not_relea
     cfg = _cfg(data_root, tmp_path, iterations=40, eval_every=20)
     rows = supermask.supermask_runs(cfg, trials=2, workers=1, progress=False)
     portable.export_store(cfg.out, tmp_path / "compact")
-    portable.export_store(cfg.out, tmp_path / "compact")  # again: the same bytes
     compact = tmp_path / "compact" / cfg.root.name
+    first = {p: p.read_bytes() for p in compact.rglob("*") if p.is_file()}
+    portable.export_store(cfg.out, tmp_path / "compact")  # again: the same bytes
+    assert {p: p.read_bytes() for p in compact.rglob("*") if p.is_file()} == first
     assert json.loads((compact / "levels.json").read_text()) == []  # no IMP levels: the stores' level counts ignore it
     assert [r["trial"] for r in json.loads((compact / "trials.json").read_text())] == [0, 1]
     moved = replace(cfg, out=str(tmp_path / "elsewhere"))
@@ -68,3 +70,5 @@ def test_a_supermask_run_travels_in_the_compact_store_and_is_read_back_not_relea
     monkeypatch.setattr(supermask, "frozen_weights", lambda *a: pytest.fail("relearned a stored supermask"))
     assert supermask.supermask_runs(moved, trials=2, workers=1, progress=False).equals(rows)
     assert portable.import_store(tmp_path / "compact", moved.out)[0]["trials_written"] == 0  # stored: kept as it is
+    (compact / "trials.json").unlink()  # as an older export left it: the run's folder, none of its trials
+    assert portable.import_store(tmp_path / "compact", tmp_path / "third")[0]["trials_written"] == 0
