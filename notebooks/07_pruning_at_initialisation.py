@@ -284,10 +284,14 @@ from scipy import stats
 
 accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABELS.items()}))
 joined = flow_means.merge(accuracy[["arm", "level", "test acc (%)", "early stop"]], on=["arm", "level"])
-rho = {row["% remaining"]: stats.spearmanr(part["cosine"], part["test acc (%)"]).statistic
-       for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
-rho_stop = {row["% remaining"]: stats.spearmanr(part["cosine"], part["early stop"]).statistic
+
+
+def spearman_by_density(column):  # the cosine's rank correlation with `column` across the arms, per density
+    return {row["% remaining"]: stats.spearmanr(part["cosine"], part[column]).statistic
             for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
+
+
+rho, rho_stop = spearman_by_density("test acc (%)"), spearman_by_density("early stop")
 best = joined.loc[joined.groupby("level")["test acc (%)"].idxmax()]
 lines.append("")
 lines.append(

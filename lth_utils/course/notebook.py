@@ -167,8 +167,8 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     paper_hours = None
     if rates:
         paper = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
-        work += " " + projection_sentence("paper", paper, rates, cores)
         cost = projected(paper, rates)
+        work += " " + projection_sentence("paper", paper, rates, cores, cost)
         paper_hours = round(cost["core_hours"], 1) if cost["levels"] else None
     record = {"minutes": round(minutes, 1), "levels": levels["levels"], "trained": levels["trained"],
               "read": levels["read"], "core_minutes": round(levels["core_minutes"], 1),

@@ -20,7 +20,7 @@ from typing import Iterable, NamedTuple
 
 
 from ..lottery.imp import IMPConfig, all_tasks, config_of, copied_dense_level, dense_source, task_key
-from ..foundations.store import recorded_device, trained_by_trial
+from ..foundations.store import level_dir, recorded_device, trained_by_trial
 
 MODEL_NAMES = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
@@ -97,8 +97,6 @@ def projected(configs: list[IMPConfig], rates: dict[str, float], pending: bool =
     """What training every level of `configs` (and the ticket levels their controls read) from an empty store takes
     at `rates`: {"levels", "iterations", "core_hours", "unmeasured"} (unmeasured: models with no rate, not counted).
     `pending`: only the levels their run store (cfg.out) does not hold yet."""
-    from ..foundations.store import level_dir
-
     seen, levels, iterations, seconds, unmeasured = set(), 0, 0, 0.0, set()
     for cfg, trial, level in all_tasks(configs):
         if task_key((cfg, trial, level)) in seen:
@@ -115,9 +113,9 @@ def projected(configs: list[IMPConfig], rates: dict[str, float], pending: bool =
     return {"levels": levels, "iterations": iterations, "core_hours": seconds / 3600, "unmeasured": sorted(unmeasured)}
 
 
-def projection_sentence(profile: str, configs: list[IMPConfig], rates: dict[str, float], cores: int) -> str:
-    """One sentence for a notebook's provenance: what `profile`'s runs of it would cost at the measured `rates`."""
-    p = projected(configs, rates)
+def projection_sentence(profile: str, configs: list[IMPConfig], rates: dict[str, float], cores: int, p: dict) -> str:
+    """One sentence for a notebook's provenance: what `profile`'s runs of it would cost at the measured `rates`, as
+    `p` = projected(configs, rates) has it."""
     if not p["levels"]:
         return ""
     measured = ", ".join(f"{MODEL_NAMES.get(m, m)} {1000 * rates[m]:.1f} ms" for m in sorted(rates)

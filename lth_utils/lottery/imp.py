@@ -257,7 +257,7 @@ def _validate_training(cfg: IMPConfig) -> None:
     require(0 <= cfg.sparse_train_density <= 1, "sparse_train_density", cfg.sparse_train_density,
              "a density in [0, 1] (0: dense training)")
     require(cfg.train_subset >= 0, "train_subset", cfg.train_subset, ">= 0 (0: the whole training split)")
-    train_size = (FACTS[cfg.dataset].train_size if cfg.dataset in FACTS else 0) - VALIDATION_SIZE
+    train_size = FACTS[cfg.dataset].train_size - VALIDATION_SIZE  # the dataset is checked above
     if cfg.train_subset:
         train_size = min(train_size, cfg.train_subset)
     require(1 <= cfg.batch_size <= train_size, "batch_size", cfg.batch_size, f"in [1, {train_size}] (training size)")

@@ -348,6 +348,19 @@ def export_store(store: str | Path, dest: str | Path, runs: list[str] | None = N
     return [export_run(p, Path(dest), weights_read) for p in folders]
 
 
+def _metric_rows(columns) -> list[dict]:
+    """metrics.csv's rows from its exported arrays, given in METRIC_COLUMNS order (the inverse of _metrics_arrays)."""
+    return [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
+            for i, s, l, a in zip(*columns)]
+
+
+def _import_config(source: Path, root: Path) -> None:
+    """The run folder `root` with the compact run `source`'s config.json (one already there is kept)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "config.json").exists():
+        atomic_write_text(root / "config.json", (source / "config.json").read_text())
+
+
 # ------------------------------------------------------------------------------------ runs trained by trial, not level
 TRIALS = "trials.json"
 
@@ -373,9 +386,7 @@ def _export_trials(root: Path, target: Path) -> dict:
 
 def _import_trials(source: Path, root: Path) -> int:
     """Write back each trial of a run trained by trial that `root` lacks (its result last); returns how many."""
-    root.mkdir(parents=True, exist_ok=True)
-    if not (root / "config.json").exists():
-        atomic_write_text(root / "config.json", (source / "config.json").read_text())
+    _import_config(source, root)
     written = 0
     exported = json.loads((source / TRIALS).read_text()) if (source / TRIALS).is_file() else []  # older: none kept
     for record in exported:
@@ -383,9 +394,7 @@ def _import_trials(source: Path, root: Path) -> int:
         with task_lock(directory):
             if read_result(directory) is None:
                 with np.load(source / directory.name / "metrics.npz", allow_pickle=False) as m:
-                    rows = [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
-                            for i, s, l, a in zip(*(m[c] for c in METRIC_COLUMNS))]
-                write_csv(directory / "metrics.csv", rows, METRIC_COLUMNS)
+                    write_csv(directory / "metrics.csv", _metric_rows(m[c] for c in METRIC_COLUMNS), METRIC_COLUMNS)
                 write_result(directory, record["result"])
                 written += 1
     return written
@@ -503,8 +512,7 @@ def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, array
         if state_digest(final) != record["weights_final"]:
             raise mismatch(file, "the stored trained weights differ from their recorded digest")
         files["weights_final.pt"] = ("torch", final)
-    files["metrics.csv"] = ("csv", [{"iteration": int(i), "split": SPLITS[s], "loss": float(l), "accuracy": float(a)}
-                                    for i, s, l, a in zip(*(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))])
+    files["metrics.csv"] = ("csv", _metric_rows(arrays[f"metrics/{key}/{c}"] for c in METRIC_COLUMNS))
     return files
 
 
@@ -515,9 +523,7 @@ def import_run(source: Path, store: Path) -> int:
     records = json.loads((source / "levels.json").read_text())
     arrays = _read_arrays(source)
     points = _rewind_points(source, arrays, records)  # checked before anything of this run is written
-    root.mkdir(parents=True, exist_ok=True)
-    if not (root / "config.json").exists():
-        atomic_write_text(root / "config.json", (source / "config.json").read_text())
+    _import_config(source, root)
     cfg = config_of(root, store)
     shapes = FACTS[cfg.dataset]  # its input shape and classes: what rebuilding a model needs
     for trial, point in points.items():
