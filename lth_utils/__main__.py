@@ -99,8 +99,13 @@ def run_retrain_weights(args) -> int:
     from .course.profiles import weights_read
     from .results import portable
     _store_folder("out", args.out)
-    rows = portable.retrain_weights(args.out, args.against, args.data_root, weights_read=weights_read())
-    print(f"{len(rows)} level(s) trained again for the weights a notebook reads; every one matched its record")
+    if args.workers < 1:
+        raise ConfigError("workers", args.workers, "a whole number >= 1")
+    rows = portable.retrain_weights(args.out, args.against, args.data_root, weights_read=weights_read(),
+                                    here=args.here, workers=args.workers)
+    stand_ins = sum(r["retrained"] for r in rows)
+    print(f"{len(rows)} level(s) trained again for the weights a notebook reads: {len(rows) - stand_ins} matched their "
+          f"record to the bit, {stand_ins} kept as stand-ins trained on this CPU model (weights_retrained.pt)")
     return 0
 
 
@@ -340,6 +345,10 @@ def add_retrain_weights(parser) -> None:
     parser.add_argument("--against", default=None, help="the compact store it was imported from, to check the "
                                                          "weights' digests too")
     parser.add_argument("--data-root", default="data", help="the datasets (default: data)")
+    parser.add_argument("--here", action="store_true", help="where this CPU model's bits differ from the stored "
+                        "ones, keep the retrained weights as stand-ins beside the stored result (weights_retrained.pt "
+                        "and retrained.json) instead of stopping")
+    parser.add_argument("--workers", type=int, default=1, help="levels trained at once (default: 1)")
 
 
 def add_compare(parser) -> None:

@@ -600,14 +600,21 @@ def _refit(cfg: IMPConfig, trial: int, level: int, mask_path: Path):
 
 
 def retrain_weights(store: str | Path, source: str | Path | None = None, data_root: str | None = None,
-                    progress: bool = True, weights_read: frozenset = frozenset()) -> list[dict]:
+                    progress: bool = True, weights_read: frozenset = frozenset(), here: bool = False,
+                    workers: int = 1) -> list[dict]:
     """Train again, from their stored inputs, the levels of `store` whose trained weights a notebook reads
     (keeps_weights) but the store lacks, as after an import from a compact store that left them out. Each level is
     retrained in a fresh single-thread worker, as the engine trains; its mask and results must equal the stored ones
     to the bit, and its weights the digest `source` (a compact store) recorded where it has one, else ImportMismatch
-    (another machine's floats: train in a new store instead). `data_root` (default: the run's) holds the datasets.
-    Returns one row per level written."""
+    (another machine's floats: train in a new store instead, or pass `here`). `data_root` (default: the run's) holds
+    the datasets.
+
+    With `here`, a level whose retrained bits differ (another CPU model) keeps them as stand-ins beside the stored
+    result: weights_retrained.pt, and RETRAINED (its own result row and provenance, written last), which
+    `analysis.load_trained` reads where weights_final.pt is absent and export carries. Its mask must still be the
+    stored one. `workers` levels train at once. Returns one row per level written, with `retrained` (stand-ins)."""
     from ..foundations.progress import tqdm
+    from ..training.workers import parallel_map
 
     store = Path(store)
     todo = []
@@ -621,24 +628,50 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
                     if exported is not None and exported.is_file() else {})  # a run not exported yet: none
         for trial, level in stored_levels(root):
             directory = level_dir(root, trial, level)
-            if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file():
+            if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file() \
+                    and not (directory / RETRAINED).is_file():
                 todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
     written = []
-    for cfg, trial, level, directory, digest in tqdm(todo, desc="retrain left-out weights", disable=not progress):
-        row, mask, final = in_worker(_refit, cfg, trial, level, directory / "mask.pt")
-        stored = read_result(directory)
-        differ = [k for k in VERIFIED_RESULTS + ("iterations_run",) if row[k] != stored[k]]
-        if state_digest(mask) != state_digest(masks.load(directory / "mask.pt")):
-            differ.append("mask")
-        if digest not in (None, state_digest(final)):
-            differ.append("weights_final")
-        if differ:
-            raise ImportMismatch(cfg.root, trial, level, "weights_final.pt", f"trained again here, its "
-                                 f"{', '.join(differ)} differ from the stored ones", "Training is not bit-identical "
-                                 "across CPU models: train the run in a new store instead (`make run IMPORT=no`).")
-        atomic_torch_save(directory / "weights_final.pt", final)
-        written.append({"run": cfg.root.name, "trial": trial, "level": level})
+    bar = tqdm(total=len(todo), desc="retrain left-out weights", disable=not progress)
+    for start in range(0, len(todo), max(1, workers)):  # a chunk at a time: what finished is kept if stopped
+        chunk = todo[start:start + max(1, workers)]
+        if len(chunk) == 1:
+            results = [in_worker(_refit, *chunk[0][:3], chunk[0][3] / "mask.pt")]
+        else:
+            results = parallel_map(_refit, [(c, t, l, d / "mask.pt") for c, t, l, d, _ in chunk], workers,
+                                   progress=False)
+        for (cfg, trial, level, directory, digest), (row, mask, final) in zip(chunk, results):
+            written.append(_keep_retrained(cfg, trial, level, directory, digest, row, mask, final, here))
+            bar.update(1)
+    bar.close()
     return written
+
+
+RETRAINED = "retrained.json"  # a level's stand-in weights' own result row (retrain_weights with `here`)
+
+
+def _keep_retrained(cfg: IMPConfig, trial: int, level: int, directory: Path, digest: str | None, row: dict,
+                    mask: masks.Mask, final: dict, here: bool) -> dict:
+    """Write one retrained level's weights: as weights_final.pt where they equal the stored bits, as stand-ins
+    (`here`) where only the machine's floats differ; ImportMismatch otherwise."""
+    stored = read_result(directory)
+    differ = [k for k in VERIFIED_RESULTS + ("iterations_run",) if row[k] != stored[k]]
+    if digest not in (None, state_digest(final)):
+        differ.append("weights_final")
+    same_mask = state_digest(mask) == state_digest(masks.load(directory / "mask.pt"))
+    if not same_mask or (differ and not here):
+        what = ", ".join(differ + ([] if same_mask else ["mask"]))
+        raise ImportMismatch(cfg.root, trial, level, "weights_final.pt", f"trained again here, its {what} differ "
+                             "from the stored ones", "Training is not bit-identical across CPU models: train the run "
+                             "in a new store instead (`make run IMPORT=no`), or keep these weights as stand-ins "
+                             "trained here (`retrain-weights --here`)." if same_mask else
+                             "Its inputs are not the stored ones: import the store again.")
+    if not differ:
+        atomic_torch_save(directory / "weights_final.pt", final)
+    else:
+        atomic_torch_save(directory / "weights_retrained.pt", final)
+        atomic_write_text(directory / RETRAINED, json.dumps(dict(row, weights=state_digest(final))) + "\n")
+    return {"run": cfg.root.name, "trial": trial, "level": level, "retrained": bool(differ)}
 
 
 VERIFIED_RESULTS = ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_at_early_stop", "final_test_acc")
