@@ -23,7 +23,8 @@ import torch
 
 from ..foundations.config import ConfigError
 from ..lottery.imp import IMPConfig, derive_seed
-from ..results.analysis import load_mask, load_weights
+from ..foundations.store import level_dir, machine, read_result
+from ..results.analysis import load_mask, load_trained, load_weights, mean_interval, stand_in
 from . import landscape
 from .imp_runs import controls_at, levels_for
 from .instability import barrier
@@ -64,6 +65,47 @@ def weights_read(cfg: IMPConfig, settings) -> set[tuple[str, int, int]]:
     return {(c.hash, t, l) for c in configs.values() for t in range(c.trials) for l in levels}
 
 
+def stand_ins(configs: dict[str, IMPConfig], levels, trials: int) -> pd.DataFrame:
+    """One row per trained network the notebook draws (every arm and trial at its levels, and the ticket's dense level
+    0): `stand_in` where it reads weights retrained on another CPU model (`retrain-weights --here`) because the
+    imported store lacks the originals, with the final test accuracy of the stored level and of the stand-in and the
+    machines that trained each."""
+    rows = []
+    keys = {("ticket", 0)} | {(arm, level) for arm in ARMS for level in levels}
+    for arm, level in sorted(keys, key=lambda k: (k[1], ARMS.index(k[0]))):
+        for trial in range(trials):
+            stored = read_result(level_dir(configs[arm].root, trial, level))
+            retrained = stand_in(configs[arm], trial, level)
+            rows.append({"arm": arm, "trial": trial, "level": level, "density": stored["density"],
+                         "stand_in": retrained is not None, "final_test_acc": stored["final_test_acc"],
+                         "stand_in_final_test_acc": None if retrained is None else retrained["final_test_acc"],
+                         "trained_on": machine(stored),
+                         "stand_in_trained_on": None if retrained is None else machine({"provenance": retrained["provenance"]})})
+    return pd.DataFrame(rows)
+
+
+def stand_in_sentence(table: pd.DataFrame) -> str:
+    """What `stand_ins`' table means for the notebook's reader: which networks are stand-ins, where each was trained,
+    and how far the stand-ins' final test accuracy is from the stored levels' (mean over them with its 95% t-interval,
+    and the largest gap)."""
+    n, retrained = len(table), table[table["stand_in"]]
+    if retrained.empty:
+        return f"All {n} trained networks drawn here are the stored ones."
+    gap = 100 * (retrained["stand_in_final_test_acc"] - retrained["final_test_acc"])
+    m = mean_interval(gap)
+    originals = table[~table["stand_in"]]
+    kept = ", ".join(f"{len(g)} of {a} at level {l}" for (l, a), g in originals.groupby(["level", "arm"]))
+    return (f"**{len(retrained)} of the {n} trained networks drawn here are stand-ins.** The compact store keeps "
+            f"only the digest of the weights that {', '.join(sorted(set(retrained['trained_on'])))} trained at "
+            f"those levels, so `lth_utils retrain-weights --here` trained them again on "
+            f"{', '.join(sorted(set(retrained['stand_in_trained_on'])))}, from each level's stored mask and start "
+            f"weights with the same data order and hyperparameters. Training is not bit-identical across CPU models, "
+            f"so each is another network of the same protocol, not the stored one: its final test accuracy differs "
+            f"from the stored level's by {m['mean']:+.3f} pp on average (95% CI {m['ci_low']:+.3f} to "
+            f"{m['ci_high']:+.3f}, over the {len(retrained)}), and by at most {gap.abs().max():.2f} pp. The others "
+            f"are the stored networks ({kept or 'none'}).")
+
+
 def check_knobs(points: int, examples: int, span: float, radius: float) -> None:
     """The notebook's own knobs, before any training: ConfigError names the first that is out of range."""
     for name, value, least in [("points", points, 3), ("examples", examples, 100)]:
@@ -82,7 +124,7 @@ def start_to_trained(configs: dict[str, IMPConfig], levels, trials: int, model, 
         for arm in ARMS:
             for trial in range(trials):
                 start = load_weights(configs[arm], trial, level, "start")
-                final = load_weights(configs[arm], trial, level, "final")
+                final = load_trained(configs[arm], trial, level)
                 mask = load_mask(configs[arm], trial, level)
                 start = {k: v * mask[k] if k in mask else v for k, v in start.items()}
                 paths.append(landscape.line(model, start, final, alphas, x, y).assign(level=level, arm=arm,
@@ -98,8 +140,8 @@ def to_dense_parent(configs: dict[str, IMPConfig], levels, trials: int, model, a
     for level in levels:
         for arm in ("ticket", "random_prune"):
             for trial in range(trials):
-                dense = load_weights(configs["ticket"], trial, 0, "final")
-                sparse = load_weights(configs[arm], trial, level, "final")
+                dense = load_trained(configs["ticket"], trial, 0)
+                sparse = load_trained(configs[arm], trial, level)
                 line = landscape.line(model, dense, sparse, alphas, x, y)
                 lines.append(line.assign(level=level, arm=arm, trial=trial))
                 barriers.append({"level": level, "arm": arm, "trial": trial, "barrier": barrier(line["error"]),
@@ -113,7 +155,7 @@ def slices(configs: dict[str, IMPConfig], levels, seed: int, model, coords, x, y
     planes = {}
     for level in levels:
         for arm in ARMS:
-            center = load_weights(configs[arm], 0, level, "final")
+            center = load_trained(configs[arm], 0, level)
             mask = load_mask(configs[arm], 0, level)
             g = torch.Generator().manual_seed(derive_seed(seed, 0, level, "landscape"))
             d1, d2 = landscape.direction(center, mask, g), landscape.direction(center, mask, g)
@@ -130,7 +172,7 @@ def sharpness_per_trial(configs: dict[str, IMPConfig], levels, trials: int, seed
     for level in levels:
         for arm in ARMS:
             for trial in range(trials):
-                center = load_weights(configs[arm], trial, level, "final")
+                center = load_trained(configs[arm], trial, level)
                 mask = load_mask(configs[arm], trial, level)
                 g = torch.Generator().manual_seed(derive_seed(seed, trial, level, "sharpness"))
                 drawn = [landscape.direction(center, mask, g) for _ in range(directions)]

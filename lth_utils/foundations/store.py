@@ -40,6 +40,9 @@ from .files import atomic_write_text
 SUMMARY_COLUMNS = ["trial", "level", "density", "remaining", "early_stop_iteration", "val_loss_at_early_stop",
                    "test_acc_at_early_stop", "final_test_acc", "seconds"]
 METRIC_COLUMNS = ["iteration", "split", "loss", "accuracy"]
+# A level's stand-in trained weights, retrained on another CPU model from its stored inputs where an imported store
+# lacks the originals (portable.retrain_weights with `here`), and their own result row and provenance
+STAND_IN, RETRAINED = "weights_retrained.pt", "retrained.json"
 
 
 def run_dir(cfg, prefix: str) -> Path:
@@ -115,9 +118,20 @@ def config_text(record: dict) -> str:
 
 def provenance(device: str, schema: int, kernels: int = 1) -> dict:
     """Where and with what a level was computed; stored in every result.json (`kernels`: the engine's kernel
-    version, lth_utils.kernels)."""
-    return {"device_type": device_type(device), "device_name": device_name(device), "torch": torch.__version__,
-            "python": platform.python_version(), "schema": schema, "kernels": kernels, **code_version()}
+    version, lth_utils.kernels; on a CPU, `cpu_capability`: the instruction set torch's kernels use, 'AVX2' or
+    'AVX512', which the model name alone does not tell: two AMD EPYC generations train to different bits)."""
+    row = {"device_type": device_type(device), "device_name": device_name(device), "torch": torch.__version__,
+           "python": platform.python_version(), "schema": schema, "kernels": kernels, **code_version()}
+    if device_type(device) == "cpu":
+        row["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return row
+
+
+def machine(row: dict) -> str:
+    """A stored row's device model in words, with its CPU instruction set where recorded: 'AMD EPYC (AVX2)'."""
+    recorded = row.get("provenance") or {}
+    capability = recorded.get("cpu_capability")
+    return f"{recorded.get('device_name', 'an unrecorded machine')}" + (f" ({capability})" if capability else "")
 
 
 def recorded_kernels(row: dict) -> int:

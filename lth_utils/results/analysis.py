@@ -6,6 +6,7 @@ intervals, learning curves, and mask/weight statistics. Pure functions of DataFr
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -18,7 +19,7 @@ from ..data import load_splits
 from ..foundations.files import torch_load
 from ..lottery.imp import IMPConfig, start_iteration
 from ..models import build_model
-from ..foundations.store import level_dir, read_csv, read_result
+from ..foundations.store import RETRAINED, STAND_IN, level_dir, read_csv, read_result
 from ..training.loop import evaluate
 
 
@@ -256,6 +257,24 @@ def load_weights(cfg: IMPConfig, trial: int, level: int, which: str = "final") -
                                 f"only where a notebook reads them (portable.keeps_weights); train it in a new store "
                                 f"to inspect them")
     return torch_load(path)
+
+
+def load_trained(cfg: IMPConfig, trial: int, level: int) -> dict[str, torch.Tensor]:
+    """A level's trained weights: weights_final.pt, or where an imported store lacks them, the stand-ins retrained on
+    another CPU model from the level's stored inputs (`retrain-weights --here`; `stand_in` says which)."""
+    directory = level_dir(cfg.root, trial, level)
+    if not (directory / "weights_final.pt").is_file() and (directory / STAND_IN).is_file():
+        return torch_load(directory / STAND_IN)
+    return load_weights(cfg, trial, level, "final")
+
+
+def stand_in(cfg: IMPConfig, trial: int, level: int) -> dict | None:
+    """The result row of a level's stand-in trained weights (what load_trained reads instead of the originals,
+    retrained on the machine its provenance names), or None where it reads the originals."""
+    directory = level_dir(cfg.root, trial, level)
+    if (directory / "weights_final.pt").is_file() or not (directory / RETRAINED).is_file():
+        return None
+    return json.loads((directory / RETRAINED).read_text())
 
 
 def pruned_without_retraining(cfg: IMPConfig, trial: int, level: int) -> float:

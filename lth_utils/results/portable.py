@@ -55,7 +55,8 @@ from ..data import FACTS
 from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, level_inputs, tasks_of
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
-                    read_result, recorded_device, stored_levels, task_lock, trained_by_trial, write_csv, write_result)
+                    read_result, recorded_device, stored_levels, task_lock, trained_by_trial, write_csv, write_result, STAND_IN,
+                    RETRAINED)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -160,6 +161,8 @@ def export_run(root: Path, dest: Path, weights_read: frozenset = frozenset()) ->
                 last[trial] = (level, final, mask)
         elif keep:  # a control level whose trained weights a notebook reads
             arrays.update(_control_final(root, directory, target, record, exported.get((trial, level)), mask, key))
+        if keep:
+            arrays.update(_stand_in_arrays(directory, record, mask, key))
         levels.append(record)
     arrays.update(_last_arrays(root, cfg, last, weights_read))
     arrays.update(_rewind_arrays(root, levels))
@@ -235,6 +238,18 @@ def _control_final(root: Path, directory: Path, target: Path, record: dict, expo
     final = torch_load(final)
     record["weights_final"] = state_digest(final)
     return _level_weights_arrays(final, mask, key)
+
+
+def _stand_in_arrays(directory: Path, record: dict, mask: masks.Mask, key: str) -> dict[str, np.ndarray]:
+    """A level's stand-in trained weights (retrain_weights with `here`), where it has them and not the originals:
+    their arrays ('retrained/t1/l7/fc1.weight', 'retrained_sign/...'), their result row (with their digest) in
+    `record['retrained']`."""
+    if (directory / "weights_final.pt").is_file() or not (directory / RETRAINED).is_file():
+        return {}
+    record["retrained"] = json.loads((directory / RETRAINED).read_text())
+    renamed = {"final": "retrained", "zero_sign": "retrained_sign"}
+    return {f"{renamed[k.split('/')[0]]}/{key}/{k.split('/', 1)[1]}": v
+            for k, v in _weights_arrays(torch_load(directory / STAND_IN), mask).items()}
 
 
 def _last_arrays(root: Path, cfg: IMPConfig, last: dict, weights_read: frozenset) -> dict[str, np.ndarray]:
@@ -516,6 +531,23 @@ def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, array
     return files
 
 
+def _import_stand_in(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shapes, directory: Path) -> None:
+    """Write a level's stand-in trained weights and their result row (retrain_weights with `here`), checked against
+    their digest, into a level already stored (new, or imported before they were exported); the row last."""
+    members = _members(arrays, f"t{record['trial']}/l{record['level']}")
+    renamed = {"retrained": "final", "retrained_sign": "zero_sign"}
+    members = {f"{renamed[k.split('/')[0]]}/{k.split('/', 1)[1]}": v for k, v in members.items()
+               if k.split("/")[0] in renamed}
+    template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
+    weights = _final_weights(members, template, masks.load(directory / "mask.pt"))
+    if state_digest(weights) != record["retrained"]["weights"]:
+        raise ImportMismatch(source, record["trial"], record["level"], f"trial_{record['trial']}/level_"
+                             f"{record['level']}.npz (retrained)", "the stand-in trained weights differ from their "
+                             "recorded digest")
+    atomic_torch_save(directory / STAND_IN, weights)
+    atomic_write_text(directory / RETRAINED, json.dumps(record["retrained"]) + "\n")
+
+
 def import_run(source: Path, store: Path) -> int:
     """Materialise the compact run `source` into `store`; returns how many levels were written (stored ones are
     kept as they are). Never trains: see the module's docstring."""
@@ -543,6 +575,8 @@ def import_run(source: Path, store: Path) -> int:
                         write_csv(directory / name, value, METRIC_COLUMNS)
                 write_result(directory, record["result"])  # last: only now is the level stored
                 written += 1
+            if "retrained" in record and not (directory / RETRAINED).is_file():
+                _import_stand_in(cfg, source, record, arrays, shapes, directory)
             path = directory / "instability" / "path.json"  # notebook 04's error path between two copies from here
             if "instability" in record and not path.is_file():  # (after the level: it is read only for a level)
                 atomic_write_text(path, json.dumps(record["instability"]) + "\n")
@@ -647,9 +681,6 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     return written
 
 
-RETRAINED = "retrained.json"  # a level's stand-in weights' own result row (retrain_weights with `here`)
-
-
 def _keep_retrained(cfg: IMPConfig, trial: int, level: int, directory: Path, digest: str | None, row: dict,
                     mask: masks.Mask, final: dict, here: bool) -> dict:
     """Write one retrained level's weights: as weights_final.pt where they equal the stored bits, as stand-ins
@@ -669,7 +700,7 @@ def _keep_retrained(cfg: IMPConfig, trial: int, level: int, directory: Path, dig
     if not differ:
         atomic_torch_save(directory / "weights_final.pt", final)
     else:
-        atomic_torch_save(directory / "weights_retrained.pt", final)
+        atomic_torch_save(directory / STAND_IN, final)
         atomic_write_text(directory / RETRAINED, json.dumps(dict(row, weights=state_digest(final))) + "\n")
     return {"run": cfg.root.name, "trial": trial, "level": level, "retrained": bool(differ)}
 

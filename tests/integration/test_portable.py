@@ -208,6 +208,74 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     assert [(r["run"], r["trial"], r["level"]) for r in rows] == [(arms[1].root.name, 1, 2)]
 
 
+def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel(tiny, tmp_path):
+    """A store that lacks the trained weights a notebook reads, whose stored results another CPU model trained (here:
+    a result nudged in its last digits): `retrain-weights` refuses, and with `here` keeps the retrained weights as
+    stand-ins beside the stored result, never as weights_final.pt. Export carries them, import writes them back to
+    the bit (also into a level imported before they existed), and notebook 11 reads them and says so."""
+    from lth_utils.experiments import loss_landscapes
+    from lth_utils.foundations.store import RETRAINED, STAND_IN
+    from lth_utils.results import analysis
+
+    cfg = replace(tiny, levels=2, trials=2)
+    arms = {"ticket": cfg, "reinit": replace(cfg, arm="reinit"), "random_prune": replace(cfg, arm="random_prune")}
+    engine.run(list(arms.values()), progress=False)
+    read = frozenset((c.hash, t, 2) for c in arms.values() for t in range(2))
+    portable.export_store(cfg.out, tmp_path / "compact")  # before a notebook read them: their digests only
+    portable.import_store(tmp_path / "compact", tmp_path / "a")
+    portable.import_store(tmp_path / "compact", tmp_path / "b")  # a store imported before the stand-ins exist
+    here = {arm: replace(c, out=str(tmp_path / "a")) for arm, c in arms.items()}
+    victim = level_dir(here["reinit"].root, 1, 2)
+    row = json.loads((victim / "result.json").read_text())
+    (victim / "result.json").write_text(json.dumps({**row, "final_test_acc": row["final_test_acc"] + 1e-4}))
+    rows = portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read,
+                                    here=True, workers=2)
+    assert sorted((r["run"], r["trial"], r["retrained"]) for r in rows) == sorted(
+        [(arms["ticket"].root.name, 1, False), (arms["reinit"].root.name, 0, False),
+         (arms["reinit"].root.name, 1, True), (arms["random_prune"].root.name, 0, False),
+         (arms["random_prune"].root.name, 1, False)])
+    assert sorted(p.name for p in victim.iterdir() if p.suffix in (".pt", ".json")) == [
+        "mask.pt", "result.json", RETRAINED, "weights_retrained.pt", "weights_start.pt"]
+    original = level_dir(arms["reinit"].root, 1, 2) / "weights_final.pt"
+    assert same_file(original, victim / STAND_IN)  # this machine's bits: the weights the level trained here
+    assert analysis.stand_in(here["reinit"], 1, 2)["final_test_acc"] == row["final_test_acc"]
+    assert analysis.stand_in(here["reinit"], 0, 2) is None
+    assert portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read,
+                                    here=True) == []  # done: nothing trained twice
+    stand_ins = {name: (victim / name).read_bytes() for name in (STAND_IN, RETRAINED)}
+    for name in stand_ins:
+        (victim / name).unlink()
+    with pytest.raises(portable.ImportMismatch, match=r"(?s)its final_test_acc differ.*retrain-weights --here"):
+        portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
+    assert not (victim / "weights_final.pt").exists()
+    for name, data in stand_ins.items():
+        (victim / name).write_bytes(data)
+    portable.export_store(tmp_path / "a", tmp_path / "compact", weights_read=read)
+    record = next(r for r in json.loads((tmp_path / "compact" / victim.parents[1].name / "levels.json").read_text())
+                  if (r["trial"], r["level"]) == (1, 2))
+    assert record["retrained"]["final_test_acc"] == row["final_test_acc"]
+    assert "weights_final" not in record  # a control level exported without them: stand-ins never pass as its own
+    for store in ("b", "c"):  # a level imported before (b) and a new store (c): the stand-ins written back
+        portable.import_store(tmp_path / "compact", tmp_path / store)
+        twin = tmp_path / store / victim.relative_to(tmp_path / "a")
+        assert same_file(victim / STAND_IN, twin / STAND_IN) and not (twin / "weights_final.pt").exists()
+        assert (twin / RETRAINED).read_text() == (victim / RETRAINED).read_text()
+    table = loss_landscapes.stand_ins({a: replace(c, out=str(tmp_path / "c")) for a, c in arms.items()}, [2], 2)
+    assert len(table) == 8 and table["stand_in"].sum() == 1
+    assert torch.equal(analysis.load_trained(replace(arms["reinit"], out=str(tmp_path / "c")), 1, 2)["fc1.weight"],
+                       torch_load(original)["fc1.weight"])
+    text = loss_landscapes.stand_in_sentence(table)
+    assert text.startswith("**1 of the 8 trained networks drawn here are stand-ins.**") and "-0.010 pp" in text
+    assert loss_landscapes.stand_in_sentence(table.assign(stand_in=False)).startswith("All 8 trained networks")
+    # a stand-in whose bits differ from their digest is refused, naming the file
+    levels = tmp_path / "compact" / victim.parents[1].name / "levels.json"
+    records = json.loads(levels.read_text())
+    next(r for r in records if (r["trial"], r["level"]) == (1, 2))["retrained"]["weights"] = "0" * 64
+    levels.write_text(json.dumps(records))
+    with pytest.raises(portable.ImportMismatch, match=r"level_2.npz \(retrained\).*stand-in trained weights differ"):
+        portable.import_store(tmp_path / "compact", tmp_path / "d")
+
+
 def _late_rewinding_store(tiny, tmp_path):
     cfg = replace(tiny, levels=1, trials=2, rewind="7")
     engine.run([replace(cfg, rewind="init"), cfg], progress=False)
