@@ -1,5 +1,5 @@
 # make run                 the main job: every notebook, headless, each in its handout's profile (the paper's protocol
-#                          where its paper-scale runs are committed: 01 to 05, 07, 08 and 10; `standard` for the others)
+#                          where its paper-scale runs are committed: 01 to 05, 07, 08, 10 and 11; `standard` for the others)
 # make run PROFILE=quick    every notebook as a miniature you can retrain in minutes, into build/notebooks/quick
 #                          (any PROFILE other than handouts writes to build/notebooks/<profile>, never over the handouts)
 # make run IMPORT=no       without importing the committed results first: a fresh clone then retrains everything

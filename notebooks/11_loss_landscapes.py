@@ -44,12 +44,12 @@
 # **Before you start:** Notebooks 02-04 and the [glossary](glossary.md) (error barrier).
 
 # %% tags=["parameters"]
-profile = "standard"   # the handout's; "quick" (a miniature, minutes), "paper", "smoke" (CI)
+profile = "paper"      # the handout's; "quick" (a miniature, minutes), "standard", "smoke" (CI)
 seed = 0               # base seed: initialisations, data orders, masks and the random directions derive from it
-trials = None          # None: the profile's landscape trials (standard 3)
-densities = None       # None: the profile's (standard: 0.211 and 0.07 of weights remaining)
-points = None          # None: the profile's 2D grid size per axis (standard 21)
-examples = None        # None: the profile's number of training images the landscapes are evaluated on (5,000)
+trials = None          # None: the profile's landscape trials (paper 5)
+densities = None       # None: the profile's (paper: 0.211, 0.07 and 0.019 of weights remaining)
+points = None          # None: the profile's 2D grid size per axis (paper 31)
+examples = None        # None: the profile's number of training images the landscapes are evaluated on (10,000)
 span = 1.0             # the 2D slices and 1D extrapolation reach +/- span filter-normalised units
 radius = 0.5           # the sharpness distance, in filter-normalised units
 workers = 0            # parallel single-thread CPU workers (0: one per core)
@@ -108,6 +108,8 @@ torch.set_num_threads(1)  # the same bits on every run of this machine
 density = {l: analysis.at_levels(results[configs["ticket"]], [l])["density"].mean() for l in levels}
 print(f"{trials} trial(s) at levels {levels} ({', '.join(f'{100 * density[l]:.1f}%' for l in levels)} remaining); "
       f"landscapes on the first {len(x_train):,} training images")
+networks = loss_landscapes.stand_ins(configs, levels, trials)
+Markdown(loss_landscapes.stand_in_sentence(networks))
 
 # %% [markdown] tags=[]
 # ## 1. From initialisation to the trained network
@@ -262,6 +264,8 @@ for level in levels:
                      f"{r['verdict']}; as a multiple of each network's own loss (the networks sit at different "
                      f"losses): {interval(rel)}: {rel['verdict']}.")
     lines.append("")
+lines.append("**Which networks.** " + loss_landscapes.stand_in_sentence(networks))
+lines.append("")
 lines.append("**Multiplicity.** " + analysis.multiplicity_sentence(
     pd.concat([barrier_paired, sharp_paired, relative_paired], ignore_index=True), "paired intervals above"))
 lines.append("")

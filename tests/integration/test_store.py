@@ -56,6 +56,11 @@ def test_every_level_records_device_torch_and_code_version(tiny):
         assert recorded["device_type"] == "cpu" and recorded["device_name"] == store.cpu_name()
         assert recorded["torch"] == torch.__version__ and recorded["schema"] == IMPConfig.SCHEMA
         assert len(recorded["commit"]) == 40 and isinstance(recorded["dirty"], bool)
+        assert recorded["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # AVX2, AVX512, ...
+        row = {"provenance": recorded}
+        assert store.machine(row) == f"{store.cpu_name()} ({recorded['cpu_capability']})"
+    older = {"provenance": {k: v for k, v in recorded.items() if k != "cpu_capability"}}  # recorded before it was
+    assert store.machine(older) == store.cpu_name() and store.machine({}) == "an unrecorded machine"
 
 
 def _forge_torch_version(cfg, trial, level, version="1.0.0"):
