@@ -127,6 +127,14 @@ def provenance(device: str, schema: int, kernels: int = 1) -> dict:
     return row
 
 
+def this_machine(device: str) -> str:
+    """This machine's device model as `machine` words a stored row's."""
+    recorded = {"device_name": device_name(device)}
+    if device_type(device) == "cpu":
+        recorded["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return machine({"provenance": recorded})
+
+
 def machine(row: dict) -> str:
     """A stored row's device model in words, with its CPU instruction set where recorded: 'AMD EPYC (AVX2)'."""
     recorded = row.get("provenance") or {}

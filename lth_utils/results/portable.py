@@ -56,7 +56,7 @@ from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level,
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
                     read_result, recorded_device, stored_levels, task_lock, trained_by_trial, write_csv, write_result, STAND_IN,
-                    RETRAINED)
+                    RETRAINED, machine, this_machine)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -665,6 +665,14 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
             if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file() \
                     and not (directory / RETRAINED).is_file():
                 todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
+    if not here:  # a level that records another machine cannot give its bits here: said before any training
+        for cfg, trial, level, directory, _ in todo:
+            row = read_result(directory)
+            if "cpu_capability" in (row.get("provenance") or {}) and machine(row) != this_machine(cfg.device):
+                raise ImportMismatch(cfg.root, trial, level, "weights_final.pt", f"trained on {machine(row)}, and "
+                                     f"this is {this_machine(cfg.device)}", "Training is not bit-identical across CPU "
+                                     "models: retrain it on that machine, or keep stand-ins trained here "
+                                     "(`retrain-weights --here`).")
     written = []
     bar = tqdm(total=len(todo), desc="retrain left-out weights", disable=not progress)
     for start in range(0, len(todo), max(1, workers)):  # a chunk at a time: what finished is kept if stopped

@@ -208,7 +208,7 @@ def test_weights_a_notebook_reads_travel_for_control_arms_too_and_can_be_trained
     assert [(r["run"], r["trial"], r["level"]) for r in rows] == [(arms[1].root.name, 1, 2)]
 
 
-def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel(tiny, tmp_path):
+def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel(tiny, tmp_path, monkeypatch):
     """A store that lacks the trained weights a notebook reads, whose stored results another CPU model trained (here:
     a result nudged in its last digits): `retrain-weights` refuses, and with `here` keeps the retrained weights as
     stand-ins beside the stored result, never as weights_final.pt. Export carries them, import writes them back to
@@ -248,6 +248,13 @@ def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel
     with pytest.raises(portable.ImportMismatch, match=r"(?s)its final_test_acc differ.*retrain-weights --here"):
         portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
     assert not (victim / "weights_final.pt").exists()
+    nudged = json.loads((victim / "result.json").read_text())  # a row that records another instruction set:
+    other = {**nudged, "provenance": {**nudged["provenance"], "cpu_capability": "ANOTHER"}}  # refused untrained
+    (victim / "result.json").write_text(json.dumps(other))
+    monkeypatch.setattr(portable, "in_worker", lambda *a: pytest.fail("trained before refusing"))
+    with pytest.raises(portable.ImportMismatch, match=r"(?s)trained on .* \(ANOTHER\), and this is .*--here"):
+        portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
+    (victim / "result.json").write_text(json.dumps(nudged))
     for name, data in stand_ins.items():
         (victim / name).write_bytes(data)
     portable.export_store(tmp_path / "a", tmp_path / "compact", weights_read=read)
