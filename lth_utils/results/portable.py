@@ -19,6 +19,10 @@ per run folder:
     <run>/trial_t/rewind.npz the late-rewinding weights of every trial that has them (training made them, so they
                              travel: import never trains), checked against the digest in the trial's level-0 record
 
+A level whose trained weights a notebook reads but whose originals no machine still held, retrained on another CPU
+model (`retrain-weights --here`), keeps those stand-ins as 'retrained/...' arrays in its level file, with their own
+result row and digest under 'retrained' in its record: they never pass as the level's own weights_final.pt.
+
 A run trained by trial rather than by level (notebook 08's supermasks) keeps each finished trial's result row in
 <run>/trials.json and its metrics in <run>/trial_t/metrics.npz, with an empty levels.json.
 
