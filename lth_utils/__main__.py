@@ -80,7 +80,9 @@ def run_import(args) -> int:
         rows = portable.import_store(source, out)
         print(f"{len(rows)} runs imported from {source} into {out}: "
               f"{sum(r['levels_written'] for r in rows)} levels and {sum(r['trials_written'] for r in rows)} supermask "
-              f"trials written, the rest were already stored")
+              f"trials written, the rest were already stored"
+              + (f"; {weights} stored levels got trained weights exported after them"
+                 if (weights := sum(r['weights_written'] for r in rows)) else ""))
     return 0
 
 

@@ -93,11 +93,12 @@ def stand_in_sentence(table: pd.DataFrame) -> str:
     and the largest gap)."""
     n, retrained = len(table), table[table["stand_in"]]
     if retrained.empty:
-        return f"All {n} trained networks drawn here are the stored ones."
+        return (f"All {n} trained networks drawn here are the stored ones: the weights each level trained, read "
+                f"from the run store to the bit (no stand-ins).")
     gap = 100 * (retrained["stand_in_final_test_acc"] - retrained["final_test_acc"])
     m = mean_interval(gap)
     originals = table[~table["stand_in"]]
-    kept = ", ".join(f"{len(g)} of {a} at level {l}" for (l, a), g in originals.groupby(["level", "arm"]))
+    kept = ", ".join(f"{a} at level {l} in {len(g)} trial(s)" for (l, a), g in originals.groupby(["level", "arm"]))
     return (f"**{len(retrained)} of the {n} trained networks drawn here are stand-ins.** The compact store does not "
             f"hold the weights that {', '.join(sorted(set(retrained['trained_on'])))} trained at those levels "
             f"(they were trained before it kept them), so `lth_utils retrain-weights --here` trained them again on "

@@ -127,12 +127,17 @@ def provenance(device: str, schema: int, kernels: int = 1) -> dict:
     return row
 
 
-def this_machine(device: str) -> str:
-    """This machine's device model as `machine` words a stored row's."""
-    recorded = {"device_name": device_name(device)}
+def machine_row(device: str) -> dict:
+    """This machine's device model as a stored row records it (for `machine` and `same_machine`)."""
+    recorded = {"device_type": device_type(device), "device_name": device_name(device)}
     if device_type(device) == "cpu":
         recorded["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    return machine({"provenance": recorded})
+    return {"provenance": recorded}
+
+
+def this_machine(device: str) -> str:
+    """This machine's device model as `machine` words a stored row's."""
+    return machine(machine_row(device))
 
 
 def machine(row: dict) -> str:
@@ -140,6 +145,20 @@ def machine(row: dict) -> str:
     recorded = row.get("provenance") or {}
     capability = recorded.get("cpu_capability")
     return f"{recorded.get('device_name', 'an unrecorded machine')}" + (f" ({capability})" if capability else "")
+
+
+def same_machine(row: dict, other: dict) -> bool | None:
+    """Whether two stored rows were computed on one device model, by their provenance: False where the model names
+    differ or both CPUs record different instruction sets, True where the names agree and so do the instruction sets
+    (or neither is a CPU), None where one CPU row predates `cpu_capability`: its name alone does not tell."""
+    mine, theirs = row.get("provenance") or {}, other.get("provenance") or {}
+    if mine.get("device_name", "") != theirs.get("device_name", ""):
+        return False
+    if "cpu" not in (mine.get("device_type"), theirs.get("device_type")):
+        return True
+    if "cpu_capability" not in mine or "cpu_capability" not in theirs:
+        return None
+    return mine["cpu_capability"] == theirs["cpu_capability"]
 
 
 def recorded_kernels(row: dict) -> int:

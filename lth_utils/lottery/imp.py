@@ -46,8 +46,8 @@ from ..training.kernels import KERNELS, same_in_every_version
 from ..models import MODELS, build_model, check_model_name, conv_names, prunable_names
 from .rewind import parse_rewind, rewind_iteration
 from ..foundations.seeds import derive_seed  # noqa: F401 (re-exported: imp.derive_seed is what notebooks and experiments import)
-from ..foundations.store import (METRIC_COLUMNS, check_provenance, device_name, device_type, level_dir,
-                    pause_point, provenance, read_result, recorded_device, recorded_kernels, run_dir, task_lock,
+from ..foundations.store import (METRIC_COLUMNS, check_provenance, device_type, level_dir,
+                    pause_point, provenance, read_result, machine_row, same_machine, recorded_kernels, run_dir, task_lock,
                     trace, write_config, write_csv, write_result)
 from ..training.loop import LR_SCHEDULES, OPTIMIZERS, TrainConfig, single_thread, train
 
@@ -372,13 +372,13 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None, kernels_version
 def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict | None:
     """Copy level 0 of `source` into `cfg`'s run, with the rewind point replayed for late rewinding; result.json
     last. None when the source stopped (patience) before this run's rewind point, or when a late-rewinding run's
-    source was trained on another device model (its replayed rewind point would not lie on the copied trajectory:
+    source was trained on another device model, or one its provenance does not pin down (its replayed rewind point would not lie on the copied trajectory:
     training is not bit-identical across CPUs): then this run trains its own."""
     row = run_level(source, trial, 0, on_progress)
     k = cfg.rewind_iteration
     if k and row["iterations_run"] < k:
         return None
-    if k and recorded_device(row) != device_name(cfg.device):
+    if k and same_machine(row, machine_row(cfg.device)) is not True:  # unknown (no instruction set recorded) too
         return None
     if k:
         atomic_torch_save(cfg.root / f"trial_{trial}" / "rewind.pt",

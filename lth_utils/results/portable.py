@@ -59,7 +59,7 @@ from ..data import FACTS
 from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level, level_inputs, tasks_of
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
-                    read_result, recorded_device, stored_levels, task_lock, trained_by_trial, write_csv, write_result, STAND_IN,
+                    read_result, same_machine, stored_levels, task_lock, trained_by_trial, write_csv, write_result, STAND_IN,
                     RETRAINED, machine, this_machine)
 
 SPLITS = ("val", "test")
@@ -552,9 +552,34 @@ def _import_stand_in(cfg: IMPConfig, source: Path, record: dict, arrays: dict, s
     atomic_write_text(directory / RETRAINED, json.dumps(record["retrained"]) + "\n")
 
 
-def import_run(source: Path, store: Path) -> int:
-    """Materialise the compact run `source` into `store`; returns how many levels were written (stored ones are
-    kept as they are). Never trains: see the module's docstring."""
+def _import_final(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shapes, directory: Path) -> bool:
+    """Write a stored level's own trained weights where the compact store now carries them and the level lacks them
+    (imported before a notebook read them, or holding stand-ins: those go), checked against their recorded digest.
+    Returns whether it wrote them."""
+    members = _members(arrays, f"t{record['trial']}/l{record['level']}")
+    if (directory / "weights_final.pt").is_file() or not any(k.startswith("final/") for k in members):
+        return False
+    template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
+    final = _final_weights(members, template, masks.load(directory / "mask.pt"))
+    if state_digest(final) != record["weights_final"]:
+        raise ImportMismatch(source, record["trial"], record["level"], f"trial_{record['trial']}/level_"
+                             f"{record['level']}.npz (final)", "the stored trained weights differ from their "
+                             "recorded digest")
+    atomic_torch_save(directory / "weights_final.pt", final)
+    _drop_stand_in(directory)
+    return True
+
+
+def _drop_stand_in(directory: Path) -> None:
+    """Remove a level's stand-in trained weights once it holds its own (its row first: no stand-in without one)."""
+    (directory / RETRAINED).unlink(missing_ok=True)
+    (directory / STAND_IN).unlink(missing_ok=True)
+
+
+def import_run(source: Path, store: Path) -> dict:
+    """Materialise the compact run `source` into `store`; returns how many levels it wrote (stored ones are kept as
+    they are) and into how many stored levels it wrote trained weights exported after them (their own, or
+    stand-ins). Never trains: see the module's docstring."""
     root = store / source.name
     records = json.loads((source / "levels.json").read_text())
     arrays = _read_arrays(source)
@@ -565,11 +590,12 @@ def import_run(source: Path, store: Path) -> int:
     for trial, point in points.items():
         if not (root / f"trial_{trial}" / "rewind.pt").exists():
             atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
-    written = 0
+    written = weights = 0
     for record in records:
         directory = level_dir(root, record["trial"], record["level"])
         with task_lock(directory):
-            if read_result(directory) is None:
+            new = read_result(directory) is None
+            if new:
                 for name, (kind, value) in _import_level(cfg, source, store, record, arrays, shapes).items():
                     if kind == "mask":
                         masks.save(value, directory / name)
@@ -579,24 +605,29 @@ def import_run(source: Path, store: Path) -> int:
                         write_csv(directory / name, value, METRIC_COLUMNS)
                 write_result(directory, record["result"])  # last: only now is the level stored
                 written += 1
-            if "retrained" in record and not (directory / RETRAINED).is_file():
+            elif _import_final(cfg, source, record, arrays, shapes, directory):
+                weights += 1
+            if "retrained" in record and not (directory / RETRAINED).is_file() \
+                    and not (directory / "weights_final.pt").is_file():
                 _import_stand_in(cfg, source, record, arrays, shapes, directory)
+                weights += not new
             path = directory / "instability" / "path.json"  # notebook 04's error path between two copies from here
             if "instability" in record and not path.is_file():  # (after the level: it is read only for a level)
                 atomic_write_text(path, json.dumps(record["instability"]) + "\n")
-    return written
+    return {"levels_written": written, "weights_written": weights}
 
 
 def import_store(source: str | Path, store: str | Path) -> list[dict]:
     """Import every compact run under `source` into the run store `store`; returns one row per run: the levels (or,
-    for a run trained by trial, the trials) it wrote."""
+    for a run trained by trial, the trials) it wrote, and the stored levels it gave trained weights exported later."""
     store = Path(store)
     rows = []
     for run in _run_folders(Path(source)):
         if trained_by_trial(run):
-            rows.append({"run": run.name, "levels_written": 0, "trials_written": _import_trials(run, store / run.name)})
+            rows.append({"run": run.name, "levels_written": 0, "weights_written": 0,
+                         "trials_written": _import_trials(run, store / run.name)})
         else:
-            rows.append({"run": run.name, "levels_written": import_run(run, store), "trials_written": 0})
+            rows.append({"run": run.name, **import_run(run, store), "trials_written": 0})
     return rows
 
 
@@ -650,7 +681,9 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     With `here`, a level whose retrained bits differ (another CPU model) keeps them as stand-ins beside the stored
     result: weights_retrained.pt, and RETRAINED (its own result row and provenance, written last), which
     `analysis.load_trained` reads where weights_final.pt is absent and export carries. Its mask must still be the
-    stored one. `workers` levels train at once. Returns one row per level written, with `retrained` (stand-ins)."""
+    stored one. Without `here`, a level that holds only stand-ins is trained again too: on the device model that
+    trained it, its own weights come back and the stand-ins go. `workers` levels train at once. Returns one row per
+    level written, with `retrained` (stand-ins)."""
     from ..foundations.progress import tqdm
     from ..training.workers import parallel_map
 
@@ -667,7 +700,7 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
         for trial, level in stored_levels(root):
             directory = level_dir(root, trial, level)
             if keeps_weights(cfg, trial, level, weights_read) and not (directory / "weights_final.pt").is_file() \
-                    and not (directory / RETRAINED).is_file():
+                    and not (here and (directory / RETRAINED).is_file()):
                 todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
     if not here:  # a level that records another machine cannot give its bits here: said before any training
         for cfg, trial, level, directory, _ in todo:
@@ -711,6 +744,7 @@ def _keep_retrained(cfg: IMPConfig, trial: int, level: int, directory: Path, dig
                              "Its inputs are not the stored ones: import the store again.")
     if not differ:
         atomic_torch_save(directory / "weights_final.pt", final)
+        _drop_stand_in(directory)  # the originals, restored: stand-ins kept before go
     else:
         atomic_torch_save(directory / STAND_IN, final)
         atomic_write_text(directory / RETRAINED, json.dumps(dict(row, weights=state_digest(final))) + "\n")
@@ -723,7 +757,8 @@ VERIFIED_RESULTS = ("early_stop_iteration", "val_loss_at_early_stop", "test_acc_
 def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
     """Every level that both the run store `store` and the compact store `source` hold, compared: one row each with
     `same_bits` (the same mask and trained weights digests, where both are known, and the same results to the last
-    bit), `same_machine` (both trained on the same device model, by their provenance: then the bits must agree) and
+    bit), `same_machine` (both trained on the same device model, by their provenance: then the bits must agree;
+    None where the stored row's CPU instruction set was not recorded, which its model name alone does not tell) and
     the differences (store minus source) in test accuracy at early stop (pp) and early-stop iteration. A store
     trained from scratch on another CPU model shows here how far last-bit differences carried."""
     rows = []
@@ -743,8 +778,8 @@ def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
             theirs = record["result"]
             same = same and all(mine[k] == theirs[k] for k in VERIFIED_RESULTS)
             rows.append({"run": run.name, "trial": record["trial"], "level": record["level"], "same_bits": same,
-                         "same_machine": recorded_device(mine) == recorded_device(theirs),
-                         "here": recorded_device(mine), "trained_on": recorded_device(theirs),
+                         "same_machine": same_machine(mine, theirs), "here": machine(mine),
+                         "trained_on": machine(theirs),
                          "test_acc_diff_pp": 100 * (mine["test_acc_at_early_stop"] - theirs["test_acc_at_early_stop"]),
                          "early_stop_diff": mine["early_stop_iteration"] - theirs["early_stop_iteration"]})
     return pd.DataFrame(rows, columns=["run", "trial", "level", "same_bits", "same_machine", "here", "trained_on",
@@ -753,24 +788,30 @@ def verify(store: str | Path, source: str | Path) -> pd.DataFrame:
 
 def verify_failed(table: pd.DataFrame) -> bool:
     """Bits that should agree and do not: a level retrained on the device model that trained the committed one."""
-    return bool((table["same_machine"] & ~table["same_bits"]).any())
+    return bool((table["same_machine"].eq(True) & ~table["same_bits"]).any())
 
 
 def verify_sentence(table: pd.DataFrame, store: str, source: str) -> str:
     if table.empty:
         return f"{store} and {source} share no stored level: nothing to compare."
     parts = [f"{len(table)} level(s) of {table['run'].nunique()} run(s) compared between {store} and {source}"]
-    for same_machine, group in table.groupby("same_machine", sort=False):
+    for same, group in table.groupby(table["same_machine"].map(lambda v: {True: "same", False: "other"}.get(v, "unknown")),
+                                     sort=False):
         differ = group[~group["same_bits"]]
-        machines = ", ".join(sorted(set(group["trained_on"]))) or "an unrecorded machine"
-        if same_machine:
+        machines = ", ".join(sorted(set(group["trained_on"])))
+        here = ", ".join(sorted(set(group["here"])))
+        if same == "same":
             text = (f"{len(group)} retrained on the device model that trained them ({machines}): "
                     f"{int(group['same_bits'].sum())} identical to the bit (masks, trained weights where both are "
                     f"kept, results)")
-        else:
-            here = ", ".join(sorted(set(group["here"])))
+        elif same == "other":
             text = (f"{len(group)} trained on {machines} and retrained here on {here}, another device model whose "
                     f"last bits differ (a measurement, not a failure): {int(group['same_bits'].sum())} identical")
+        else:
+            text = (f"{len(group)} trained on {machines} with no instruction set recorded and retrained here on "
+                    f"{here}: one model name covers CPUs whose last bits differ (two AMD EPYC generations, AVX2 and "
+                    f"AVX-512), so differences are a measurement, not a failure: "
+                    f"{int(group['same_bits'].sum())} identical")
         if not differ.empty:
             text += (f"; {len(differ)} differ: test accuracy at early stop by up to "
                      f"{differ['test_acc_diff_pp'].abs().max():.2f} pp (mean {differ['test_acc_diff_pp'].abs().mean():.2f}),"

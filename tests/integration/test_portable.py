@@ -17,6 +17,7 @@ from lth_utils.lottery import imp
 
 from lth_utils.results import portable
 from lth_utils.foundations.files import torch_load
+from lth_utils.foundations import store
 from lth_utils.foundations.store import level_dir
 
 from conftest import same_file
@@ -262,9 +263,9 @@ def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel
                   if (r["trial"], r["level"]) == (1, 2))
     assert record["retrained"]["final_test_acc"] == row["final_test_acc"]
     assert "weights_final" not in record  # a control level exported without them: stand-ins never pass as its own
-    for store in ("b", "c"):  # a level imported before (b) and a new store (c): the stand-ins written back
-        portable.import_store(tmp_path / "compact", tmp_path / store)
-        twin = tmp_path / store / victim.relative_to(tmp_path / "a")
+    for other in ("b", "c"):  # a level imported before (b) and a new store (c): the stand-ins written back
+        portable.import_store(tmp_path / "compact", tmp_path / other)
+        twin = tmp_path / other / victim.relative_to(tmp_path / "a")
         assert same_file(victim / STAND_IN, twin / STAND_IN) and not (twin / "weights_final.pt").exists()
         assert (twin / RETRAINED).read_text() == (victim / RETRAINED).read_text()
     table = loss_landscapes.stand_ins({a: replace(c, out=str(tmp_path / "c")) for a, c in arms.items()}, [2], 2)
@@ -281,6 +282,24 @@ def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel
     levels.write_text(json.dumps(records))
     with pytest.raises(portable.ImportMismatch, match=r"level_2.npz \(retrained\).*stand-in trained weights differ"):
         portable.import_store(tmp_path / "compact", tmp_path / "d")
+    # on the device model that trained it, retraining without --here gives the level its own weights back
+    monkeypatch.undo()  # training allowed again
+    (victim / "result.json").write_text(json.dumps(row))
+    rows = portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
+    assert [(r["trial"], r["level"], r["retrained"]) for r in rows] == [(1, 2, False)]
+    assert same_file(victim / "weights_final.pt", original)
+    assert not (victim / STAND_IN).exists() and not (victim / RETRAINED).exists()
+    portable.export_store(tmp_path / "a", tmp_path / "compact", weights_read=read)
+    record = next(r for r in json.loads(levels.read_text()) if (r["trial"], r["level"]) == (1, 2))
+    assert "retrained" not in record and "weights_final" in record
+    rows = portable.import_store(tmp_path / "compact", tmp_path / "c")  # a store holding the stand-ins: replaced
+    assert sum(r["weights_written"] for r in rows) == 1 and sum(r["levels_written"] for r in rows) == 0
+    twin = tmp_path / "c" / victim.relative_to(tmp_path / "a")
+    assert same_file(twin / "weights_final.pt", original) and not (twin / STAND_IN).exists()
+    assert not (twin / RETRAINED).exists()
+    assert portable.import_store(tmp_path / "compact", tmp_path / "c")[0]["weights_written"] == 0  # done once
+    table = loss_landscapes.stand_ins({a: replace(c, out=str(tmp_path / "c")) for a, c in arms.items()}, [2], 2)
+    assert not table["stand_in"].any()
 
 
 def _late_rewinding_store(tiny, tmp_path):
@@ -364,5 +383,13 @@ def test_verify_on_another_device_model_measures_and_passes(tiny, tmp_path, caps
     levels.write_text(json.dumps(records))
     assert main(["verify", "--out", cfg.out, "--against", str(tmp_path / "compact")]) == 0
     text = capsys.readouterr().out
-    assert "trained on Other CPU and retrained here" in text and "a measurement, not a failure" in text
+    assert f"trained on Other CPU ({torch.backends.cpu.get_cpu_capability()}) and retrained here" in text
+    assert "a measurement, not a failure" in text
     assert "2 differ: test accuracy at early stop by up to 0.10 pp" in text
+    for r in records:  # the same model name, its instruction set not recorded (rows from before it was): not a failure
+        r["result"]["provenance"] = {k: v for k, v in r["result"]["provenance"].items() if k != "cpu_capability"}
+        r["result"]["provenance"]["device_name"] = store.cpu_name()
+    levels.write_text(json.dumps(records))
+    assert main(["verify", "--out", cfg.out, "--against", str(tmp_path / "compact")]) == 0
+    text = capsys.readouterr().out
+    assert "with no instruction set recorded" in text and "a measurement, not a failure" in text

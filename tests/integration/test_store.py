@@ -61,6 +61,13 @@ def test_every_level_records_device_torch_and_code_version(tiny):
         assert store.machine(row) == f"{store.cpu_name()} ({recorded['cpu_capability']})"
     older = {"provenance": {k: v for k, v in recorded.items() if k != "cpu_capability"}}  # recorded before it was
     assert store.machine(older) == store.cpu_name() and store.machine({}) == "an unrecorded machine"
+    assert store.same_machine(row, store.machine_row(cfg.device)) is True
+    assert store.same_machine(older, row) is None  # one model name, instruction set unknown: not pinned down
+    other_set = {"provenance": {**recorded, "cpu_capability": "OTHER"}}
+    other_name = {"provenance": {**recorded, "device_name": "Other CPU"}}
+    assert store.same_machine(other_set, row) is False and store.same_machine(other_name, older) is False
+    gpu = {"provenance": {"device_type": "cuda", "device_name": "NVIDIA H100"}}
+    assert store.same_machine(gpu, gpu) is True  # a GPU's name is its model
 
 
 def _forge_torch_version(cfg, trial, level, version="1.0.0"):

@@ -62,7 +62,7 @@ def test_a_supermask_run_travels_in_the_compact_store_and_is_read_back_not_relea
     assert [r["trial"] for r in json.loads((compact / "trials.json").read_text())] == [0, 1]
     moved = replace(cfg, out=str(tmp_path / "elsewhere"))
     assert portable.import_store(tmp_path / "compact", moved.out) == [{"run": cfg.root.name, "levels_written": 0,
-                                                                       "trials_written": 2}]
+                                                                       "weights_written": 0, "trials_written": 2}]
     for trial in range(2):
         for name in ("result.json", "metrics.csv"):
             assert (moved.root / f"trial_{trial}" / name).read_bytes() == \
