@@ -552,13 +552,15 @@ def _import_stand_in(cfg: IMPConfig, source: Path, record: dict, arrays: dict, s
     atomic_write_text(directory / RETRAINED, json.dumps(record["retrained"]) + "\n")
 
 
-def _import_final(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shapes, directory: Path) -> bool:
+def _import_final(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shapes, directory: Path,
+                  with_final: set[str]) -> bool:
     """Write a stored level's own trained weights where the compact store now carries them and the level lacks them
     (imported before a notebook read them, or holding stand-ins: those go), checked against their recorded digest.
-    Returns whether it wrote them."""
-    members = _members(arrays, f"t{record['trial']}/l{record['level']}")
-    if (directory / "weights_final.pt").is_file() or not any(k.startswith("final/") for k in members):
+    `with_final`: the levels ('t1/l7') whose trained weights the run's files hold. Returns whether it wrote them."""
+    key = f"t{record['trial']}/l{record['level']}"
+    if key not in with_final or (directory / "weights_final.pt").is_file():
         return False
+    members = _members(arrays, key)
     template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
     final = _final_weights(members, template, masks.load(directory / "mask.pt"))
     if state_digest(final) != record["weights_final"]:
@@ -591,6 +593,7 @@ def import_run(source: Path, store: Path) -> dict:
         if not (root / f"trial_{trial}" / "rewind.pt").exists():
             atomic_torch_save(root / f"trial_{trial}" / "rewind.pt", point)
     written = weights = 0
+    with_final = {"/".join(k.split("/")[1:3]) for k in arrays if k.startswith("final/")}
     for record in records:
         directory = level_dir(root, record["trial"], record["level"])
         with task_lock(directory):
@@ -605,7 +608,7 @@ def import_run(source: Path, store: Path) -> dict:
                         write_csv(directory / name, value, METRIC_COLUMNS)
                 write_result(directory, record["result"])  # last: only now is the level stored
                 written += 1
-            elif _import_final(cfg, source, record, arrays, shapes, directory):
+            elif _import_final(cfg, source, record, arrays, shapes, directory, with_final):
                 weights += 1
             if "retrained" in record and not (directory / RETRAINED).is_file() \
                     and not (directory / "weights_final.pt").is_file():
