@@ -372,8 +372,9 @@ def replay_rewind_point(cfg: IMPConfig, trial: int, splits=None, kernels_version
 def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress=None) -> dict | None:
     """Copy level 0 of `source` into `cfg`'s run, with the rewind point replayed for late rewinding; result.json
     last. None when the source stopped (patience) before this run's rewind point, or when a late-rewinding run's
-    source was trained on another device model, or one its provenance does not pin down (its replayed rewind point would not lie on the copied trajectory:
-    training is not bit-identical across CPUs): then this run trains its own."""
+    source was trained on another device model, or one its provenance does not pin down (its replayed rewind point
+    would not lie on the copied trajectory: training is not bit-identical across CPUs): then this run trains its
+    own."""
     row = run_level(source, trial, 0, on_progress)
     k = cfg.rewind_iteration
     if k and row["iterations_run"] < k:

@@ -535,6 +535,19 @@ def _import_level(cfg: IMPConfig, source: Path, store: Path, record: dict, array
     return files
 
 
+def _checked_weights(cfg: IMPConfig, source: Path, record: dict, members: dict, shapes, directory: Path, digest: str,
+                     part: str, what: str) -> dict:
+    """Trained weights of a level already stored, rebuilt from its level file's `members` ('final/...',
+    'zero_sign/...') on its stored mask and checked against `digest`: ImportMismatch names the file's `part` and
+    `what` differs."""
+    template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
+    weights = _final_weights(members, template, masks.load(directory / "mask.pt"))
+    if state_digest(weights) != digest:
+        raise ImportMismatch(source, record["trial"], record["level"], f"trial_{record['trial']}/level_"
+                             f"{record['level']}.npz ({part})", f"{what} differ from their recorded digest")
+    return weights
+
+
 def _import_stand_in(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shapes, directory: Path) -> None:
     """Write a level's stand-in trained weights and their result row (retrain_weights with `here`), checked against
     their digest, into a level already stored (new, or imported before they were exported); the row last."""
@@ -542,12 +555,8 @@ def _import_stand_in(cfg: IMPConfig, source: Path, record: dict, arrays: dict, s
     renamed = {"retrained": "final", "retrained_sign": "zero_sign"}
     members = {f"{renamed[k.split('/')[0]]}/{k.split('/', 1)[1]}": v for k, v in members.items()
                if k.split("/")[0] in renamed}
-    template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
-    weights = _final_weights(members, template, masks.load(directory / "mask.pt"))
-    if state_digest(weights) != record["retrained"]["weights"]:
-        raise ImportMismatch(source, record["trial"], record["level"], f"trial_{record['trial']}/level_"
-                             f"{record['level']}.npz (retrained)", "the stand-in trained weights differ from their "
-                             "recorded digest")
+    weights = _checked_weights(cfg, source, record, members, shapes, directory, record["retrained"]["weights"],
+                               "retrained", "the stand-in trained weights")
     atomic_torch_save(directory / STAND_IN, weights)
     atomic_write_text(directory / RETRAINED, json.dumps(record["retrained"]) + "\n")
 
@@ -560,13 +569,8 @@ def _import_final(cfg: IMPConfig, source: Path, record: dict, arrays: dict, shap
     key = f"t{record['trial']}/l{record['level']}"
     if key not in with_final or (directory / "weights_final.pt").is_file():
         return False
-    members = _members(arrays, key)
-    template = build_model(cfg.model, shapes.input_shape, shapes.num_classes).state_dict()
-    final = _final_weights(members, template, masks.load(directory / "mask.pt"))
-    if state_digest(final) != record["weights_final"]:
-        raise ImportMismatch(source, record["trial"], record["level"], f"trial_{record['trial']}/level_"
-                             f"{record['level']}.npz (final)", "the stored trained weights differ from their "
-                             "recorded digest")
+    final = _checked_weights(cfg, source, record, _members(arrays, key), shapes, directory, record["weights_final"],
+                             "final", "the stored trained weights")
     atomic_torch_save(directory / "weights_final.pt", final)
     _drop_stand_in(directory)
     return True
