@@ -60,7 +60,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "03": (Exercise(1, ({"trials": 3},)), Exercise(2), Exercise(3)),
     "04": (Exercise(1), Exercise(2, ({"profile": "quick", "rewind_points": [100]},)), Exercise(3)),
     "05": (Exercise(1, ({"trials": 3},)), Exercise(2), Exercise(3)),
-    "06": (Exercise(1, ({"seed": 1},)), Exercise(2, ({"trials": 5},)), Exercise(3),
+    "06": (Exercise(1, ({"seed": 1},)), Exercise(2, ({"trials": 10},)), Exercise(3),
            Exercise(4, ({"widths": [8, 10, 12, 14, 16, 18, 20, 24, 32]},))),
     "07": (Exercise(1, ({"methods": ["snip"], "densities": [0.036]},)), Exercise(2), Exercise(3)),
     "08": (Exercise(1, ({"criteria": ["movement"], "trials": 5},)), Exercise(2), Exercise(3, code=True),

@@ -1,8 +1,8 @@
 """Run profiles for the notebooks: `smoke` (seconds, for CI), `quick` (a miniature to retrain in minutes: 2 trials of
 2,000 iterations), `standard` (the paper's protocol with early stopping by patience: the handouts of the notebooks
 whose paper-scale runs are not all committed yet; trained from scratch they take hours on 2 cores, see the README's
-cost section) and `paper` (the paper's exact hyperparameters, shared/docs/paper.md: the handouts of 01 to 05, 07,
-08, 10 and 11).
+cost section) and `paper` (the paper's exact hyperparameters, shared/docs/paper.md: the handouts of 01 to 08, 10 and 11;
+for 06's own regression experiment, its longest sweep: 5 seeds, 4,000 steps, widths up to 1,024).
 HANDOUT_PROFILES says which profile each handout is rendered in; `handouts` (make run's default) means that.
 
     cfg = imp_config("standard", seed=0)                 # an IMPConfig
@@ -74,7 +74,7 @@ PAPER_MODELS: dict[str, dict[str, Any]] = {
 # which the handout's protocol cell says, with what it biases (protocol.py). A notebook's parameters cell defaults
 # to this profile (tested).
 HANDOUT_PROFILES: dict[str, str] = {"01": "paper", "02": "paper", "03": "paper", "04": "paper", "05": "paper",
-                                    "07": "paper", "08": "paper", "10": "paper", "11": "paper"}
+                                    "06": "paper", "07": "paper", "08": "paper", "10": "paper", "11": "paper"}
 
 # Where each profile's runs are stored, relative to the repository: `paper` keeps its own store beside its committed
 # compact results (results/paper/store), which `make export PROFILE=paper` writes from it alone.

@@ -5,6 +5,7 @@ on a regression MLP (does pruning improve generalisation here?).
     fit(point)                      # {"train_loss", "test_loss", ...}, stored in the run store, read back next time
     width_sweep(base, widths=[1, 2, 4, ...])            # DataFrame, one row per (width, seed)
     regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
+    imp_verdict(regression_imp_trials(base, seeds=[0, 1, 2]))   # pruned rounds against dense, paired by seed
     with_knobs(SETTINGS["standard"], widths=[4, 16, 64], regression_rounds=5)   # a notebook's own knobs, checked
 
 The task: y = teacher(x) + noise, x ~ N(0, I) in `input_dim` dimensions, the teacher a fixed random tanh network;
@@ -28,6 +29,7 @@ from ..training.workers import parallel_map
 from ..foundations.files import atomic_write_text
 from ..lottery.imp import derive_seed
 from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
+from ..results.analysis import holm_survivors, interval_verdict, mean_interval
 from ..training.masking import masked_parameters, masked_step
 
 
@@ -197,6 +199,39 @@ def regression_imp_trials(base: RegressionConfig, seeds: list[int], rounds: int 
     jobs = [(dataclasses.replace(base, seed=s), rounds, rate) for s in seeds]
     results = parallel_map(regression_imp, jobs, workers=workers, progress=progress, desc="regression IMP")
     return pd.DataFrame([{**row, "seed": s} for s, rows in zip(seeds, results) for row in rows])
+
+
+def imp_versus_dense(imp_runs: pd.DataFrame) -> pd.DataFrame:
+    """Per pruned round of regression_imp_trials' rows: its test loss minus the dense network's (round 0) of the same
+    seed, mean and 95% t-interval over seeds (paired_difference's columns, `level` = round), and whether the
+    difference survives Holm's correction over all the rounds (`holm`). NaN bounds with one seed."""
+    dense = imp_runs[imp_runs["round"] == 0].set_index("seed")["test_loss"]
+    rows = []
+    for r, group in imp_runs[imp_runs["round"] > 0].groupby("round"):
+        m = mean_interval(group["test_loss"].to_numpy() - dense.loc[group["seed"]].to_numpy())
+        rows.append({"level": int(r), "percent_remaining": 100 * group["density"].mean(), "mean_diff": m["mean"],
+                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": m["n"]})
+    paired = pd.DataFrame(rows, columns=["level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials"])
+    return paired.assign(holm=holm_survivors(paired) if len(paired) else [])
+
+
+def imp_verdict(imp_runs: pd.DataFrame, band: tuple[float, float] = (40.0, 60.0)) -> dict:
+    """Does IMP on the regression MLP generalise better than its dense network? Judged on paired intervals, never on
+    a difference of means: {"paired": imp_versus_dense's table, "verdicts": per round 'lower' / 'higher' / 'no
+    difference shown' / 'one trial: no interval' (test loss against dense's), "best": the paired row of the round with
+    the lowest mean test loss, "band_best": the same among the rounds with `band` % of the weights remaining (None
+    if none), "lower", "higher": the rounds whose 95% interval lies below / above 0, "holm_lower": those below 0 that
+    survive Holm's correction over all rounds}. A pruned round 'beats dense' only where its interval lies below 0."""
+    paired = imp_versus_dense(imp_runs)
+    verdicts = [interval_verdict(lo, hi) for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
+    paired = paired.assign(verdict=verdicts)
+    in_band = paired[paired["percent_remaining"].between(*band)]
+    best = paired.loc[paired["mean_diff"].idxmin()] if len(paired) else None
+    band_best = in_band.loc[in_band["mean_diff"].idxmin()] if len(in_band) else None
+    lower = paired[paired["verdict"] == "lower"]
+    return {"paired": paired, "verdicts": verdicts, "best": best, "band_best": band_best,
+            "lower": lower["level"].tolist(), "higher": paired.loc[paired["verdict"] == "higher", "level"].tolist(),
+            "holm_lower": lower.loc[lower["holm"], "level"].tolist()}
 
 
 def describe_curve(test_loss: pd.Series, margin: float = 0.05) -> dict:

@@ -362,6 +362,23 @@ def test_a_second_descent_counts_only_beyond_the_seeds_spread():
     assert not noisy["u_shape"] and noisy["second_descent"] and not noisy["separated"]
 
 
+def test_a_pruned_regression_round_beats_dense_only_where_its_paired_interval_lies_below_zero():
+    def runs(losses):  # losses[seed][round], round 0 dense
+        return pd.DataFrame([{"round": r, "seed": s, "density": 0.9 ** r, "test_loss": v}
+                             for s, per_seed in enumerate(losses) for r, v in enumerate(per_seed)])
+    # round 1: lower in every seed by about 0.1 (paired: the seeds' offsets cancel); round 2: a lower mean, but one
+    # seed is worse than its dense (the old rule, a lower mean, called this a win); round 3: higher everywhere
+    v = double_descent.imp_verdict(runs([[0.50, 0.40, 0.25, 0.60], [0.70, 0.61, 0.75, 0.81],
+                                         [0.60, 0.49, 0.40, 0.72]]), band=(70, 85))
+    assert v["verdicts"] == ["lower", "no difference shown", "higher"]
+    assert v["lower"] == [1] and v["higher"] == [3] and int(v["best"]["level"]) == 2
+    assert int(v["band_best"]["level"]) == 2 and v["band_best"]["verdict"] == "no difference shown"
+    assert v["paired"]["mean_diff"].iloc[0] == pytest.approx(-0.10, abs=1e-12)
+    assert v["holm_lower"] == [1]
+    one = double_descent.imp_verdict(runs([[0.5, 0.4]]), band=(40, 60))
+    assert one["verdicts"] == ["one trial: no interval"] and one["band_best"] is None and one["holm_lower"] == []
+
+
 def test_notebook_09_plans_lenet5_with_the_papers_conv_rates_its_controls_and_late_rewinding():
     from lth_utils import experiments
     cfg, settings = profiles.imp_config("standard"), profiles.NOTEBOOK_SETTINGS["standard"]
