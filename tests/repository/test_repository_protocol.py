@@ -27,7 +27,11 @@ def test_the_standard_handouts_state_the_bias_measured_on_the_committed_dense_cu
 
 
 def test_a_notebook_is_rendered_in_the_paper_profile_once_all_its_paper_runs_are_committed():
+    from lth_utils.experiments import PLANNED
     for number in [n for n, p in profiles.HANDOUT_PROFILES.items() if p == "paper"]:
+        if number not in PLANNED:  # an experiment of its own (06's regressions), trained as the notebook runs
+            assert number in protocol.OWN_EXPERIMENTS, f"notebook {number} plans no IMP runs and has no own experiment"
+            continue
         done, planned = protocol.paper_levels_committed(number)
         assert done == planned, f"notebook {number}'s handout is paper but {done} of {planned} levels are committed"
 
