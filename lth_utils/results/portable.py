@@ -60,7 +60,7 @@ from ..lottery.imp import IMPConfig, arm_of, config_of, dense_source, fit_level,
 from ..training.workers import in_worker
 from ..foundations.store import (METRIC_COLUMNS, SUMMARY_COLUMNS, ImportMismatch, config_text, folder_number, level_dir, read_csv,
                     read_result, same_machine, stored_levels, task_lock, trained_by_trial, write_csv, write_result, STAND_IN,
-                    RETRAINED, machine, this_machine)
+                    RETRAINED, machine, machine_row, this_machine)
 
 SPLITS = ("val", "test")
 ARM_ORDER = {"ticket": 0, "random_prune": 1, "reinit": 2}  # a ticket run is imported before the arms that read it
@@ -682,8 +682,9 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
     (keeps_weights) but the store lacks, as after an import from a compact store that left them out. Each level is
     retrained in a fresh single-thread worker, as the engine trains; its mask and results must equal the stored ones
     to the bit, and its weights the digest `source` (a compact store) recorded where it has one, else ImportMismatch
-    (another machine's floats: train in a new store instead, or pass `here`). `data_root` (default: the run's) holds
-    the datasets.
+    (another machine's floats: train in a new store instead, or pass `here`); without `here`, a level whose row
+    names another device model, or another instruction set where both record one (store.same_machine), is refused
+    before any training. `data_root` (default: the run's) holds the datasets.
 
     With `here`, a level whose retrained bits differ (another CPU model) keeps them as stand-ins beside the stored
     result: weights_retrained.pt, and RETRAINED (its own result row and provenance, written last), which
@@ -711,8 +712,8 @@ def retrain_weights(store: str | Path, source: str | Path | None = None, data_ro
                 todo.append((cfg, trial, level, directory, recorded.get((trial, level))))
     if not here:  # a level that records another machine cannot give its bits here: said before any training
         for cfg, trial, level, directory, _ in todo:
-            row = read_result(directory)
-            if "cpu_capability" in (row.get("provenance") or {}) and machine(row) != this_machine(cfg.device):
+            row = read_result(directory)  # another model name, or another instruction set where both record one
+            if same_machine(row, machine_row(cfg.device)) is False:
                 raise ImportMismatch(cfg.root, trial, level, "weights_final.pt", f"trained on {machine(row)}, and "
                                      f"this is {this_machine(cfg.device)}", "Training is not bit-identical across CPU "
                                      "models: retrain it on that machine, or keep stand-ins trained here "

@@ -255,6 +255,11 @@ def test_weights_retrained_on_another_cpu_model_are_kept_as_stand_ins_and_travel
     monkeypatch.setattr(portable, "in_worker", lambda *a: pytest.fail("trained before refusing"))
     with pytest.raises(portable.ImportMismatch, match=r"(?s)trained on .* \(ANOTHER\), and this is .*--here"):
         portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
+    legacy = dict(nudged["provenance"], device_name="Another CPU")  # another model, from before instruction sets
+    legacy.pop("cpu_capability", None)                              # were recorded: its name tells, refused too
+    (victim / "result.json").write_text(json.dumps({**nudged, "provenance": legacy}))
+    with pytest.raises(portable.ImportMismatch, match=r"(?s)trained on Another CPU, and this is .*--here"):
+        portable.retrain_weights(tmp_path / "a", tmp_path / "compact", progress=False, weights_read=read)
     (victim / "result.json").write_text(json.dumps(nudged))
     for name, data in stand_ins.items():
         (victim / name).write_bytes(data)
