@@ -61,6 +61,10 @@ def run_export(args) -> int:
     for row in rows:
         count = f"{row['trials']:4d} trials" if "trials" in row else f"{row['levels']:4d} levels"
         print(f"{row['run']:55s} {count} {row['bytes'] / 1e6:8.2f} MB")
+    if not args.runs:  # notebook 06's regressions (no IMP runs), one file beside them
+        from .experiments import double_descent
+        if packed := double_descent.pack(args.out, args.to):
+            print(f"{double_descent.PACKED:55s} {packed:4d} regression results")
     print(f"{len(rows)} runs exported to {args.to}: {portable.compact_size(args.to) / 1e6:.2f} MB in all")
     return 0
 
@@ -78,11 +82,14 @@ def run_import(args) -> int:
             print(f"{source}: no committed results for this profile, nothing to import")
             continue
         rows = portable.import_store(source, out)
+        from .experiments import double_descent
+        regressions = double_descent.unpack(source, out)  # notebook 06's, where committed
         print(f"{len(rows)} runs imported from {source} into {out}: "
               f"{sum(r['levels_written'] for r in rows)} levels and {sum(r['trials_written'] for r in rows)} supermask "
               f"trials written, the rest were already stored"
               + (f"; {weights} stored levels got trained weights exported after them"
-                 if (weights := sum(r['weights_written'] for r in rows)) else ""))
+                 if (weights := sum(r['weights_written'] for r in rows)) else "")
+              + (f"; {regressions} regression results written" if regressions else ""))
     return 0
 
 
@@ -188,13 +195,17 @@ def compare_command(args) -> int:
     if not Path(args.store).is_dir():
         raise ConfigError("store", args.store, "a folder written by `python -m lth_utils export`")
     cfg = imp_config(args.profile)
+    from .experiments import double_descent
     inputs = comparison.gather(cfg, NOTEBOOK_SETTINGS[args.profile], lambda c: portable.stored_summary(args.store, c))
     if inputs[0].empty:
         raise ConfigError("store", args.store, f"a compact store holding the {args.profile} profile's ticket run")
-    table = comparison.side_by_side(*inputs)
+    regression = double_descent.packed_imp_trials(args.store, NOTEBOOK_SETTINGS[args.profile].double_descent)
+    table = comparison.side_by_side(*inputs, regression=regression)
     block = (f"{comparison.markdown(table)}\n\n"
              f"Computed by `python -m lth_utils compare --profile {args.profile}` from `{args.store}` "
-             f"({comparison.trials_note(*inputs[:3])}). {comparison.multiplicity(table)}")
+             f"({comparison.trials_note(*inputs[:3])}"
+             + (f"; notebook 06's regression IMP: {regression['seed'].nunique()} seeds, `{double_descent.PACKED}`"
+                if regression is not None else "") + f"). {comparison.multiplicity(table)}")
     return _emit(block, args.readme, "side-by-side table", comparison.START, comparison.END)
 
 

@@ -1,4 +1,5 @@
-"""The paper's claims next to ours: one row per claim in shared/docs/paper.md (and the ES667 proposal's two claims),
+"""The paper's claims next to ours: one row per claim in shared/docs/paper.md (the ES667 proposal's two claims, and
+source 000's two on pruning a regression MLP, notebook 06's),
 each with the paper's value, ours as mean [min, max] over trials, and a verdict computed by a stated rule.
 
     table = side_by_side(ticket, reinit, random_prune, one_shot)   # summaries as engine.run returns them
@@ -20,6 +21,10 @@ are compared), so that more trials sharpen a verdict instead of loosening it:
 - where an arm falls below dense for good (tickets' fall-back, reinit's onset): the first level from which every
   sparser stored level's paired interval lies below 0 (`onset_level`); "agrees" within one pruning level (a factor
   1/0.8 in density) of the paper's, "not resolved" when our interval at the paper's level holds 0, else "disagrees";
+- source 000's regression claims (test loss, lower is better, paired by seed: double_descent.imp_verdict): pruning
+  to ~40-60% of the weights improves generalisation ("agrees" where the best round in that band lies below dense,
+  "disagrees" where it lies above, else "not resolved"); no loss until ~70% of the weights are pruned ("disagrees"
+  where a round with at least 30% remaining lies above dense, else "consistent");
 - claims this reproduction did not run (the paper's Conv-2/4/6 on CIFAR-10) are rows with the verdict "not run".
 Several rows are tested at 95% each, so about one in twenty intervals excludes 0 by chance alone (`multiplicity`).
 The paper's dense accuracy is read off its figures (about 98%), to about 0.3 pp.
@@ -30,7 +35,7 @@ import math
 
 import pandas as pd
 from ..results import analysis
-from ..experiments import imp_runs
+from ..experiments import double_descent, imp_runs
 
 AGREES, OTHER_SIZE, UNRESOLVED, DISAGREES = "agrees", "same direction, other size", "not resolved", "disagrees"
 CONSISTENT, NOT_RUN = "consistent", "not run"
@@ -150,12 +155,13 @@ def _row(claim: str, paper: str, ours: str, verdict: str, source: str = "paper")
 
 
 def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.DataFrame,
-                 one_shot: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """The side-by-side table (see the module docstring for the rules); rows for levels not stored are left out."""
+                 one_shot: dict[int, pd.DataFrame], regression: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The side-by-side table (see the module docstring for the rules); rows for levels not stored are left out, and
+    source 000's rows where `regression` (notebook 06's IMP rows, double_descent.regression_imp_trials') is given."""
     dense = _by_trial(ticket, 0, "test_acc_at_early_stop")
     dense_es = _by_trial(ticket, 0, "early_stop_iteration")
     rows = (_ticket_rows(ticket, dense, dense_es) + _reinit_rows(ticket, reinit, dense)
-            + _one_shot_rows(ticket, one_shot, dense, dense_es) + es667_rows(ticket, reinit) + not_run_rows())
+            + _one_shot_rows(ticket, one_shot, dense, dense_es) + es667_rows(ticket, reinit) + regression_rows(regression) + not_run_rows())
     return pd.DataFrame(rows)
 
 
@@ -309,6 +315,35 @@ def es667_reinit_gap(ticket: pd.DataFrame, reinit: pd.DataFrame) -> dict | None:
 def es667_rows(ticket: pd.DataFrame, reinit: pd.DataFrame) -> list[dict]:
     """The course proposal's claims (shared/docs/sources.md): the rows of the table, and what notebook 03 prints."""
     return [r for r in (es667_within_2pp(ticket), es667_reinit_gap(ticket, reinit)) if r is not None]
+
+
+def regression_rows(imp: pd.DataFrame | None) -> list[dict]:
+    """Source 000's claims on IMP of a width-100 regression MLP (notebook 06's runs; the rules in the module
+    docstring), from double_descent.imp_verdict on `imp` (regression_imp_trials' rows); none without runs."""
+    if imp is None or imp.empty:
+        return []
+    v = double_descent.imp_verdict(imp, band=(40.0, 60.0))
+    paired = v["paired"]
+
+    def text(row) -> str:
+        return (f"{row['percent_remaining']:.1f}%: {row['mean_diff']:+.3f} [95% CI {row['ci_low']:+.3f}, "
+                f"{row['ci_high']:+.3f}], n={row['trials']}")
+    rows = []
+    best = v["band_best"]
+    if best is not None:
+        verdict = {"lower": AGREES, "higher": DISAGREES}.get(best["verdict"], UNRESOLVED)
+        rows.append(_row("IMP on a regression MLP (width 100): test loss at 40-60% of the weights remaining, minus "
+                         "dense", "lower: pruning to ~40-50% of the weights improves generalisation",
+                         f"the band's best round, {text(best)} (paired by seed)", verdict, "000"))
+    kept = paired[paired["percent_remaining"] >= 30]
+    worse = kept[kept["verdict"] == "higher"]
+    first = (f"; the first, {text(worse.iloc[0])}" if len(worse) else "")
+    rows.append(_row("IMP on a regression MLP (width 100): no loss until ~70% of the weights are pruned",
+                     "no higher test loss down to ~30% remaining",
+                     f"{len(worse)} of the {len(kept)} rounds down to {kept['percent_remaining'].min():.1f}% remaining "
+                     f"lie above dense (higher test loss, paired by seed){first}; {int(worse['holm'].sum())} of them "
+                     "survive Holm's correction over the rounds", DISAGREES if len(worse) else CONSISTENT, "000"))
+    return rows
 
 
 def markdown(table: pd.DataFrame) -> str:

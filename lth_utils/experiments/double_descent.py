@@ -6,6 +6,8 @@ on a regression MLP (does pruning improve generalisation here?).
     width_sweep(base, widths=[1, 2, 4, ...])            # DataFrame, one row per (width, seed)
     regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
     imp_verdict(regression_imp_trials(base, seeds=[0, 1, 2]))   # pruned rounds against dense, paired by seed
+    pack("results/paper/runs", "results/paper/store")   # every stored regression into one file of a compact store
+    unpack("results/paper/store", "results/paper/runs")  # and back: a stored result is read, not trained again
     with_knobs(SETTINGS["standard"], widths=[4, 16, 64], regression_rounds=5)   # a notebook's own knobs, checked
 
 The task: y = teacher(x) + noise, x ~ N(0, I) in `input_dim` dimensions, the teacher a fixed random tanh network;
@@ -158,6 +160,59 @@ def _stored(cfg: RegressionConfig, name: str, compute) -> dict:
 
 def config_path(cfg: RegressionConfig) -> Path:
     return Path(cfg.out) / f"regression_w{cfg.width}_{cfg.activation}-{config_hash(cfg)}"
+
+
+# A compact store's regressions, one file: {folder: {result name: result}} for every `<folder>/<name>.json` of a run
+# store's regression folders (the folder names hash every field but `out`, so they travel).
+PACKED = "regressions.json"
+
+
+def read_packed(store: str | Path) -> dict:
+    """The regressions a compact store holds ({} if none)."""
+    path = Path(store) / PACKED
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def pack(runs: str | Path, store: str | Path) -> int:
+    """Export every regression result stored under run store `runs` into compact store `store` (PACKED, merged with
+    what it holds: a result already there is replaced by the stored one); returns how many it holds. Nothing is
+    written when there are none."""
+    packed = read_packed(store)
+    for path in sorted(Path(runs).glob("regression_*/*.json")):
+        packed.setdefault(path.parent.name, {})[path.stem] = json.loads(path.read_text())
+    if packed:  # folders and names sorted, each result as stored (unpack writes back the same bytes)
+        packed = {folder: dict(sorted(results.items())) for folder, results in sorted(packed.items())}
+        Path(store).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(store) / PACKED, json.dumps(packed, separators=(",", ":")) + "\n")
+    return sum(len(results) for results in packed.values())
+
+
+def unpack(store: str | Path, runs: str | Path) -> int:
+    """Write compact store `store`'s regressions into run store `runs` where they are missing (a stored result is
+    kept), as `_stored` writes them; returns how many were written."""
+    written = 0
+    for folder, results in read_packed(store).items():
+        for name, result in results.items():
+            path = Path(runs) / folder / f"{name}.json"
+            if not path.is_file():
+                atomic_write_text(path, json.dumps(result) + "\n")
+                written += 1
+    return written
+
+
+def packed_imp_trials(store: str | Path, own: DoubleDescent, width: int = 100, rate: float = 0.1) -> pd.DataFrame | None:
+    """regression_imp_trials' rows for a profile's sweep (`own`: its seeds, steps and IMP rounds, on the width-`width`
+    ReLU network as notebook 06 runs it), read from compact store `store` without training; None where a seed's
+    result is missing."""
+    base = RegressionConfig(width=width, steps=own.steps)
+    packed, rows = read_packed(store), []
+    for seed in own.seeds:
+        result = packed.get(config_path(dataclasses.replace(base, seed=seed)).name, {}).get(
+            f"imp_{own.regression_rounds}x{rate}")
+        if result is None:
+            return None
+        rows += [{**row, "seed": seed} for row in result["rows"]]
+    return pd.DataFrame(rows)
 
 
 def fit(cfg: RegressionConfig) -> dict:

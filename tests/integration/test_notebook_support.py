@@ -93,6 +93,28 @@ def test_pruned_regression_weights_stay_zero(tmp_path):
     assert all(torch.count_nonzero(final[n][~m]) == 0 for n, m in mask.items())
 
 
+def test_regressions_travel_in_one_compact_file_and_are_read_not_trained_again(tmp_path, monkeypatch):
+    own = double_descent.DoubleDescent(widths=(2, 4), seeds=(0, 1), steps=20, regression_rounds=2)
+    base = double_descent.RegressionConfig(steps=own.steps, out=str(tmp_path / "runs"))
+    fits = double_descent.width_sweep(base, list(own.widths), list(own.seeds), progress=False, workers=1)
+    imp = double_descent.regression_imp_trials(dataclasses.replace(base, width=8), list(own.seeds), rounds=2,
+                                               progress=False, workers=1)
+    assert double_descent.pack(tmp_path / "runs", tmp_path / "store") == 4 + 2  # 4 students, 2 IMP chains
+    assert double_descent.pack(tmp_path / "empty", tmp_path / "nothing") == 0 and not (tmp_path / "nothing").exists()
+    pd.testing.assert_frame_equal(double_descent.packed_imp_trials(tmp_path / "store", own, width=8), imp,
+                                  check_like=True)
+    assert double_descent.packed_imp_trials(tmp_path / "store", dataclasses.replace(own, seeds=(0, 5)), width=8) is None
+    assert double_descent.unpack(tmp_path / "store", tmp_path / "fresh") == 6
+    assert double_descent.unpack(tmp_path / "store", tmp_path / "fresh") == 0  # a stored result is kept
+    for path in (tmp_path / "runs").glob("regression_*/*.json"):  # the same bytes as trained
+        assert (tmp_path / "fresh" / path.relative_to(tmp_path / "runs")).read_bytes() == path.read_bytes()
+    monkeypatch.setattr(double_descent, "train_regression", lambda *a, **k: pytest.fail("trained again"))
+    fresh = dataclasses.replace(base, out=str(tmp_path / "fresh"))
+    pd.testing.assert_frame_equal(double_descent.width_sweep(fresh, list(own.widths), list(own.seeds),
+                                                             progress=False, workers=1).drop(columns="out"),
+                                  fits.drop(columns="out"))
+
+
 def test_late_rewound_levels_train_the_remaining_iterations(tiny):
     from lth_utils.execution import engine
     cfg = dataclasses.replace(tiny, rewind="10", trials=1, levels=1)

@@ -148,3 +148,21 @@ def test_replay_patience_matches_the_training_rule():
     loss = np.array([5, 4, 3, 2, 2.5, 2.6, 2.7, 1.9, 2.0, 2.1, 2.2])
     assert analysis.replay_patience(iterations, loss, patience=3, cap=1000) == (600, 300, False)
     assert analysis.replay_patience(iterations, loss, patience=5, cap=1000) == (1000, 700, True)  # cap before patience
+
+
+def test_source_000s_regression_claims_are_judged_on_paired_intervals_of_test_loss():
+    def runs(per_round):  # per_round[r]: test loss of seeds 0-2 at round r (round 0 dense), density 0.9 ** r
+        return pd.DataFrame([{"round": r, "seed": s, "density": 0.9 ** r, "test_loss": v}
+                             for r, losses in enumerate(per_round) for s, v in enumerate(losses)])
+    dense = [0.50, 0.60, 0.70]
+    flat = [dense] + [[v + d for v, d in zip(dense, (0.01, -0.01, 0.0))]] * 8  # within noise down to 43% remaining
+    better = flat[:6] + [[v - 0.1 + d for v, d in zip(dense, (0.01, -0.01, 0.0))]] + flat[7:]  # 53.1%: lower
+    worse = [dense, [v + 0.1 + d for v, d in zip(dense, (0.01, -0.01, 0.0))]] + flat[2:]  # 90%: higher
+    verdicts = {name: [r["verdict"] for r in comparison.regression_rows(runs(data))]
+                for name, data in (("flat", flat), ("better", better), ("worse", worse))}
+    assert verdicts == {"flat": [comparison.UNRESOLVED, comparison.CONSISTENT],
+                        "better": [comparison.AGREES, comparison.CONSISTENT],
+                        "worse": [comparison.UNRESOLVED, comparison.DISAGREES]}
+    assert all(r["source"] == "000" for r in comparison.regression_rows(runs(worse)))
+    assert "the first, 90.0%: +0.100" in comparison.regression_rows(runs(worse))[1]["ours"]
+    assert comparison.regression_rows(None) == []
