@@ -72,6 +72,7 @@ def run_export(args) -> int:
 def run_import(args) -> int:
     """`import`: a compact store (or a profile's committed ones) materialised into a run store."""
     from .course.profiles import profiles_of, run_store
+    from .experiments import double_descent
     from .results import portable
     pairs = [(args.source, args.out or "runs")] if args.source else \
         [(f"results/{p}/store", args.out or run_store(p)) for p in profiles_of(args.profile)]
@@ -82,7 +83,6 @@ def run_import(args) -> int:
             print(f"{source}: no committed results for this profile, nothing to import")
             continue
         rows = portable.import_store(source, out)
-        from .experiments import double_descent
         regressions = double_descent.unpack(source, out)  # notebook 06's, where committed
         print(f"{len(rows)} runs imported from {source} into {out}: "
               f"{sum(r['levels_written'] for r in rows)} levels and {sum(r['trials_written'] for r in rows)} supermask "

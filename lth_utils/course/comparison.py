@@ -161,7 +161,8 @@ def side_by_side(ticket: pd.DataFrame, reinit: pd.DataFrame, random_prune: pd.Da
     dense = _by_trial(ticket, 0, "test_acc_at_early_stop")
     dense_es = _by_trial(ticket, 0, "early_stop_iteration")
     rows = (_ticket_rows(ticket, dense, dense_es) + _reinit_rows(ticket, reinit, dense)
-            + _one_shot_rows(ticket, one_shot, dense, dense_es) + es667_rows(ticket, reinit) + regression_rows(regression) + not_run_rows())
+            + _one_shot_rows(ticket, one_shot, dense, dense_es) + es667_rows(ticket, reinit)
+            + regression_rows(regression) + not_run_rows())
     return pd.DataFrame(rows)
 
 

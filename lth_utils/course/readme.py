@@ -79,7 +79,7 @@ def costs_markdown(table: pd.DataFrame, cores: int, engine: dict | None = None) 
 
 
 # The notebooks whose `paper` IMP runs were trained (results/paper/store): those whose handouts are in the paper
-# profile and plan IMP runs (06's regressions train inside the notebook). The projection is checked against them.
+# profile and plan IMP runs (06's regressions are an experiment of its own). The projection is checked against them.
 TRAINED_PAPER_NOTEBOOKS = tuple(sorted(n for n, profile in HANDOUT_PROFILES.items()
                                        if profile == "paper" and n in PLANNED))
 

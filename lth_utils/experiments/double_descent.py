@@ -200,7 +200,8 @@ def unpack(store: str | Path, runs: str | Path) -> int:
     return written
 
 
-def packed_imp_trials(store: str | Path, own: DoubleDescent, width: int = 100, rate: float = 0.1) -> pd.DataFrame | None:
+def packed_imp_trials(store: str | Path, own: DoubleDescent, width: int = 100,
+                      rate: float = 0.1) -> pd.DataFrame | None:
     """regression_imp_trials' rows for a profile's sweep (`own`: its seeds, steps and IMP rounds, on the width-`width`
     ReLU network as notebook 06 runs it), read from compact store `store` without training; None where a seed's
     result is missing."""
