@@ -327,8 +327,8 @@ def regression_rows(imp: pd.DataFrame | None) -> list[dict]:
     paired = v["paired"]
 
     def text(row) -> str:
-        return (f"{row['percent_remaining']:.1f}%: {row['mean_diff']:+.3f} [95% CI {row['ci_low']:+.3f}, "
-                f"{row['ci_high']:+.3f}], n={row['trials']}")
+        return (f"{row['percent_remaining']:.1f}%: "
+                + analysis.format_interval(row, scale=1, unit="", spec="+.3f", show_n=True))
     rows = []
     best = v["band_best"]
     if best is not None:

@@ -31,7 +31,7 @@ from ..training.workers import parallel_map
 from ..foundations.files import atomic_write_text
 from ..lottery.imp import derive_seed
 from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
-from ..results.analysis import holm_survivors, interval_verdict, mean_interval
+from ..results.analysis import holm_survivors, interval_verdict, paired_difference
 from ..training.masking import masked_parameters, masked_step
 
 
@@ -261,13 +261,11 @@ def imp_versus_dense(imp_runs: pd.DataFrame) -> pd.DataFrame:
     """Per pruned round of regression_imp_trials' rows: its test loss minus the dense network's (round 0) of the same
     seed, mean and 95% t-interval over seeds (paired_difference's columns, `level` = round), and whether the
     difference survives Holm's correction over all the rounds (`holm`). NaN bounds with one seed."""
-    dense = imp_runs[imp_runs["round"] == 0].set_index("seed")["test_loss"]
-    rows = []
-    for r, group in imp_runs[imp_runs["round"] > 0].groupby("round"):
-        m = mean_interval(group["test_loss"].to_numpy() - dense.loc[group["seed"]].to_numpy())
-        rows.append({"level": int(r), "percent_remaining": 100 * group["density"].mean(), "mean_diff": m["mean"],
-                     "ci_low": m["ci_low"], "ci_high": m["ci_high"], "trials": m["n"]})
-    paired = pd.DataFrame(rows, columns=["level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials"])
+    runs = imp_runs.rename(columns={"round": "level", "seed": "trial"})
+    pruned = runs[runs["level"] > 0]
+    dense = pruned[["trial", "level"]].merge(runs[runs["level"] == 0].drop(columns="level"), on="trial")
+    paired = paired_difference(pruned, dense, "test_loss").reindex(
+        columns=["level", "percent_remaining", "mean_diff", "ci_low", "ci_high", "trials"])
     return paired.assign(holm=holm_survivors(paired) if len(paired) else [])
 
 
