@@ -6,6 +6,8 @@ on a regression MLP (does pruning improve generalisation here?).
     width_sweep(base, widths=[1, 2, 4, ...])            # DataFrame, one row per (width, seed)
     regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
     imp_verdict(regression_imp_trials(base, seeds=[0, 1, 2]))   # pruned rounds against dense, paired by seed
+    curve_verdict(sweep_rows, noise_floor)   # U shape and second descent, judged on 95% intervals
+    pruned_versus_narrow(imp_runs, relu_students, base)   # IMP's last round against dense students of its size
     pack("results/paper/runs", "results/paper/store")   # every stored regression into one file of a compact store
     unpack("results/paper/store", "results/paper/runs")  # and back: a stored result is read, not trained again
     with_knobs(SETTINGS["standard"], widths=[4, 16, 64], regression_rounds=5)   # a notebook's own knobs, checked
@@ -31,7 +33,7 @@ from ..training.workers import parallel_map
 from ..foundations.files import atomic_write_text
 from ..lottery.imp import derive_seed
 from ..models import ACTIVATIONS, glorot_init_, mlp, prunable_names
-from ..results.analysis import holm_survivors, interval_verdict, paired_difference
+from ..results.analysis import holm_survivors, interval_verdict, paired_difference, unpaired_difference
 from ..training.masking import masked_parameters, masked_step
 
 
@@ -310,18 +312,45 @@ def describe_curve(test_loss: pd.Series, margin: float = 0.05) -> dict:
 
 
 def curve_verdict(per_seed: pd.DataFrame, noise_floor: float) -> dict:
-    """The shape of one test-loss-against-width curve judged against its seeds' spread. `per_seed`: rows with
-    width, seed and test_loss. A classical U needs a minimum after the smallest width that is lower than the
-    smallest width's loss beyond the seeds' range; a second descent needs the lowest point after the peak to lie
-    below the peak's range (its worst seed better than the peak's best seed). Returns describe_curve's keys plus
-    "u_shape", "separated" (the second descent beyond the seeds' spread), "smallest_loss", "noise_floor"."""
-    grouped = per_seed.groupby("width")["test_loss"]
-    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
+    """The shape of one test-loss-against-width curve judged on 95% intervals, never on a difference of means.
+    `per_seed`: rows with width, seed and test_loss. The students of two widths share no initial weights (a seed draws
+    each width's own), so two widths are compared unpaired: unpaired_difference's Welch interval. A classical U needs
+    the first local minimum of the mean, after the smallest width, to lie below the smallest width's loss (the
+    interval of their difference below 0); a second descent needs the lowest point after the peak to lie below the
+    peak (the same). The minimum, peak and lowest point are picked from these means, which flatters the differences
+    between them: the intervals are, if anything, too narrow. Returns describe_curve's keys plus "u_shape",
+    "separated" (the second descent shown by its interval), "u_interval" (classical minimum minus smallest width),
+    "descent_interval" (lowest point after the peak minus the peak), "smallest_loss", "noise_floor"."""
+    losses = per_seed.groupby("width")["test_loss"]
+    mean = losses.mean()
     shape = describe_curve(mean, margin=0.0)
     first, classical, peak, descent = mean.index[0], shape["classical_width"], shape["peak_width"], shape["descent_width"]
-    u_shape = bool(classical != first and high[classical] < low[first])
-    separated = bool(shape["second_descent"] and high[descent] < low[peak])
-    return {**shape, "u_shape": u_shape, "separated": separated, "smallest_loss": float(mean[first]),
-            "peak_range": (float(low[peak]), float(high[peak])), "descent_range": (float(low[descent]),
-                                                                                   float(high[descent])),
-            "noise_floor": noise_floor}
+    u_interval = unpaired_difference(losses.get_group(classical), losses.get_group(first))
+    descent_interval = unpaired_difference(losses.get_group(descent), losses.get_group(peak))
+    u_shape = bool(classical != first and u_interval["ci_high"] < 0)
+    separated = bool(shape["second_descent"] and descent_interval["ci_high"] < 0)
+    return {**shape, "u_shape": u_shape, "separated": separated, "u_interval": u_interval,
+            "descent_interval": descent_interval, "smallest_loss": float(mean[first]), "noise_floor": noise_floor}
+
+
+def pruned_versus_narrow(imp_runs: pd.DataFrame, students: pd.DataFrame, base: RegressionConfig,
+                         nearest: int = 2) -> dict:
+    """Pruning a wide network or choosing a narrow one: IMP's last round (regression_imp_trials' rows of `base`'s
+    width) against the `nearest` dense students (width_sweep's rows, one activation and weight decay) whose weight
+    counts are closest to the round's, by ratio (a depth-1 student of width w has (input_dim + 1) w weights). Test
+    loss, unpaired (unpaired_difference: a student and a pruned network share no initial weights). Returns {"kept":
+    the last round's weights, "round", "loss": its mean test loss, "rows": per student width (ascending) a dict with
+    width, weights, loss (mean), the interval keys of the round minus the student, and verdict: 'lower' (pruning
+    does better), 'higher' (the narrow network does) or 'no difference shown'}."""
+    last_round = int(imp_runs["round"].max())
+    last = imp_runs.loc[imp_runs["round"] == last_round, "test_loss"]
+    per_width = base.input_dim + 1
+    kept = float(imp_runs.loc[imp_runs["round"] == last_round, "density"].mean()) * base.width * per_width
+    by_width = students.groupby("width")["test_loss"]
+    near = sorted(by_width.groups, key=lambda w: max(w * per_width / kept, kept / (w * per_width)))[:nearest]
+    rows = []
+    for w in sorted(near):
+        d = unpaired_difference(last, by_width.get_group(w))
+        rows.append({"width": int(w), "weights": int(w * per_width), "loss": float(by_width.get_group(w).mean()), **d,
+                     "verdict": interval_verdict(d["ci_low"], d["ci_high"])})
+    return {"kept": kept, "round": last_round, "loss": float(last.mean()), "rows": rows}

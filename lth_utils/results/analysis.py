@@ -42,6 +42,21 @@ def mean_interval(values, confidence: float = 0.95) -> dict:
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
+def unpaired_difference(a, b, confidence: float = 0.95) -> dict:
+    """{"mean_diff", "ci_low", "ci_high", "n_a", "n_b"}: mean(a) - mean(b) for two independent samples (nothing pairs
+    them, e.g. students of two widths, whose seeds draw unrelated initial weights), with Welch's t-interval (unequal
+    variances, Welch-Satterthwaite degrees of freedom); NaN bounds where either side has a single value."""
+    a, b = pd.Series(a, dtype=float), pd.Series(b, dtype=float)
+    diff = float(a.mean() - b.mean())
+    if min(len(a), len(b)) < 2:
+        return {"mean_diff": diff, "ci_low": float("nan"), "ci_high": float("nan"), "n_a": len(a), "n_b": len(b)}
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else 1.0
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    return {"mean_diff": diff, "ci_low": diff - half, "ci_high": diff + half, "n_a": len(a), "n_b": len(b)}
+
+
 def early_stop_ratio(summary: pd.DataFrame, percent_between: tuple[float, float] | None = None,
                      metric: str = "early_stop_iteration") -> dict:
     """A pruned level's early-stopping iteration (or another `metric`) over its trial's dense one (level 0), averaged

@@ -373,15 +373,49 @@ def test_figures_go_to_the_committed_folder_only_with_the_handouts_settings(caps
     assert notebook.figures_folder(base, {"span": 1.0}, handout="paper").startswith("../build/figures/standard")
 
 
-def test_a_second_descent_counts_only_beyond_the_seeds_spread():
+def test_a_second_descent_counts_only_where_its_interval_against_the_peak_lies_below_zero():
     widths = [1, 2, 4, 8, 16]
     def table(curves):
         return pd.DataFrame([{"width": w, "seed": s, "test_loss": v} for s, c in enumerate(curves)
                              for w, v in zip(widths, c)])
     clear = double_descent.curve_verdict(table([[0.5, 0.4, 0.9, 0.5, 0.45], [0.52, 0.42, 0.95, 0.55, 0.5]]), 0.25)
     assert clear["u_shape"] and clear["peak_width"] == 4 and clear["separated"]
+    assert clear["descent_interval"]["mean_diff"] == pytest.approx(0.475 - 0.925)
     noisy = double_descent.curve_verdict(table([[0.3, 0.5, 1.4, 0.9, 1.0], [0.32, 0.6, 0.9, 1.1, 1.05]]), 0.25)
     assert not noisy["u_shape"] and noisy["second_descent"] and not noisy["separated"]
+    # five seeds whose ranges overlap at the peak (1.0-1.8) and after it (0.7-1.1), but whose means differ by 0.5:
+    # the old min-max rule saw no second descent; the interval of the difference lies below 0
+    five = table([[0.6, 0.5, p, d, d + 0.2] for p, d in zip([1.0, 1.2, 1.4, 1.6, 1.8], [0.7, 0.8, 0.9, 1.0, 1.1])])
+    v = double_descent.curve_verdict(five, 0.25)
+    assert v["peak_width"] == 4 and v["descent_width"] == 8 and v["separated"]
+    assert v["descent_interval"]["ci_high"] < 0 < 0.7 + 0.4 - 1.0  # the ranges overlap
+    single = double_descent.curve_verdict(table([[0.5, 0.4, 0.9, 0.5, 0.45]]), 0.25)
+    assert not single["u_shape"] and not single["separated"]  # one seed: no interval, no verdict
+
+
+def test_an_unpaired_difference_is_welchs_interval():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(1.0, 0.2, 5), rng.normal(0.7, 0.5, 7)
+    d = analysis.unpaired_difference(a, b)
+    welch = stats.ttest_ind(a, b, equal_var=False).confidence_interval()
+    assert d["mean_diff"] == pytest.approx(a.mean() - b.mean())
+    assert (d["ci_low"], d["ci_high"]) == pytest.approx((welch.low, welch.high))
+    assert (d["n_a"], d["n_b"]) == (5, 7)
+    assert np.isnan(analysis.unpaired_difference([1.0], b)["ci_low"])
+    same = analysis.unpaired_difference([1.0, 1.0], [0.5, 0.5])  # no spread at all: the difference is exact
+    assert same["ci_low"] == same["ci_high"] == pytest.approx(0.5)
+
+
+def test_pruning_or_a_narrow_network_is_judged_on_welchs_interval():
+    base = double_descent.RegressionConfig(width=100, input_dim=9)
+    imp_runs = pd.DataFrame([{"round": r, "seed": s, "density": 0.5 ** r, "test_loss": 0.5 + 0.01 * s}
+                             for r in range(3) for s in range(3)])  # last round keeps 0.25 * 100 * 10 = 250 weights
+    students = pd.DataFrame([{"width": w, "seed": s, "test_loss": loss + 0.01 * s}
+                             for w, loss in ((8, 0.9), (24, 0.6), (32, 0.505), (64, 0.2)) for s in range(3)])
+    v = double_descent.pruned_versus_narrow(imp_runs, students, base)
+    assert v["kept"] == pytest.approx(250) and v["round"] == 2 and v["loss"] == pytest.approx(0.51)
+    assert [r["width"] for r in v["rows"]] == [24, 32] and [r["weights"] for r in v["rows"]] == [240, 320]
+    assert [r["verdict"] for r in v["rows"]] == ["lower", "no difference shown"]
 
 
 def test_a_pruned_regression_round_beats_dense_only_where_its_paired_interval_lies_below_zero():
