@@ -239,15 +239,19 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # when the interval also holds "no effect"; "above/below dense" is judged on the 95% t-interval of the paired
 # differences). In the `paper` profile this is the reproduction's headline table, also in the
 # README; in shorter profiles it shows how far a shorter protocol gets. Rows whose levels this profile does not reach
-# are left out.
+# are left out. Source 000's two claims on pruning a regression network are judged on notebook 06's IMP runs, read from
+# this profile's committed store (`results/<profile>/store/regressions.json`) where it has them, as the README reads
+# them; without them the table has no rows for source 000 (run notebook 06, then `python -m lth_utils compare`).
 
 # %% tags=[]
 from lth_utils import comparison
+from lth_utils.experiments import double_descent
 
 reinit_summary = summaries["reinit"]
 one_shot_summaries = {l: one_shot_results[c] for l, c in one_shot.items()}
+regression = double_descent.packed_imp_trials(f"../results/{settings.profile}/store", settings.double_descent)
 side_by_side = comparison.side_by_side(summaries["ticket"], reinit_summary, summaries["random_prune"],
-                                       one_shot_summaries)
+                                       one_shot_summaries, regression=regression)
 Markdown(comparison.markdown(side_by_side))
 
 # %% tags=["nbval-check"]
