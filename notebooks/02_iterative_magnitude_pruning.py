@@ -58,7 +58,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plots
+from lth_utils import analysis, comparison, engine, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rate", "levels", "iterations", "workers",
                                            "out", "data_root", "figures"], notebook="02")
@@ -208,6 +208,7 @@ speed = pd.concat([analysis.paired_difference(summary.query("level == @l"), dens
                   ignore_index=True)
 speed21 = analysis.nearest(speed, 21.1)
 pooled = analysis.early_stop_ratio(summary, percent_between=(6.9, 51.3))  # levels 3-12, one ratio per trial
+es_claim = comparison.early_stop_claim(summary, level=int(speed21["level"]))  # the paper's 0.62x at 21.1%
 lines = [
     f"- The dense network reaches **{100 * dense['mean']:.2f}%** test accuracy at its early-stopping iteration "
     f"({dense_stop:,.0f} of {cfg.iterations:,}).",
@@ -217,8 +218,9 @@ lines = [
     f"({100 * (at21['mean'] - dense['mean']):+.2f} pp) and stop at iteration {stop21:,.0f} against dense's "
     f"{dense_stop:,.0f}: paired by trial, {speed21['mean_diff']:+,.0f} iterations, 95% CI "
     f"[{speed21['ci_low']:+,.0f}, {speed21['ci_high']:+,.0f}] over {int(speed21['trials'])} trials "
-    f"({analysis.interval_verdict(speed21['ci_low'], speed21['ci_high'], 'later than dense', 'earlier than dense')}; "
-    f"the paper: about 38% earlier).",
+    f"({analysis.interval_verdict(speed21['ci_low'], speed21['ci_high'], 'later than dense', 'earlier than dense')}). "
+    f"As each trial's ratio to its own dense early stop: {es_claim['text']}; against the paper's 0.62 (38% earlier): "
+    f"**{es_claim['verdict']}** (the README table's rule, `comparison.early_stop_claim`).",
     f"- Pooled over the levels from 51.3% to 7.0% remaining, a ticket's early-stopping iteration is "
     f"{pooled['mean']:.2f}x the dense one of its trial (95% CI [{pooled['ci_low']:.2f}, {pooled['ci_high']:.2f}], "
     f"one pooled ratio per trial): tickets learn "

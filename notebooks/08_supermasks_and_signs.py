@@ -355,8 +355,8 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # %% [markdown] tags=[]
 # ## Exercises
 #
-# 1. Run the notebook with `criteria=["movement"]` and `trials=5`: does movement fall behind large final anywhere once
-#    the intervals narrow?
+# 1. Run the notebook with `criteria=["movement"]` and `trials=3`: where movement falls behind large final with the
+#    handout's 5 trials, do the wider intervals of 3 trials still show it?
 # 2. The ticket's mask on the untrained initial weights is far above chance. Is that the mask, or the signs it selects?
 #    Compare the "ticket's mask, initial weights" curve with the random mask at the same density, then read Zhou et
 #    al.'s "large final, same sign" criterion and say which weights it would keep.

@@ -166,3 +166,27 @@ def test_source_000s_regression_claims_are_judged_on_paired_intervals_of_test_lo
     assert all(r["source"] == "000" for r in comparison.regression_rows(runs(worse)))
     assert "the first, 90.0%: +0.100" in comparison.regression_rows(runs(worse))[1]["ours"]
     assert comparison.regression_rows(None) == []
+
+
+def test_the_early_stop_claim_is_each_trials_ratio_to_its_own_dense_network():
+    # dense stops at 1000, 2000, 3000; the tickets at 21.1% at 600, 1300, 1800: ratios 0.6, 0.65, 0.6
+    ticket = _summary("ticket", {0: [0.98] * 3, 7: [0.985] * 3}, es={0: [1000, 2000, 3000], 7: [600, 1300, 1800]})
+    claim = comparison.early_stop_claim(ticket)
+    assert claim["ratios"].tolist() == pytest.approx([0.6, 0.65, 0.6])
+    assert claim["verdict"] == comparison.CONSISTENT and "0.62 [0.60, 0.65]" in claim["text"]
+    # every trial's ticket stops at 0.3x its dense network's: earlier, but not the paper's 0.62
+    slow_dense = _summary("ticket", {0: [0.98] * 3, 7: [0.98] * 3}, es={0: [1000, 2000, 15000], 7: [300, 600, 4500]})
+    assert comparison.early_stop_claim(slow_dense)["verdict"] == comparison.OTHER_SIZE
+    # the README's row is this function's verdict
+    rows = comparison._ticket_rows(ticket, ticket.query("level == 0").set_index("trial")["test_acc_at_early_stop"])
+    assert [r["verdict"] for r in rows if r["claim"].startswith("early-stop iteration")] == [comparison.CONSISTENT]
+
+
+def test_the_one_shot_claim_agrees_only_where_every_interval_in_range_lies_above_zero():
+    above, flat = pd.Series([0.003, 0.004, 0.005]), pd.Series([-0.002, 0.0, 0.003])
+    assert comparison.one_shot_claim({50.0: above, 20.0: above})["verdict"] == comparison.AGREES
+    claim = comparison.one_shot_claim({50.0: above, 20.0: flat, 2.0: -above, 98.0: -above})  # 2% and 98%: out of range
+    assert claim["verdict"] == comparison.UNRESOLVED and claim["above"] == [50.0] and claim["below"] == []
+    assert claim["text"].endswith("above at 1 of 2") and claim["text"].startswith("50.0%: +0.40 [")
+    assert comparison.one_shot_claim({50.0: above, 10.0: -above})["verdict"] == comparison.DISAGREES
+    assert comparison.one_shot_claim({})["verdict"] == comparison.UNRESOLVED
