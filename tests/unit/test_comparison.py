@@ -43,7 +43,9 @@ def test_sign_verdict_uses_the_paired_interval():
     assert comparison.sign_verdict(pd.Series([0.004, -0.005, 0.006]), "above") == comparison.UNRESOLVED
     assert comparison.sign_verdict(pd.Series([-0.004, -0.005, -0.006]), "above") == comparison.DISAGREES
     assert comparison.sign_verdict(pd.Series([-0.004, -0.005, -0.006]), "below") == comparison.AGREES
-    assert comparison.sign_verdict(pd.Series([0.001, -0.002, 0.002]), "equal") == comparison.AGREES
+    assert comparison.sign_verdict(pd.Series([0.0005, -0.0005, 0.0, 0.0003, -0.0002]), "equal") == comparison.AGREES
+    # a mean within 0.3 pp (the old rule's "agrees") whose 90% interval reaches past +-0.3 pp shows no equivalence
+    assert comparison.sign_verdict(pd.Series([0.001, -0.002, 0.002]), "equal") == comparison.UNRESOLVED
     assert comparison.sign_verdict(pd.Series([0.01, 0.011, 0.012]), "equal") == comparison.DISAGREES
     assert comparison.sign_verdict(pd.Series([0.01]), "above") == comparison.UNRESOLVED  # one trial decides nothing
 
@@ -190,3 +192,10 @@ def test_the_one_shot_claim_agrees_only_where_every_interval_in_range_lies_above
     assert claim["text"].endswith("above at 1 of 2") and claim["text"].startswith("50.0%: +0.40 [")
     assert comparison.one_shot_claim({50.0: above, 10.0: -above})["verdict"] == comparison.DISAGREES
     assert comparison.one_shot_claim({})["verdict"] == comparison.UNRESOLVED
+
+
+def test_the_dense_accuracy_agrees_where_the_interval_of_its_mean_meets_the_figures_98_percent():
+    assert comparison.dense_verdict(pd.Series([0.9794, 0.9780, 0.9813])) == comparison.AGREES
+    assert comparison.dense_verdict(pd.Series([0.9740, 0.9750, 0.9745])) == comparison.DISAGREES  # [97.33, 97.57]
+    assert comparison.dense_verdict(pd.Series([0.9850, 0.9845, 0.9855])) == comparison.DISAGREES  # [98.38, 98.62]
+    assert comparison.dense_verdict(pd.Series([0.98])) == comparison.UNRESOLVED
