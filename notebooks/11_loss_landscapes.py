@@ -217,7 +217,9 @@ sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[ot
                          ignore_index=True)
 sharp_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
                            for lo, hi in zip(sharp_paired["ci_low"], sharp_paired["ci_high"])]
-relative_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "relative_rise")
+# relative to each network's own loss, compared as a ratio (a paired difference of log10): the trained losses differ
+# by orders of magnitude between arms, so a difference of multiples would be dominated by the smallest loss
+relative_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "log_relative_rise")
                              .assign(comparison=f"ticket - {plots.LABELS[other]}") for other in ("reinit", "random_prune")],
                             ignore_index=True)
 relative_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
@@ -237,6 +239,12 @@ print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a),
 # %% tags=[]
 def interval(r, scale=1.0, unit=""):
     return analysis.format_interval(r, scale, unit, spec="+.3g")
+
+
+def ratio(r):  # a paired difference of log10 values, as the ratio it stands for
+    if pd.isna(r["ci_low"]):
+        return f"x{10 ** r['mean_diff']:.3g} (one trial: no interval)"
+    return f"x{10 ** r['mean_diff']:.3g} [95% CI x{10 ** r['ci_low']:.3g}, x{10 ** r['ci_high']:.3g}]"
 
 lines = []
 end = paths[paths["alpha"] == 1.0].groupby(["level", "arm"])["loss"].mean()
@@ -261,8 +269,9 @@ for level in levels:
         rel = relative_paired[(relative_paired["level"] == level)
                               & (relative_paired["comparison"] == r["comparison"])].iloc[0]
         lines.append(f"- Sharpness, {r['comparison']}: {interval(r)} (loss rise at radius {radius:g}): "
-                     f"{r['verdict']}; as a multiple of each network's own loss (the networks sit at different "
-                     f"losses): {interval(rel)}: {rel['verdict']}.")
+                     f"{r['verdict']}; relative to each network's own loss (the networks sit at different "
+                     f"losses), the ticket's relative rise is {ratio(rel)} the other's (paired ratio): "
+                     f"{rel['verdict']}.")
     lines.append("")
 lines.append("**Which networks.** " + loss_landscapes.stand_in_sentence(networks))
 lines.append("")

@@ -18,6 +18,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -170,8 +171,9 @@ def slices(configs: dict[str, IMPConfig], levels, seed: int, model, coords, x, y
 def sharpness_per_trial(configs: dict[str, IMPConfig], levels, trials: int, seed: int, directions: int,
                         radius: float, model, x, y) -> pd.DataFrame:
     """Per level, arm and trial: the loss rise at `radius` along `directions` random filter-normalised directions
-    (landscape.sharpness, mean over the directions), the loss there (`base_loss`) and the rise as a multiple of it
-    (`relative_rise`)."""
+    (landscape.sharpness, mean over the directions), the loss there (`base_loss`), the rise as a multiple of it
+    (`relative_rise`) and that multiple's log10 (`log_relative_rise`: the trained losses span orders of magnitude, so
+    two networks' relative rises compare as a ratio, a difference of logs)."""
     rises = []
     for level in levels:
         for arm in ARMS:
@@ -184,4 +186,5 @@ def sharpness_per_trial(configs: dict[str, IMPConfig], levels, trials: int, seed
                                                                                              trial=trial))
     per_trial = pd.concat(rises, ignore_index=True).groupby(["level", "arm", "trial"], as_index=False).agg(
         rise=("rise", "mean"), base_loss=("base_loss", "first"))
-    return per_trial.assign(relative_rise=per_trial["rise"] / per_trial["base_loss"])
+    relative = per_trial["rise"] / per_trial["base_loss"]
+    return per_trial.assign(relative_rise=relative, log_relative_rise=np.log10(relative))

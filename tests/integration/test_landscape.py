@@ -94,6 +94,7 @@ def test_notebook_11s_measures_walk_every_stored_network_and_repeat_to_the_bit(t
     assert len(lines) == 2 * tiny.trials * 3 and len(barriers) == 2 * tiny.trials  # ticket and random pruning
     assert (barriers["barrier"] >= 0).all() and set(planes) == {(1, arm) for arm in loss_landscapes.ARMS}
     assert np.allclose(rises["relative_rise"], rises["rise"] / rises["base_loss"]) and len(rises) == 3 * tiny.trials
+    assert np.allclose(10 ** rises["log_relative_rise"], rises["relative_rise"])
     again = measures()
     assert all(a.equals(b) for a, b in zip((paths, lines, barriers, rises), (again[0], again[1], again[2], again[4])))
     assert all(planes[k].equals(again[3][k]) for k in planes)
