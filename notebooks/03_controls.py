@@ -182,8 +182,6 @@ print(one_vs_iter.round(1).to_string(index=False))
 # ## The claims, tested
 
 # %% tags=[]
-sparse_band = tables["ticket"].query("10 <= percent_remaining <= 20")
-high = diffs["reinit"].query("percent_remaining < 10")
 from lth_utils import comparison
 
 # The course proposal's (ES667) two claims: one rule each, the same the README's table uses (comparison.py)
@@ -193,19 +191,14 @@ lines = ["**Claim 1 (ES667): tickets at 80-90% sparsity stay within 2 pp of the 
 lines.append(f"- Verdict: **{within['verdict']}**, on the paired 95% intervals at {within['ours']}." if within else
              "- Not tested: this profile's levels never reach 10-20% of weights remaining.")
 lines += ["", "**Claim 2: random reinitialisation is clearly worse at high sparsity.**", ""]
-if high.empty:
+worse = comparison.reinit_worse_claim(diffs["reinit"])  # below 10% remaining, on the paired intervals
+if worse is None:
     lines.append("- Not tested: this profile's levels never go below 10% of weights remaining.")
 else:
-    clear = high[high["ci_low"] > 0]
-    if len(clear) == len(high):
-        claim = "holds"
-    elif len(clear):
-        claim = "holds only in part"
-    else:
-        claim = "is not supported"
+    high = worse["rows"]
     lines.append(f"- Below 10% remaining, the ticket beats reinit by {100 * high['mean_diff'].min():.2f} to "
-                 f"{100 * high['mean_diff'].max():.2f} pp; the 95% interval excludes zero at {len(clear)} of "
-                 f"{len(high)} levels, so the claim **{claim}** with {high['trials'].iloc[0]} trials.")
+                 f"{100 * high['mean_diff'].max():.2f} pp; the 95% interval excludes zero at {len(worse['clear'])} "
+                 f"of {len(high)} levels, so the claim **{worse['verdict']}** with {high['trials'].iloc[0]} trials.")
 rp = diffs["random_prune"]
 lines.append("- Multiplicity: " + analysis.multiplicity_sentence(pd.concat(diffs.values(), ignore_index=True),
                                                                 "ticket-minus-control intervals (both controls, every level)"))

@@ -325,6 +325,19 @@ def es667_within_2pp(ticket: pd.DataFrame) -> dict | None:
                 f"{ours} pp (paired 95% CI); worst single trial {lowest:+.2f} pp", verdict, "ES667")
 
 
+def reinit_worse_claim(ticket_minus_reinit: pd.DataFrame, below: float = 10.0) -> dict | None:
+    """The claim that random reinitialisation is clearly worse at high sparsity: paired_difference rows of the ticket
+    minus reinit (accuracy), at the levels with less than `below` % remaining. "holds" where every interval lies above
+    0, "holds only in part" where some do, "is not supported" where none does. {"verdict", "clear": the rows above 0,
+    "rows": the rows judged}; None if no level is that sparse."""
+    rows = ticket_minus_reinit[ticket_minus_reinit["percent_remaining"] < below]
+    if rows.empty:
+        return None
+    clear = rows[rows["ci_low"] > 0]
+    verdict = "holds" if len(clear) == len(rows) else "holds only in part" if len(clear) else "is not supported"
+    return {"verdict": verdict, "clear": clear, "rows": rows}
+
+
 def es667_reinit_gap(ticket: pd.DataFrame, reinit: pd.DataFrame) -> dict | None:
     """The course proposal's second claim, tickets beat reinitialised networks by 10-15 pp: consistent if some
     level's paired interval reaches into 10-15 pp, disagrees otherwise. None without common levels."""

@@ -199,3 +199,14 @@ def test_the_dense_accuracy_agrees_where_the_interval_of_its_mean_meets_the_figu
     assert comparison.dense_verdict(pd.Series([0.9740, 0.9750, 0.9745])) == comparison.DISAGREES  # [97.33, 97.57]
     assert comparison.dense_verdict(pd.Series([0.9850, 0.9845, 0.9855])) == comparison.DISAGREES  # [98.38, 98.62]
     assert comparison.dense_verdict(pd.Series([0.98])) == comparison.UNRESOLVED
+
+
+def test_reinit_is_clearly_worse_only_where_every_sparse_interval_lies_above_zero():
+    def rows(*cis):  # (percent remaining, ci_low) of ticket-minus-reinit paired rows
+        return pd.DataFrame([{"percent_remaining": p, "mean_diff": lo + 0.01, "ci_low": lo, "ci_high": lo + 0.02,
+                              "trials": 5} for p, lo in cis])
+    assert comparison.reinit_worse_claim(rows((21.1, -0.01), (7.0, 0.01), (3.6, 0.02)))["verdict"] == "holds"
+    part = comparison.reinit_worse_claim(rows((7.0, 0.01), (3.6, -0.005)))
+    assert part["verdict"] == "holds only in part" and part["clear"]["percent_remaining"].tolist() == [7.0]
+    assert comparison.reinit_worse_claim(rows((7.0, -0.01)))["verdict"] == "is not supported"
+    assert comparison.reinit_worse_claim(rows((21.1, 0.01))) is None  # no level below 10% remaining
