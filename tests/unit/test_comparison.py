@@ -180,8 +180,8 @@ def test_the_early_stop_claim_is_each_trials_ratio_to_its_own_dense_network():
     slow_dense = _summary("ticket", {0: [0.98] * 3, 7: [0.98] * 3}, es={0: [1000, 2000, 15000], 7: [300, 600, 4500]})
     assert comparison.early_stop_claim(slow_dense)["verdict"] == comparison.OTHER_SIZE
     # the README's row is this function's verdict
-    rows = comparison._ticket_rows(ticket, ticket.query("level == 0").set_index("trial")["test_acc_at_early_stop"])
-    assert [r["verdict"] for r in rows if r["claim"].startswith("early-stop iteration")] == [comparison.CONSISTENT]
+    table = comparison.side_by_side(ticket, ticket, ticket, {})
+    assert table.loc[table["claim"].str.startswith("early-stop iteration"), "verdict"].tolist() == [comparison.CONSISTENT]
 
 
 def test_the_one_shot_claim_agrees_only_where_every_interval_in_range_lies_above_zero():
