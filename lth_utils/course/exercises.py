@@ -54,7 +54,7 @@ class Exercise:
 EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "00": (Exercise(1, ({"rewind": 100}, {"rewind": "lr"})), Exercise(2, ({"scope": "layerwise"},)),
            Exercise(3, ({"target_sparsity": 0.98, "rounds": 10},)), Exercise(4, code=True)),
-    "01": (Exercise(1, ({"trials": 5},)), Exercise(2), Exercise(3)),
+    "01": (Exercise(1, ({"trials": 3},)), Exercise(2), Exercise(3)),
     "02": (Exercise(1, ({"rate": 0.5, "levels": 6},)), Exercise(2, ({"trials": 1},)),
            Exercise(3, ({"iterations": 5000},))),
     "03": (Exercise(1, ({"trials": 3},)), Exercise(2), Exercise(3)),
@@ -63,7 +63,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "06": (Exercise(1, ({"seed": 1},)), Exercise(2, ({"trials": 10},)), Exercise(3),
            Exercise(4, ({"widths": [8, 10, 12, 14, 16, 18, 20, 24, 32]},))),
     "07": (Exercise(1, ({"methods": ["snip"], "densities": [0.036]},)), Exercise(2), Exercise(3)),
-    "08": (Exercise(1, ({"criteria": ["movement"], "trials": 5},)), Exercise(2), Exercise(3, code=True),
+    "08": (Exercise(1, ({"criteria": ["movement"], "trials": 3},)), Exercise(2), Exercise(3, code=True),
            Exercise(4, ({"sign_densities": [0.019]},))),
     "09": (Exercise(1, ({"profile": "quick", "conv_rate": 0.2},)), Exercise(2), Exercise(3)),
     "10": (Exercise(1), Exercise(2, ({"densities": [0.019]},)), Exercise(3), Exercise(4)),
