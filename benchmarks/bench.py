@@ -504,7 +504,7 @@ def engine_speed(splits, tiny: bool) -> dict:
               if r["first_layer_density"] <= 0.07]
     for f in sparse:
         print(f"    LeNet-300-100's step at {100 * f['first_layer_density']:.1f}%: " + ", ".join(
-            f"{k} {v:.2f}" for k, v in f.items() if k != "first_layer_density"))
+            f"{k} {'none' if v is None else f'{v:.2f}'}" for k, v in f.items() if k != "first_layer_density"))
     record = {"levels": rows, "ratios": ratios, "projections": projections, "test_evaluations_before": test_before,
               "lenet5_step_profile_ms": profile, "lenet5_floor": floor, "sparse_floor": sparse}
     print(f"    evaluation's share, {evaluation_floor(record)}")
