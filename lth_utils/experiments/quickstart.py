@@ -16,6 +16,6 @@ class Quickstart:
 SETTINGS: dict[str, Quickstart] = {  # per profile
     "smoke": Quickstart(steps=20, rounds=2, trials=2, subset=1000),
     "quick": Quickstart(steps=400, rounds=4, trials=2, subset=0),
-    "standard": Quickstart(steps=800, rounds=5, trials=3, subset=0),
+    "standard": Quickstart(steps=800, rounds=5, trials=5, subset=0),  # 3 trials: ticket - reinit flipped across CPUs
     "paper": Quickstart(steps=3000, rounds=8, trials=5, subset=0),
 }
