@@ -232,7 +232,8 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 # when the interval also holds "no effect"; "above/below dense" is judged on the 95% t-interval of the paired
 # differences). In the `paper` profile this is the reproduction's headline table, also in the
 # README; in shorter profiles it shows how far a shorter protocol gets. Rows whose levels this profile does not reach
-# are left out. Source 000's two claims on pruning a regression network are judged on notebook 06's IMP runs, read from
+# are left out, except the reinitialised networks' onset, which says "not computed" with the levels it would need.
+# Source 000's two claims on pruning a regression network are judged on notebook 06's IMP runs, read from
 # this profile's committed store (`results/<profile>/store/regressions.json`) where it has them, as the README reads
 # them; without them the table has no rows for source 000 (run notebook 06, then `python -m lth_utils compare`).
 

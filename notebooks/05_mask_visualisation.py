@@ -19,7 +19,7 @@
 # # 5. What do winning tickets look like?
 #
 # **Question.** Which weights survive IMP, and could we have told from the initialisation alone? We look at the masks
-# of the IMP run of notebook 02: which input pixels keep their connections, how each layer thins out, whether the kept
+# of the IMP run of notebook 02: which input pixels keep their connections, whether the kept
 # weights differ from the pruned ones at initialisation (in magnitude or sign), and how much the masks of different trials,
 # and of one-shot vs iterative pruning, overlap.
 #
@@ -27,7 +27,7 @@
 # notebook 03, if they are not stored yet.
 
 # %% [markdown] course="objectives" tags=[]
-# **You will** look inside the masks IMP finds: which input pixels keep their connections, how each layer is pruned; ask whether a weight's initial value predicts whether it survives; and measure how much the masks of different trials, and of one-shot and iterative pruning, overlap.
+# **You will** look inside the masks IMP finds: which input pixels keep their connections; ask whether a weight's initial value predicts whether it survives; and measure how much the masks of different trials, and of one-shot and iterative pruning, overlap.
 #
 # **Before you start:** Notebooks 02 and 03 and the [glossary](glossary.md).
 
@@ -104,29 +104,8 @@ fig.suptitle("Surviving first-layer connections per input pixel")
 plots.save(fig, "05_first_layer_connectivity_heatmaps", settings.figures);
 
 # %% [markdown] tags=[]
-# ## Per-layer density by level
-
-# %% tags=[]
-history = analysis.layer_density_history(cfg, trial=0)
-pivot = history.pivot(index="level", columns="layer", values="density").mul(100).round(2)
-fig, ax = plt.subplots()
-styles = iter([dict(marker="o", ls="-", ms=6), dict(marker="x", ls="--", ms=5), dict(marker="s", ls=":", ms=3)])
-for layer in pivot.columns:
-    ax.plot(densities.loc[pivot.index], pivot[layer], label=layer, **next(styles))
-if pivot.shape[1] >= 2 and np.allclose(pivot.iloc[:, 0], pivot.iloc[:, 1], rtol=0.01):  # rounding: 2.81 vs 2.82
-    ax.text(0.02, 0.04, f"{pivot.columns[0]} and {pivot.columns[1]} coincide (both at the hidden rate)",
-            transform=ax.transAxes, fontsize=8)
-plots.density_axis(ax, densities)
-ax.set(ylabel="% of the layer's weights remaining", title="Layer densities against overall density")
-ax.set_yscale("log")
-ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}%"))
-ax.legend()
-plots.save(fig, "05_layer_density_vs_overall", settings.figures);
-pivot
-
-# %% tags=["nbval-check"]
-# NBVAL_CHECK_OUTPUT
-print(pivot.round(1).to_string())
+# How dense each layer stays as IMP prunes (the hidden layers at the rate above, the output layer at half of it) is
+# notebook 02's sparsity history (`figures/02_layer_density_by_level.png`); this notebook looks inside the masks.
 
 # %% [markdown] tags=[]
 # ## Is a winning initialisation predictable from the initial weights?

@@ -296,12 +296,14 @@ accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABE
 joined = flow_means.merge(accuracy[["arm", "level", "test acc (%)", "early stop"]], on=["arm", "level"])
 
 
-def spearman_by_density(column):  # the cosine's rank correlation with `column` across the arms, per density
-    return {row["% remaining"]: stats.spearmanr(part["cosine"], part[column]).statistic
+def spearman_by_density(column):  # the cosine's rank correlation with `column` across the arms, per density: (rho, p)
+    return {row["% remaining"]: tuple(stats.spearmanr(part["cosine"], part[column]))
             for _, part in joined.groupby("level") for row in [part.iloc[0]] if len(part) >= 3}
 
 
-rho, rho_stop = spearman_by_density("test acc (%)"), spearman_by_density("early stop")
+rho_p, rho_stop_p = spearman_by_density("test acc (%)"), spearman_by_density("early stop")
+rho, rho_stop = ({d: r for d, (r, _) in x.items()} for x in (rho_p, rho_stop_p))
+significant = sum(p < 0.05 for _, p in [*rho_p.values(), *rho_stop_p.values()])
 best = joined.loc[joined.groupby("level")["test acc (%)"].idxmax()]
 lines.append("")
 lines.append(
@@ -315,6 +317,12 @@ lines.append(
                                for _, r in best.iterrows())
     + f", against the largest cosine there of "
     + ", ".join(f"{v:.3f}" for v in joined.groupby("level")["cosine"].max()) + ". "
+    + f"{significant} of these {len(rho) + len(rho_stop)} correlations has p < 0.05 (Spearman's test, "
+    + f"{joined['arm'].nunique()} arms); the early-stop ones lie on the premise's side (negative) at "
+    + f"{sum(r < 0 for r in rho_stop.values())} of {len(rho_stop)} densities. "
+    + ("So these data neither support nor refute the premise. " if significant == 0 else
+       f"Alignment goes with accuracy or speed where p < 0.05 (of {len(rho) + len(rho_stop)} tests, about "
+       f"{0.05 * (len(rho) + len(rho_stop)):.1f} would by chance). ")
     + ("Alignment at initialisation does not order the masks by how well they train here."
        if max(rho.values(), default=0) < 0.5 else "Alignment and accuracy go together at some densities here."))
 lines.append("")

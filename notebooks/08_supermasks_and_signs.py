@@ -252,8 +252,10 @@ ax.axhline(10, color="grey", lw=0.8, ls="--", label="chance")
 plots.density_axis(ax, sorted(set(100 * untrained["density"]) | set(100 * supermasks["density"])))
 ax.set(ylabel="test accuracy (%)", title="Accuracy without training the weights")
 ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-# the supermasks sit on each other and on the trained ticket's line: an inset around them, each trial a point
-inset = ax.inset_axes([0.56, 0.24, 0.4, 0.3])
+# the supermasks sit on each other and on the trained ticket's line: an inset around them, each trial a point, in
+# the empty band between the untrained curves (below about 70%) and the trained ticket's line (about 98%)
+ax.set_ylim(0, 103)
+inset = ax.inset_axes([0.42, 0.685, 0.55, 0.225])
 for weights, part in supermasks.groupby("weights"):
     inset.scatter(100 * part["density"], 100 * part["test_acc"], marker=markers[weights], s=60,
                   color=marker_colors[weights],

@@ -94,6 +94,10 @@ def test_side_by_side_rows_and_verdicts():
     assert table.loc["tickets at 80-90% sparsity within 2 pp of dense", "verdict"] == comparison.AGREES
     assert table.filter(like="Conv-2/4/6", axis=0)["verdict"].tolist() == [comparison.NOT_RUN]
     assert "| claim |" in comparison.markdown(table.reset_index())
+    # controls stored at fewer than 10 levels (a shorter profile): the onset row says so instead of going missing
+    short = comparison.side_by_side(ticket, reinit[reinit["level"] <= 9], ticket.iloc[0:0], {}).set_index("claim")
+    assert short.loc[onset, "verdict"] == comparison.NOT_RUN
+    assert short.loc[onset, "ours"] == "not computed: the control is stored at 9 levels (10 needed)"
 
 
 def test_one_shot_accuracy_agrees_only_where_every_interval_is_above_dense():
