@@ -184,6 +184,10 @@ ax.legend(fontsize=8)
 plots.save(fig, "05_mask_overlap", settings.figures);
 overlap
 
+# %% tags=["nbval-check"]
+# NBVAL_CHECK_OUTPUT
+print(overlap[["level", "% remaining", "across trials", "random masks"]].round(2).to_string(index=False))
+
 # %% [markdown] tags=[]
 # ## What the masks show
 

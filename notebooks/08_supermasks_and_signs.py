@@ -254,8 +254,8 @@ ax.set(ylabel="test accuracy (%)", title="Accuracy without training the weights"
 ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
 # the supermasks sit on each other and on the trained ticket's line: an inset around them, each trial a point, in
 # the empty band between the untrained curves (below about 70%) and the trained ticket's line (about 98%)
-ax.set_ylim(0, 103)
-inset = ax.inset_axes([0.42, 0.685, 0.55, 0.225])
+ax.set_ylim(0, 110)
+inset = ax.inset_axes([0.42, 0.675, 0.55, 0.17])
 for weights, part in supermasks.groupby("weights"):
     inset.scatter(100 * part["density"], 100 * part["test_acc"], marker=markers[weights], s=60,
                   color=marker_colors[weights],
@@ -263,9 +263,8 @@ for weights, part in supermasks.groupby("weights"):
 near = t[t["percent_remaining"].between(100 * supermasks["density"].min() - 15, 100 * supermasks["density"].max() + 15)]
 inset.plot(near["percent_remaining"], 100 * near["mean"], color=COLORS["ticket"], lw=1, ls=":", marker=".")
 inset.invert_xaxis()  # as the main axis: sparser to the right
-inset.set_title("supermasks, each trial", fontsize=7)
+inset.set_title("supermasks, each trial (x: % remaining)", fontsize=7)
 inset.tick_params(labelsize=6)
-inset.set_xlabel("% remaining", fontsize=6)
 inset.set_ylabel("test acc. (%)", fontsize=6)
 inset.legend(fontsize=6)
 plots.save(fig, "08_untrained_and_supermasks", settings.figures)
