@@ -22,12 +22,11 @@ that still hit the cap (censored) and mark the cap in every early-stopping plot.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
 from .. import experiments
-from ..foundations.config import ConfigError, coerce
+from ..foundations.config import ConfigError, from_values
 from ..experiments import NotebookSettings
 from ..lottery.imp import IMPConfig
 
@@ -122,12 +121,7 @@ def imp_config(profile: str = "standard", **overrides) -> IMPConfig:
     """The profile's IMPConfig; an override of None keeps the profile's value."""
     check_profile(profile)
     given = {k: v for k, v in overrides.items() if v is not None}
-    values = {**PROFILES[profile], **model_settings(profile, given.get("model")), **given}
-    fields = {f.name for f in dataclasses.fields(IMPConfig)}
-    for name in values:
-        if name not in fields:
-            raise ConfigError(name, values[name], f"unknown IMPConfig field; known: {', '.join(sorted(fields))}")
-    return IMPConfig(**{k: coerce(IMPConfig, k, v) for k, v in values.items()})
+    return from_values(IMPConfig, **{**PROFILES[profile], **model_settings(profile, given.get("model")), **given})
 
 
 @functools.lru_cache(maxsize=1)
