@@ -178,6 +178,8 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
 def notebook_paths(selection: list[str] | None = None) -> list:
     """The numbered notebooks in order, or those whose names start with one of `selection` ('02', '03_controls')."""
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))

@@ -23,9 +23,10 @@ from .costs import Record, stored_level_record
 from ..lottery.imp import IMPConfig, Task, all_tasks, dependencies, prepare, run_level, start_iteration, task_key, tasks_of
 from ..foundations.progress import tqdm
 from ..training.loop import single_thread
-from ..foundations.store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result, stored_levels,
-                    write_csv)
+from ..foundations.store import (SUMMARY_COLUMNS, check_provenance, check_writable, level_dir, read_result,
+                                 stored_levels, write_csv)
 from ..training.workers import PROGRESS, in_worker, parallel_map, pool_context, stopping_workers_on_interrupt, worker_init
+
 
 def _worker_run(task: Task) -> dict:
     cfg, trial, level = task
