@@ -49,8 +49,7 @@ VERIFY_PROFILE := $(if $(filter handouts,$(PROFILE)),standard,$(PROFILE))
 DATA_SET := $(if $(filter $(CURDIR)/data,$(DATA_ROOT)),,--set data_root $(DATA_ROOT))
 
 # The notebooks' IMP runs are trained first in one pool (both cores busy to the end), then each notebook reads them.
-run: data import
-	$(PY) -m lth_utils train --profile $(PROFILE) $(DATA_SET)
+run: train
 	$(PY) -m lth_utils notebooks --profile $(PROFILE) $(DATA_SET)
 	@if [ "$(PROFILE)" = handouts ]; then $(MAKE) --no-print-directory handouts; fi
 
