@@ -52,7 +52,9 @@ def stopping_workers_on_interrupt(pool: ProcessPoolExecutor):
     try:
         yield
     except KeyboardInterrupt:
-        for process in list(getattr(pool, "_processes", {}).values()):
+        # ProcessPoolExecutor has no public way to kill its workers; its private `_processes` ({pid: Process} on
+        # CPython 3.11, the project's Python) is read defensively: without it the pool is only shut down
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
         print("\ninterrupted: the workers were stopped; every finished level is stored, and running the same call "
