@@ -206,45 +206,37 @@ lines.append(f"- Fine-tuning (`none`) keeps training the same weights from level
 lines.append(f"- These levels reach {min(t['percent_remaining'].min() for t in tables.values()):.1f}% "
              f"remaining: the regime where rewinding matters most (below ~7%) is "
              f"{'not reached in this profile' if last['percent_remaining'].iloc[0] > 7.5 else 'included'}.")
-ticket_pairs = barriers[barriers["probe"].str.startswith("ticket")]
-dense_pairs = ticket_pairs[ticket_pairs["percent_remaining"] > 99.9]  # level 0: the dense network's own copies
-tickets = ticket_pairs.drop(dense_pairs.index)  # the pruned levels: the tickets
-pair_max = tickets.loc[tickets["barrier"].idxmax()]
-negative = (tickets["midpoint_excess"] < 0).mean()
-stable = (tickets["barrier"] < 0.02).all()
+stability = instability.ticket_stability(barriers)  # Frankle et al. 2020's two claims, one function each
+tickets, dense_pairs, pair_max = stability["tickets"], stability["dense"], stability["largest"]
 lines.append(f"- Instability of the tickets ({len(tickets)} pairs of copies, 31 points on each path): the largest "
              f"test-error barrier of a pair is {100 * pair_max['barrier']:.2f} pp ({pair_max['probe']}, "
              f"{pair_max['percent_remaining']:.1f}% remaining); the mean training-error barrier is "
-             f"{100 * tickets['train_barrier'].mean():.2f} pp. Every barrier is {'below' if stable else 'not below'} "
-             f"2 pp, so LeNet-300-100's tickets are "
-             f"{'stable from these rewind points, as Frankle et al. (2020) report for it' if stable else 'not stable at every rewind point tested'}"
+             f"{100 * stability['mean_train_barrier']:.2f} pp. Every barrier is "
+             f"{'below' if stability['stable'] else 'not below'} 2 pp, so LeNet-300-100's tickets are "
+             + ("stable from these rewind points, as Frankle et al. (2020) report for it" if stability["stable"]
+                else "not stable at every rewind point tested")
              + (f" (the dense network's own copies, level 0, left out of this count: largest barrier "
                 f"{100 * dense_pairs['barrier'].max():.2f} pp)" if len(dense_pairs) else "") + ".")
-lines.append(f"- In {100 * negative:.0f}% of the tickets' pairs the midpoint is *better* than the mean of the two ends "
-             f"(mean midpoint excess {100 * tickets['midpoint_excess'].mean():+.2f} pp): the barrier there is the "
-             f"difference between the two ends, not a rise along the path. Averaging the weights of two copies that "
-             f"share a basin can improve on both.")
-# random pruning against the ticket from the same initial weights (k = 0), paired by trial at each probed level
-random_rows = barriers[barriers["probe"] == "random pruning, k = 0"].assign(density=lambda b: b["percent_remaining"] / 100)
-ticket_rows = barriers[barriers["probe"] == f"ticket, k = {ks[0]}"].assign(density=lambda b: b["percent_remaining"] / 100)
-versus = analysis.paired_difference(random_rows, ticket_rows, "barrier")
-unstable = random_rows.groupby("level")["barrier"].apply(lambda b: int((b >= 0.02).sum()))
+lines.append(f"- In {100 * stability['midpoint_better']:.0f}% of the tickets' pairs the midpoint is *better* than the "
+             f"mean of the two ends (mean midpoint excess {100 * stability['mean_midpoint_excess']:+.2f} pp): the "
+             f"barrier there is the difference between the two ends, not a rise along the path. Averaging the weights "
+             f"of two copies that share a basin can improve on both.")
+contrast = instability.random_pruning_contrast(barriers, f"ticket, k = {ks[0]}")
+versus, above, unstable, pairs = contrast["versus"], contrast["above"], contrast["unstable"], contrast["pairs"]
 lines.append("- Random pruning at the same densities (rewound to 0), its test-error barrier minus the ticket's from "
              "the same initial weights, paired by trial: " + "; ".join(
                  f"{r.percent_remaining:.1f}% remaining: {analysis.format_interval(r._asdict())} "
                  f"({unstable[r.level]} of {r.trials} random-pruning pairs at 2 pp or more)"
                  for r in versus.itertuples()) + ".")
-above = versus[versus["ci_low"] > 0]
 lines.append(f"- Frankle et al. (2020) find random pruning's subnetworks unstable where IMP's are stable. Here the "
              f"random-pruning barrier is above the ticket's, the interval clear of 0, at {len(above)} of "
              f"{len(versus)} densities" + (" (" + ", ".join(f"{p:.1f}%" for p in above["percent_remaining"])
                                            + " remaining)" if len(above) else "")
-             + f", and {int(unstable.sum())} of {len(random_rows)} random-pruning pairs are unstable by the 2-pp rule"
+             + f", and {int(unstable.sum())} of {pairs} random-pruning pairs are unstable by the 2-pp rule"
              + ((": the same direction as the paper" if len(above) else ": this run does not show their contrast")
-                + (f", but {len(random_rows) - int(unstable.sum())} of {len(random_rows)} random-pruning pairs stay "
-                   "below 2 pp, so by that rule most of random pruning's subnetworks are stable here too: the "
-                   "contrast rests on the paired intervals, not on the 2-pp rule." if 2 * int(unstable.sum()) <
-                   len(random_rows) else ".")))
+                + (f", but {pairs - int(unstable.sum())} of {pairs} random-pruning pairs stay below 2 pp, so by that "
+                   "rule most of random pruning's subnetworks are stable here too: the contrast rests on the paired "
+                   "intervals, not on the 2-pp rule." if contrast["rests_on_intervals"] else ".")))
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]

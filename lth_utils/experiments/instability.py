@@ -7,6 +7,7 @@ largest rise of that error above the mean of the two ends; a network is stable w
     table = run_instability(cfg, levels=[0, 3, 7])   # one row per (trial, level): barriers and the error paths
     barrier(errors)                                  # max(errors) - (errors[0] + errors[-1]) / 2
     midpoint_excess(alphas, errors)                  # errors at 0.5 - (errors[0] + errors[-1]) / 2
+    ticket_stability(table), random_pruning_contrast(table, "ticket, k = 0")   # Frankle et al. 2020's two claims
 
 Copies are stored beside the level they start from (`trial_t/level_l/instability/copy_{0,1}.pt`, `path.json`), so
 the analysis resumes and a second call reads them back.
@@ -20,7 +21,7 @@ import pandas as pd
 import torch
 
 from ..pruning import masks
-from ..results.analysis import load_mask
+from ..results.analysis import load_mask, paired_difference
 from ..data import load_splits
 from ..execution.engine import run
 from ..training.workers import parallel_map
@@ -36,6 +37,7 @@ from ..training.loop import train
 # TRAIN_EXAMPLES training images (the whole 55K would cost 31 passes per path).
 ALPHAS = np.linspace(0.0, 1.0, 31)
 TRAIN_EXAMPLES = 10_000
+STABLE = 0.02  # Frankle et al. (2020) call a network stable when its test-error barrier is below 2 percentage points
 
 
 def barrier(errors) -> float:
@@ -125,3 +127,35 @@ def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) ->
                          "error_start": errors[0], "error_end": errors[-1], "alphas": path["alpha"],
                          "errors": errors, "train_errors": train_errors})
     return pd.DataFrame(rows)
+
+
+def ticket_stability(barriers: pd.DataFrame) -> dict:
+    """Frankle et al. (2020): IMP's tickets on LeNet-300-100 are stable. Over the pairs of copies of every probe named
+    "ticket, ..." (`barriers`: run_instability's rows with a `probe` column), at its pruned levels: whether every
+    barrier lies below STABLE, the pair with the largest barrier, the mean training-error barrier and the share of
+    pairs whose midpoint beats the mean of the two ends. The dense network's own copies (level 0, 100% remaining) are
+    no ticket: they are returned apart (`dense`), not counted."""
+    pairs = barriers[barriers["probe"].str.startswith("ticket")]
+    dense = pairs[pairs["percent_remaining"] > 99.9]
+    tickets = pairs.drop(dense.index)
+    return {"tickets": tickets, "dense": dense, "largest": tickets.loc[tickets["barrier"].idxmax()],
+            "stable": bool((tickets["barrier"] < STABLE).all()),
+            "mean_train_barrier": tickets["train_barrier"].mean(),
+            "midpoint_better": (tickets["midpoint_excess"] < 0).mean(),
+            "mean_midpoint_excess": tickets["midpoint_excess"].mean()}
+
+
+def random_pruning_contrast(barriers: pd.DataFrame, ticket_probe: str,
+                            random_probe: str = "random pruning, k = 0") -> dict:
+    """Frankle et al. (2020): random pruning's subnetworks are unstable where IMP's are stable. Random pruning's barrier
+    minus the ticket's from the same initial weights, paired by trial at each probed level (`versus`: mean and 95%
+    t-interval), the levels where that interval lies above 0 (`above`), and how many random-pruning pairs reach STABLE
+    at each level (`unstable`). `rests_on_intervals`: fewer than half of the random-pruning pairs are unstable by the
+    2-pp rule, so a contrast shown here rests on the paired intervals, not on that rule."""
+    with_density = {name: barriers[barriers["probe"] == name].assign(density=lambda b: b["percent_remaining"] / 100)
+                    for name in (random_probe, ticket_probe)}
+    random_rows = with_density[random_probe]
+    versus = paired_difference(random_rows, with_density[ticket_probe], "barrier")
+    unstable = random_rows.groupby("level")["barrier"].apply(lambda b: int((b >= STABLE).sum()))
+    return {"versus": versus, "above": versus[versus["ci_low"] > 0], "unstable": unstable, "pairs": len(random_rows),
+            "rests_on_intervals": 2 * int(unstable.sum()) < len(random_rows)}
