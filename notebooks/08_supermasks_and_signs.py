@@ -319,14 +319,13 @@ for name, part in best.groupby("name", sort=False):
     lines.append(f"- {untrained_labels[name]}: at best {100 * top['test_acc']:.1f}% test accuracy (mean over "
                  f"{cfg.trials} trials, at {100 * top['density']:.1f}% remaining), "
                  f"{100 * part['test_acc'].min():.1f}% at worst.")
-top = best.loc[best["test_acc"].idxmax()]
+zhou = supermask.untrained_claim(untrained)  # the best cell's mean and 95% interval against their one number
 lines.append(f"- Zhou et al. 2019 report that their masks give an untrained network "
              f"{100 * supermask.ZHOU_UNTRAINED_MNIST:.0f}% on MNIST (the abstract's number; one published value "
-             f"with no interval). Here the best never-trained mask reaches {100 * top['test_acc']:.1f}% "
-             f"({untrained_labels[top['name']]}, {100 * top['density']:.1f}% remaining, mean over {cfg.trials} "
-             f"trials): " + ("above theirs." if top["test_acc"] > supermask.ZHOU_UNTRAINED_MNIST + 0.01 else
-                              "below theirs." if top["test_acc"] < supermask.ZHOU_UNTRAINED_MNIST - 0.01 else
-                              "within a point of theirs."))
+             f"with no interval). Here the best never-trained mask reaches {100 * zhou['mean']:.1f}% [95% CI "
+             f"{100 * zhou['ci_low']:.1f}, {100 * zhou['ci_high']:.1f}] ({untrained_labels[zhou['name']]}, "
+             f"{100 * zhou['density']:.1f}% remaining, {zhou['n']} trials; the best of {zhou['cells']} mask-density "
+             f"cells by its mean, so the interval leans in its favour): {zhou['verdict']}.")
 if other_untrained is not None:
     mine = best[best["name"] == "ticket"].set_index("level")
     theirs = other_untrained.groupby("level")[["test_acc", "density"]].mean()

@@ -31,6 +31,7 @@ from ..lottery.imp import IMPConfig, derive_seed, level_inputs
 from ..models import MODELS, build_model, glorot_std, prunable_names
 from ..foundations.store import METRIC_COLUMNS, level_dir, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
 from ..training.loop import evaluate
+from ..results.analysis import mean_interval
 
 WEIGHTS = ("init", "signed_constant")
 # Zhou et al. 2019's headline for MNIST (their abstract): masks applied to an untrained, randomly initialised fully
@@ -183,3 +184,19 @@ def untrained_accuracy(configs: dict[str, IMPConfig], levels, trials: int, split
                 rows.append({"name": name, "level": level, "trial": trial, "density": masks.density(mask),
                              "test_loss": loss, "test_acc": acc})
     return pd.DataFrame(rows)
+
+
+def untrained_claim(untrained: pd.DataFrame, published: float = ZHOU_UNTRAINED_MNIST) -> dict:
+    """Zhou et al. 2019: their masks give an untrained network `published` test accuracy on MNIST (one value, no
+    interval). Ours (`untrained`: untrained_accuracy's rows): the never-trained (mask, level) cell with the highest
+    mean over trials, that mean's 95% t-interval, and a verdict on the interval: "above theirs" or "below theirs" where
+    it excludes their value, "consistent with theirs" where it holds it ("not resolved" with one trial). The cell is
+    the best of `cells`, picked by its mean, so its interval leans in its favour."""
+    means = untrained.groupby(["name", "level"], sort=False)["test_acc"].mean()
+    name, level = means.idxmax()
+    cell = untrained[(untrained["name"] == name) & (untrained["level"] == level)]
+    ci = mean_interval(cell["test_acc"])
+    verdict = ("not resolved" if ci["n"] < 2 else "above theirs" if ci["ci_low"] > published
+               else "below theirs" if ci["ci_high"] < published else "consistent with theirs")
+    return {"name": name, "level": level, "density": cell["density"].mean(), "cells": len(means), **ci,
+            "verdict": verdict}
