@@ -251,11 +251,9 @@ for arm in method_names:
                          zip(s["ablation"], s["% remaining"], s["verdict"], s["method - ablation (pp)"],
                              s["method better in"]))
     lines.append(f"  Sanity checks: {verdicts}.")
-kept = sanity[sanity["ablation"].isin(["shuffle", "reinit"])]
-hurt = kept[kept["verdict"] == "the ablation hurts"]
-equivalent = kept[kept["verdict"].str.startswith("equivalent")]
-unresolved = kept.drop(hurt.index.union(equivalent.index))
-half = (unresolved["ci_high"] - unresolved["ci_low"]) / 2
+claim = init_pruning.which_weights_claim(sanity)  # Frankle et al. 2021's "how many, not which"
+kept, hurt, equivalent, unresolved = claim["cases"], claim["hurt"], claim["equivalent"], claim["unresolved"]
+half = claim["half_widths"]
 lines.append("")
 lines.append(
     f"Shuffling a method's mask within each layer or reinitialising its weights hurt it in {len(hurt)} of {len(kept)} "
@@ -268,28 +266,25 @@ lines.append(
        + ("the unresolved ones cannot confirm or refute it at this power (more trials or densities would)."
           if len(unresolved) else "")
        + (" Where an ablation hurt, the choice of *which* weights mattered here." if len(hurt) else "")))
-inverted = sanity[sanity["ablation"] == "invert"]
-hurts = inverted.groupby("method")["verdict"].agg(lambda v: int((v == "the ablation hurts").sum()))
-# worse in every trial, but the t-interval holds 0 (a few trials lose far more than the others): a one-sided sign
-# test would call 5 of 5 significant (p = 1/32), the t-interval does not; counted apart, never as "not shown to hurt"
-every = inverted.groupby("method")["verdict"].agg(lambda v: int(v.str.startswith("worse with the ablation").sum()))
+tally = init_pruning.inversion_tally(sanity)  # per method: densities, hurts (interval), worse in every trial
 
 
 def inverted_tally(m) -> str:
-    extra = f" (and worse in every trial, the interval holding 0, at {every[m]} more)" if every[m] else ""
-    return f"{init_pruning.LABELS[m]} at {hurts[m]} of {int((inverted['method'] == m).sum())}{extra}"
+    t = tally.loc[m]
+    extra = f" (and worse in every trial, the interval holding 0, at {t['every_trial']} more)" if t["every_trial"] else ""
+    return f"{init_pruning.LABELS[m]} at {t['hurts']} of {t['densities']}{extra}"
 
 
 lines.append("")
 lines.append(
     "Inverting the scores (keeping the weights a method would prune) hurt "
-    + ", ".join(inverted_tally(m) for m in hurts.index)
+    + ", ".join(inverted_tally(m) for m in tally.index)
     + " densities. Where inverting a method's scores is not shown to hurt (neither by the interval nor in every "
     "trial), its scores are not shown to point to better weights here"
     + ("; Frankle et al. 2021 report that of GraSP, whose inverted masks train as well as its own"
-       + (": ours are not shown worse either." if hurts["grasp"] == 0
-          else f": ours are worse at {hurts['grasp']} density(ies).")
-       if "grasp" in hurts.index else "."))
+       + (": ours are not shown worse either." if tally.loc["grasp", "hurts"] == 0
+          else f": ours are worse at {tally.loc['grasp', 'hurts']} density(ies).")
+       if "grasp" in tally.index else "."))
 from scipy import stats
 
 accuracy = table.assign(arm=table["arm"].map({v: k for k, v in init_pruning.LABELS.items()}))

@@ -140,6 +140,7 @@ def overview(summaries: dict[str, pd.DataFrame], levels) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+HURTS = "the ablation hurts"  # sanity_verdict's word where the 95% interval shows the ablation hurt
 EQUIVALENCE_PP = 0.3  # an ablation "changes nothing" only when a 90% interval of the paired difference lies within this
 
 
@@ -152,7 +153,7 @@ def sanity_verdict(diffs_pp: pd.Series, margin: float = EQUIVALENCE_PP) -> str:
     n = len(diffs_pp)
     wide, narrow = mean_interval(diffs_pp, 0.95), mean_interval(diffs_pp, 0.90)
     if n >= 2 and (wide["ci_low"] > 0 or wide["ci_high"] < 0):
-        return "the ablation hurts" if wide["ci_low"] > 0 else "the ablation helps"
+        return HURTS if wide["ci_low"] > 0 else "the ablation helps"
     if n >= 2 and -margin <= narrow["ci_low"] and narrow["ci_high"] <= margin:
         return f"equivalent within ±{margin:g} pp"
     if n >= 2 and ((diffs_pp > 0).all() or (diffs_pp < 0).all()):
@@ -191,6 +192,30 @@ def sanity_checks(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
                      "method better in": f"{int((group['diff'] > 0).sum())} of {len(group)}",
                      "verdict": sanity_verdict(group["diff"])})
     return pd.DataFrame(rows)
+
+
+def which_weights_claim(sanity: pd.DataFrame) -> dict:
+    """Frankle et al. 2021: these methods choose *how many* weights each layer keeps, not *which*, so shuffling a
+    mask within each layer or reinitialising its weights does not hurt. Over `sanity` (sanity_checks' rows) for those
+    two ablations: the (method, ablation, density) cases where the ablation hurt (95% interval), those shown
+    equivalent within +-EQUIVALENCE_PP, the rest (`unresolved`) and their 95% half-widths (pp)."""
+    cases = sanity[sanity["ablation"].isin(["shuffle", "reinit"])]
+    hurt = cases[cases["verdict"] == HURTS]
+    equivalent = cases[cases["verdict"].str.startswith("equivalent")]
+    unresolved = cases.drop(hurt.index.union(equivalent.index))
+    return {"cases": cases, "hurt": hurt, "equivalent": equivalent, "unresolved": unresolved,
+            "half_widths": (unresolved["ci_high"] - unresolved["ci_low"]) / 2}
+
+
+def inversion_tally(sanity: pd.DataFrame) -> pd.DataFrame:
+    """Per method, inverting its scores (keeping the weights it would prune): `densities` checked, `hurts` where the
+    95% interval shows it hurt, and `every_trial` where it was worse in every trial while the t-interval holds 0 (a
+    few trials losing far more than the others; a one-sided sign test would call 5 of 5 significant, p = 1/32):
+    counted apart, never as "not shown to hurt"."""
+    inverted = sanity[sanity["ablation"] == "invert"]
+    return inverted.groupby("method")["verdict"].agg(
+        densities="size", hurts=lambda v: int((v == HURTS).sum()),
+        every_trial=lambda v: int(v.str.startswith("worse with the ablation").sum()))
 
 
 def layer_densities(configs: dict[tuple[str, str], IMPConfig], level: int, trial: int = 0) -> pd.DataFrame:
