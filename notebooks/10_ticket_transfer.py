@@ -194,17 +194,14 @@ overlap_table
 # %% tags=[]
 interval = analysis.format_interval  # '+1.23 pp [95% CI +0.45, +2.01]'
 
-def _survives(resolved, tests):
-    """Each resolved case's interval corrected for the `tests` cases looked at (family-wise 95%, Bonferroni)."""
-    parts = []
-    for _, r in resolved.iterrows():
-        low, high = analysis.bonferroni_interval(r["mean_diff"], r["ci_low"], r["ci_high"], int(r["trials"]), tests)
-        parts.append(f"on {r['target']} at {r['percent_remaining']:.1f}% remaining {interval(r)}, corrected for the "
-                     f"{tests} cases (Bonferroni, family-wise 95%) [{100 * low:+.2f}, {100 * high:+.2f}]: "
-                     + ("still above 0, so there the transferred mask carried information beyond its per-layer "
-                                      "counts" if low > 0 else "no longer clear of 0, so chance among the cases is not ruled "
-                        "out"))
-    return "; ".join(parts) + "."
+def _survives(above, tests):
+    """Each case above 0, its interval corrected for the `tests` cases looked at (transfer.random_mask_claim)."""
+    return "; ".join(
+        f"on {r['target']} at {r['percent_remaining']:.1f}% remaining {interval(r)}, corrected for the {tests} cases "
+        f"(Bonferroni, family-wise 95%) [{100 * r['bonferroni_low']:+.2f}, {100 * r['bonferroni_high']:+.2f}]: "
+        + ("still above 0, so there the transferred mask carried information beyond its per-layer counts"
+           if r["survives"] else "no longer clear of 0, so chance among the cases is not ruled out")
+        for _, r in above.iterrows()) + "."
 
 
 lines = []
@@ -221,15 +218,13 @@ for target in ["Fashion-MNIST", "MNIST"]:
                      f"{sparsest['percent_remaining']:.1f}% remaining {interval(sparsest)}.")
     lines.append("")
 vs_random = paired[paired["comparison"] == f"transferred - {LABELS['random_prune']}"]
-informative, worse = int((vs_random["ci_low"] > 0).sum()), int((vs_random["ci_high"] < 0).sum())
-trials = int(vs_random["trials"].max())
+morcos = transfer.random_mask_claim(vs_random)  # Morcos et al.'s main claim, one library function
 lines.append(
     f"**Morcos et al.'s main claim**, that a transferred ticket beats a random mask: the transferred ticket is above "
-    f"random pruning with the same per-layer counts (a 95% interval above 0) at {informative} of {len(vs_random)} "
-    f"(target, density) cases, below it at {worse}. "
-    + (f"Here transferred tickets carried no information beyond their per-layer counts that {trials} trials could "
-       f"show." if informative == 0 else
-       "Where: " + _survives(vs_random[vs_random["ci_low"] > 0], len(vs_random))))
+    f"random pruning with the same per-layer counts (a 95% interval above 0) at {len(morcos['above'])} of "
+    f"{morcos['cases']} (target, density) cases, below it at {morcos['below']}. "
+    + (f"Here transferred tickets carried no information beyond their per-layer counts that {morcos['trials']} trials "
+       f"could show." if morcos["above"].empty else "Where: " + _survives(morcos["above"], morcos["cases"])))
 gap = paired[paired["comparison"] == "transferred - own ticket"].groupby("target")["mean_diff"].mean()
 over_random = vs_random.groupby("target")["mean_diff"].mean()
 better = gap.idxmax()

@@ -8,9 +8,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ..data import DATASETS, Splits
 from ..lottery.imp import Arm, IMPConfig, LevelInputs, input_shape, require, ticket_mask_at, ticket_rewind_weights
 from .imp_runs import PAPER_DENSITIES, controls_at, levels_for
+from ..results.analysis import bonferroni_interval
 
 # A ticket found on the first of a pair is trained on the second (same input shape).
 PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
@@ -66,3 +69,19 @@ def runs(cfg: IMPConfig, settings, densities=None) -> dict[tuple[str, str], IMPC
         out[(target, "random_prune")], out[(target, "reinit")] = arms["random_prune"], arms["reinit"]
         out[(target, "transfer")] = dataclasses.replace(chain, arm="transfer", transfer_from=source, only_levels=only)
     return out
+
+
+def random_mask_claim(vs_random: pd.DataFrame) -> dict:
+    """Morcos et al. 2019's main claim: a transferred ticket beats a random mask. `vs_random`: the transferred ticket
+    minus random pruning with the same per-layer counts, paired by trial, one row per (target, density) case (mean_diff,
+    ci_low, ci_high, trials). The cases whose 95% interval lies above 0 (`above`, each with its interval widened to a
+    family-wise 95% over all the cases looked at, Bonferroni, and whether it `survives` that) and how many lie
+    below."""
+    above = vs_random[vs_random["ci_low"] > 0].copy()
+    widened = [bonferroni_interval(r["mean_diff"], r["ci_low"], r["ci_high"], int(r["trials"]), len(vs_random))
+               for _, r in above.iterrows()]
+    above["bonferroni_low"] = [low for low, _ in widened]
+    above["bonferroni_high"] = [high for _, high in widened]
+    above["survives"] = above["bonferroni_low"] > 0
+    return {"cases": len(vs_random), "above": above, "below": int((vs_random["ci_high"] < 0).sum()),
+            "trials": int(vs_random["trials"].max())}
