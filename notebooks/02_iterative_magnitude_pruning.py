@@ -224,8 +224,9 @@ lines = [
     f"- Pooled over the levels from 51.3% to 7.0% remaining, a ticket's early-stopping iteration is "
     f"{pooled['mean']:.2f}x the dense one of its trial (95% CI [{pooled['ci_low']:.2f}, {pooled['ci_high']:.2f}], "
     f"one pooled ratio per trial): tickets learn "
-    f"{'faster than dense' if pooled['ci_high'] < 1 else 'slower than dense' if pooled['ci_low'] > 1 else 'at a speed not shown to differ from dense'} "
-    f"on average over that range.",
+    + analysis.interval_verdict(pooled["ci_low"], pooled["ci_high"], "slower than dense", "faster than dense",
+                                "at a speed not shown to differ from dense", reference=1.0)
+    + " on average over that range.",
     f"- At {at36['percent_remaining']:.1f}% remaining they reach {100 * at36['mean']:.2f}% "
     f"({100 * (at36['mean'] - dense['mean']):+.2f} pp; the paper: back to about the dense accuracy).",
     f"- The mean ticket accuracy is at or above dense at {len(accuracy) - 1 - len(below)} of {len(accuracy) - 1} "

@@ -109,12 +109,13 @@ def versus(summaries: dict[str, pd.DataFrame], reference: str, levels, metric: s
     return pd.concat(frames, ignore_index=True)
 
 
-def interval_verdict(ci_low: float, ci_high: float, above: str = "higher", below: str = "lower") -> str:
-    """The verdict on a paired difference from its 95% interval: `above` when it lies above 0, `below` when below,
-    'no difference shown' when it contains 0, and 'one trial: no interval' without one."""
+def interval_verdict(ci_low: float, ci_high: float, above: str = "higher", below: str = "lower",
+                     neither: str = "no difference shown", reference: float = 0.0) -> str:
+    """The verdict on a paired difference from its 95% interval: `above` when it lies above `reference` (0; 1 for a
+    ratio), `below` when below, `neither` when it contains it, and 'one trial: no interval' without one."""
     if pd.isna(ci_low) or pd.isna(ci_high):
         return "one trial: no interval"
-    return above if ci_low > 0 else below if ci_high < 0 else "no difference shown"
+    return above if ci_low > reference else below if ci_high < reference else neither
 
 
 def bonferroni_interval(mean: float, ci_low: float, ci_high: float, trials: int, tests: int) -> tuple[float, float]:
