@@ -54,7 +54,7 @@ def test_the_onset_is_where_the_paired_interval_stays_below_zero():
     dense = [0.980, 0.979, 0.981]
     ticket = _summary("ticket", {0: dense, 1: [0.970, 0.971, 0.969], 2: [0.985, 0.984, 0.986],
                                  3: [0.975, 0.990, 0.978], 4: [0.970, 0.969, 0.971], 5: [0.960, 0.961, 0.959]})
-    cis = comparison.paired_intervals(ticket, comparison._by_trial(ticket, 0, "test_acc_at_early_stop"))
+    cis = comparison.paired_intervals(ticket, pd.Series(dense).rename_axis("trial"))  # dense by trial
     # level 1 is below dense but not for good; level 3 holds 0; from level 4 on every interval is below 0
     assert comparison.onset_level(cis) == 4
     assert comparison.onset_level({l: ci for l, ci in cis.items() if l <= 3}) is None
