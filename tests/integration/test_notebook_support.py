@@ -24,6 +24,11 @@ from lth_utils.foundations.config import ConfigError
 from lth_utils.lottery.imp import IMPConfig
 
 
+def _levels(cfg) -> list[int]:
+    """The levels a run trains, as the engine plans its tasks (imp.tasks_of)."""
+    return sorted({level for _, _, level in imp.tasks_of(cfg)})
+
+
 def test_paper_profile_uses_the_papers_hyperparameters():
     cfg = profiles.imp_config("paper")
     assert (cfg.optimizer, cfg.lr, cfg.batch_size, cfg.iterations, cfg.eval_every) == ("adam", 1.2e-3, 60, 50_000, 100)
@@ -321,14 +326,14 @@ def test_controls_train_at_the_profiles_control_levels_and_the_other_notebooks_r
     levels = list(settings.controls.levels) or list(range(1, cfg.num_levels + 1))
     assert arms["ticket"] == cfg and arms["ticket"].only_levels == ""
     for arm in ("reinit", "random_prune"):
-        assert imp._levels_of(arms[arm]) == levels and arms[arm].hash == dataclasses.replace(cfg, arm=arm).hash
+        assert _levels(arms[arm]) == levels and arms[arm].hash == dataclasses.replace(cfg, arm=arm).hash
     assert {3, 7, 12, 15, 18} <= set(levels)  # every density the paper plots
     # notebooks 07, 08, 10 and 11 read the MNIST controls of notebook 03 and train no other level of them
-    wanted = {(c.hash, l) for c in experiments.notebook_runs("03", cfg, settings) for l in imp._levels_of(c)}
+    wanted = {(c.hash, l) for c in experiments.notebook_runs("03", cfg, settings) for l in _levels(c)}
     for number in ("07", "08", "10", "11"):
         for c in experiments.notebook_runs(number, cfg, settings):
             if c.arm in ("reinit", "random_prune") and c.dataset == "mnist" and c.draw == 0:
-                assert {(c.hash, l) for l in imp._levels_of(c)} <= wanted, (number, c.arm)
+                assert {(c.hash, l) for l in _levels(c)} <= wanted, (number, c.arm)
 
 
 def test_provenance_counts_the_levels_trained_and_read_and_their_cost_from_the_records(tiny):
