@@ -374,8 +374,17 @@ def _copy_dense_level(source: IMPConfig, cfg: IMPConfig, trial: int, on_progress
     last. None when the source stopped (patience) before this run's rewind point, or when a late-rewinding run's
     source was trained on another device model, or one its provenance does not pin down (its replayed rewind point
     would not lie on the copied trajectory: training is not bit-identical across CPUs): then this run trains its
-    own."""
-    row = run_level(source, trial, 0, on_progress)
+    own. The source's level 0 is a dependency of this task (`dependencies`), so the engine has run it: it is read
+    here, never trained (a task does not run another task)."""
+    directory = level_dir(source.root, trial, 0)
+    row = read_result(directory)
+    if row is None:
+        raise RuntimeError(f"level 0 of {cfg.root} trial {trial} copies its dense source's level 0, which is not stored "
+                           f"({directory}): run both through the engine (engine.run orders a task after the ones it "
+                           f"reads), or train the source first")
+    check_provenance(row, directory, source.device, source.foreign_ok)
+    if on_progress:
+        on_progress(row["iterations_run"])
     k = cfg.rewind_iteration
     if k and row["iterations_run"] < k:
         return None

@@ -194,6 +194,17 @@ def test_a_copied_dense_level_equals_one_trained_in_a_fresh_store(tiny, tmp_path
             (level_dir(own.root, 0, level) / "metrics.csv").read_bytes()
 
 
+def test_a_level_that_copies_its_dense_source_reads_it_and_never_trains_it(tiny):
+    # the engine runs the source first (a dependency); a task on its own does not run another task
+    late = replace(tiny, trials=1, levels=1, rate=0.5, rewind="7")
+    assert imp.dependencies(late, 0, 0) == [(imp.dense_source(late), 0, 0)]
+    with pytest.raises(RuntimeError, match="copies its dense source's level 0, which is not stored"):
+        imp.run_level(late, 0, 0)
+    assert imp.read_result(level_dir(imp.dense_source(late).root, 0, 0)) is None  # nothing was trained for it
+    engine.run([late], progress=False)
+    assert imp.copied_dense_level(late, 0, 0, imp.read_result(level_dir(late.root, 0, 0)))
+
+
 def test_rewind_points_share_the_dense_level_with_rewinding_to_init(tiny, monkeypatch):
     trainings = []
     original = imp.train
