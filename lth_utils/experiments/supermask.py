@@ -31,7 +31,7 @@ from ..lottery.imp import IMPConfig, derive_seed, level_inputs
 from ..models import MODELS, build_model, glorot_std, prunable_names
 from ..foundations.store import METRIC_COLUMNS, level_dir, provenance, read_result, run_dir, task_lock, write_config, write_csv, write_result
 from ..training.loop import evaluate
-from ..results.analysis import mean_interval
+from ..results.analysis import interval_verdict, mean_interval
 
 WEIGHTS = ("init", "signed_constant")
 # Zhou et al. 2019's headline for MNIST (their abstract): masks applied to an untrained, randomly initialised fully
@@ -196,7 +196,7 @@ def untrained_claim(untrained: pd.DataFrame, published: float = ZHOU_UNTRAINED_M
     name, level = means.idxmax()
     cell = untrained[(untrained["name"] == name) & (untrained["level"] == level)]
     ci = mean_interval(cell["test_acc"])
-    verdict = ("not resolved" if ci["n"] < 2 else "above theirs" if ci["ci_low"] > published
-               else "below theirs" if ci["ci_high"] < published else "consistent with theirs")
+    verdict = "not resolved" if ci["n"] < 2 else interval_verdict(
+        ci["ci_low"], ci["ci_high"], "above theirs", "below theirs", "consistent with theirs", reference=published)
     return {"name": name, "level": level, "density": cell["density"].mean(), "cells": len(means), **ci,
             "verdict": verdict}
