@@ -92,7 +92,7 @@ pd.DataFrame([{"run": LABELS[name], "model": c.model, "rates (conv / fc / output
 from IPython.display import Markdown
 from lth_utils import protocol
 
-Markdown(protocol.statement(cfg, settings.profile, notebook="09"))
+Markdown(protocol.statement(ticket, settings.profile, notebook="09"))  # LeNet-5: its own trials
 
 # %% [markdown] tags=[]
 # ## Train every run
