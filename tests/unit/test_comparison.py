@@ -50,6 +50,17 @@ def test_sign_verdict_uses_the_paired_interval():
     assert comparison.sign_verdict(pd.Series([0.01]), "above") == comparison.UNRESOLVED  # one trial decides nothing
 
 
+def test_more_than_a_threshold_needs_the_interval_above_it():
+    threshold = 0.003  # the paper's "more than +0.3 pp above dense" at 13.5% remaining
+    assert comparison.threshold_verdict(pd.Series([0.0045, 0.005, 0.0055]), threshold) == comparison.AGREES
+    # above 0 and holding 0.3 pp: the README's 13.5% row ([+0.19, +0.45]) once read "agrees" by its mean alone
+    assert comparison.threshold_verdict(pd.Series([0.0016, 0.0039, 0.0033, 0.0039, 0.0033]), threshold) == \
+        comparison.CONSISTENT
+    assert comparison.threshold_verdict(pd.Series([0.001, 0.0012, 0.0014]), threshold) == comparison.OTHER_SIZE
+    assert comparison.threshold_verdict(pd.Series([0.004, -0.005, 0.006]), threshold) == comparison.UNRESOLVED
+    assert comparison.threshold_verdict(pd.Series([-0.004, -0.005, -0.006]), threshold) == comparison.DISAGREES
+
+
 def test_the_onset_is_where_the_paired_interval_stays_below_zero():
     dense = [0.980, 0.979, 0.981]
     ticket = _summary("ticket", {0: dense, 1: [0.970, 0.971, 0.969], 2: [0.985, 0.984, 0.986],
