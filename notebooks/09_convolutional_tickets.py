@@ -223,12 +223,7 @@ mlp_acc = tables["mlp"]["test_acc_at_early_stop"]
 best = acc.loc[acc["mean"].idxmax()]
 last = acc.iloc[-1]
 ratio = analysis.early_stop_ratio(summaries["ticket"])
-# each pruned level against its own trial's dense network (level 0), paired by trial
-dense_rows = summaries["ticket"].query("level == 0")
-vs_dense = pd.concat([analysis.paired_difference(summaries["ticket"].query("level == @l"), dense_rows.assign(level=l),
-                                                 "test_acc_at_early_stop") for l in ticket_levels[1:]],
-                     ignore_index=True)
-above_dense, below_dense = vs_dense[vs_dense["ci_low"] > 0], vs_dense[vs_dense["ci_high"] < 0]
+vs_dense = analysis.versus_dense(summaries["ticket"])  # each pruned level against its trial's dense network
 lines = [
     f"- Dense LeNet-5 reaches **{100 * dense_acc:.2f}%** (LeNet-300-100: {100 * mlp_acc['mean'].iloc[0]:.2f}%) and "
     f"stops early at iteration {dense_stop:,.0f}.",
@@ -237,9 +232,7 @@ lines = [
     f"looking, so this margin is optimistic); at the deepest level, {last['percent_remaining']:.1f}% remaining, "
     f"{100 * last['mean']:.2f}% ({100 * (last['mean'] - dense_acc):+.2f} pp).",
     f"- Each pruned level's accuracy minus its trial's dense network's, paired by trial: "
-    + analysis.multiplicity_sentence(vs_dense, "per-level intervals against dense")
-    + "".join(f" The interval is {side} dense at " + ", ".join(f"{p:.1f}%" for p in part["percent_remaining"])
-              + " remaining." for side, part in [("above", above_dense), ("below", below_dense)] if len(part)),
+    + analysis.multiplicity_sentence(vs_dense, "per-level intervals against dense") + analysis.where_resolved(vs_dense),
     f"- Averaged over its pruned levels, a ticket's early-stopping iteration is {ratio['mean']:.2f}x its trial's dense "
     f"one (95% CI [{ratio['ci_low']:.2f}, {ratio['ci_high']:.2f}], {ratio['n']} trials): tickets learn "
     + analysis.interval_verdict(ratio["ci_low"], ratio["ci_high"], "slower than dense", "faster than dense",

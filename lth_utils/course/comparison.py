@@ -197,8 +197,7 @@ def _ticket_rows(ticket: pd.DataFrame, dense: pd.Series) -> list[dict]:
     acc = "test_acc_at_early_stop"
     stored = set(ticket["level"])
     rows = [_row("dense test accuracy at early stop (%)", "≈98 (read off the figures)",
-                 _range(100 * dense, "{:.2f}"),
-                 dense_verdict(dense))]
+                 _ratio_text(100 * dense, "{:.2f}"), dense_verdict(dense))]
     expectations = {3: ("above", "above dense"), 7: ("above", "above dense"),
                     9: ("above", "more than +0.3 pp above dense"), 12: ("above", "above dense"),
                     15: ("equal", "back to dense"), 18: ("below", "below dense (past the fall-back)")}
