@@ -247,6 +247,21 @@ NARROW = {"lower": "**pruning does better** (the interval lies below 0)",
           "no difference shown": "no difference shown (the interval contains 0)",
           "one trial: no interval": "one seed: no interval, so no verdict"}
 if narrow["rows"]:
+    # by weight count, IMP's rounds move the width-100 network toward the size at which a dense student interpolates
+    per_width = imp_base.input_dim + 1  # a depth-1 student's weights per unit, as pruned_versus_narrow counts them
+    relu = sweep.query("activation == 'relu' and weight_decay == 0").groupby("width")["test_loss"].mean()
+    last = paired_imp.iloc[-1]  # the last round minus dense, paired by seed
+    climbs = last["verdict"] == "higher" and relu.index[0] < relu.idxmax() < imp_base.width
+    lines.append(f"- Read by weight count: the dense width-{imp_base.width} network has {imp_base.width * per_width} "
+                 f"weights and IMP's round {narrow['round']} keeps about {narrow['kept']:.0f}, closer to the "
+                 f"~{interpolation_width * per_width:.0f} weights (with biases, {base.n_train} parameters) at which a "
+                 f"dense student interpolates its {base.n_train} training points (width ~{interpolation_width:.0f}); "
+                 f"there its test loss is {AGAINST_DENSE[last['verdict']]}, "
+                 f"{analysis.format_interval(last, scale=1, unit='', spec='+.3f')}. "
+                 + (f"The ReLU students' mean loss, too, is highest at width {relu.idxmax()} ({relu.max():.3f}), between "
+                    f"that size and width {imp_base.width}: pruning walks the network back up the second descent, "
+                    f"if a pruned network's weights count like a narrower network's, which the next comparison tests."
+                    if climbs else "These runs do not show pruning walking the network back up a second descent."))
     lines.append(f"- Pruning or a smaller network? IMP's last round (round {narrow['round']}) keeps about "
                  f"{narrow['kept']:.0f} weights with test loss {narrow['loss']:.3f}; against the dense ReLU students "
                  "nearest in size, unpaired (Welch's 95% interval): " + "; ".join(
