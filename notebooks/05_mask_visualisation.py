@@ -202,14 +202,17 @@ def rim(image):  # the pixels of the 3-pixel border
 edge, centre = rim(border), border[10:18, 10:18].ravel()
 ratios = {l: relative[l][10:18, 10:18].mean() / max(1e-9, rim(relative[l]).mean()) for l in levels}
 last = overlap.iloc[-1]
-auc = init_stats.loc["AUC of |w0| for 'kept'"]
-share = analysis.mean_interval(per_trial["share of kept weights with w0 > 0"])
+AUC, SHARE = "AUC of |w0| for 'kept'", "share of kept weights with w0 > 0"
+auc = analysis.mean_interval(per_trial[AUC])
+share = analysis.mean_interval(per_trial[SHARE])
 lines = [
     f"- At {densities[levels[-1]]:.1f}% remaining, a pixel in the 3-pixel border keeps {edge.mean():.1f} of its 300 "
     f"first-layer connections on average, a pixel in the central 8x8 square {centre.mean():.1f}. Centre / border, "
     f"relative to each level's density: " + ", ".join(f"{densities[l]:.1f}%: {r:.2f}" for l, r in ratios.items()) + ".",
-    f"- |w0| predicts which first-layer weights survive with AUC {auc['mean']:.3f} (min-max over {cfg.trials} trials "
-    f"{auc['min']:.3f}-{auc['max']:.3f}; {'barely better than chance' if auc['mean'] < 0.6 else 'clearly better than chance'}). "
+    f"- |w0| predicts which first-layer weights survive with AUC {auc['mean']:.3f} (95% CI [{auc['ci_low']:.3f}, "
+    f"{auc['ci_high']:.3f}], n={auc['n']}; chance is 0.5: "
+    + analysis.interval_verdict(auc["ci_low"], auc["ci_high"], "above chance", "below chance", "not shown to differ",
+                                reference=0.5) + "). "
     f"{100 * same_sign_kept:.1f}% of kept weights end training with their initial sign (trial 0).",
     f"- {100 * share['mean']:.1f}% of the kept first-layer weights started positive (95% CI "
     f"[{100 * share['ci_low']:.1f}, {100 * share['ci_high']:.1f}]%, n={share['n']}), where half would be expected if "
@@ -225,17 +228,21 @@ lines = [
     f"at the random level does not make the masks random.",
 ]
 if other_trials is not None:
-    other_share = analysis.mean_interval(other_trials["share of kept weights with w0 > 0"])
-    other_auc = other_trials["AUC of |w0| for 'kept'"]
-    apart = other_share["ci_high"] < share["ci_low"] or share["ci_high"] < other_share["ci_low"]
+    # paired by trial: the same initial weights under both protocols
+    d_auc = analysis.mean_interval((per_trial[AUC] - other_trials[AUC]).dropna())
+    d_share = analysis.mean_interval(100 * (per_trial[SHARE] - other_trials[SHARE]).dropna())
+    moved = [what for what, d in [("magnitudes", d_auc), ("signs", d_share)] if d["ci_low"] > 0 or d["ci_high"] < 0]
     lines.append(
         f"- The same masks under the other protocol (`{other_profile}`, same initial weights, another training length "
-        f"before each pruning): AUC {other_auc.mean():.3f} ({other_auc.min():.3f}-{other_auc.max():.3f}), "
-        f"{100 * other_share['mean']:.1f}% started positive (95% CI [{100 * other_share['ci_low']:.1f}, "
-        f"{100 * other_share['ci_high']:.1f}]%). "
-        + ("The two intervals do not overlap: which signs and magnitudes survive depends on how long the weights are "
-           "trained before each pruning, so these are properties of a protocol's masks, not of tickets as such."
-           if apart else "The two protocols' intervals overlap: no dependence on training length is shown."))
+        f"before each pruning): AUC {other_trials[AUC].mean():.3f}, {100 * other_trials[SHARE].mean():.1f}% started "
+        f"positive. This protocol minus that one, paired by trial: AUC {d_auc['mean']:+.3f} (95% CI "
+        f"[{d_auc['ci_low']:+.3f}, {d_auc['ci_high']:+.3f}]), share started positive {d_share['mean']:+.1f} pp "
+        f"([{d_share['ci_low']:+.1f}, {d_share['ci_high']:+.1f}]), n={d_auc['n']}. "
+        + (f"Which {' and '.join(moved)} survive depends on how long the weights are trained before each pruning, so "
+           f"these are properties of a protocol's masks, not of tickets as such"
+           + ("" if len(moved) == 2 else f" (for the {'signs' if moved == ['magnitudes'] else 'magnitudes'} no "
+                                         f"dependence is shown)") + "."
+           if moved else "No dependence on training length is shown."))
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] course="exercises" tags=[]

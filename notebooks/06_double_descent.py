@@ -229,7 +229,7 @@ def round_against_dense(row) -> str:
 paired_imp = imp_v["paired"]
 if imp_v["best"] is not None:
     lines.append(f"- IMP, width 100: dense test loss {dense_loss:.3f}. The pruned round with the lowest mean test loss "
-                 f"is {round_against_dense(imp_v['best'])}. Of the {len(paired_imp)} pruned rounds, "
+                 f"(picked after looking, so its interval is optimistic) is {round_against_dense(imp_v['best'])}. Of the {len(paired_imp)} pruned rounds, "
                  f"{len(imp_v['lower'])} lie below dense (better) and {len(imp_v['higher'])} above it (worse); "
                  + analysis.multiplicity_sentence(paired_imp, "rounds' paired intervals"))
 if imp_v["band_best"] is not None:
@@ -237,7 +237,7 @@ if imp_v["band_best"] is not None:
                   "higher": "pruning makes generalisation **worse** here",
                   "no difference shown": "**no improvement shown** here",
                   "one trial: no interval": "one seed: no verdict"}
-    lines.append(f"- Between 40% and 60% remaining (the reported range), the best is "
+    lines.append(f"- Between 40% and 60% remaining (the reported range), the round with the lowest mean (picked after looking) is "
                  f"{round_against_dense(imp_v['band_best'])}: {band_words[imp_v['band_best']['verdict']]}.")
 # pruning versus choosing a smaller network: the last round against the dense ReLU students with about as many
 # weights, unpaired (a student and a pruned network share no initial weights)

@@ -317,9 +317,7 @@ lines.append(
     + f"{sum(r < 0 for r in rho_stop.values())} of {len(rho_stop)} densities. "
     + ("So these data neither support nor refute the premise. " if significant == 0 else
        f"Alignment goes with accuracy or speed where p < 0.05 (of {len(rho) + len(rho_stop)} tests, about "
-       f"{0.05 * (len(rho) + len(rho_stop)):.1f} would by chance). ")
-    + ("Alignment at initialisation does not order the masks by how well they train here."
-       if max(rho.values(), default=0) < 0.5 else "Alignment and accuracy go together at some densities here."))
+       f"{0.05 * (len(rho) + len(rho_stop)):.1f} would by chance). "))
 lines.append("")
 lines.append("Multiplicity: " + analysis.multiplicity_sentence(pd.concat(
     [vs_ticket, sanity.rename(columns={"method - ablation (pp)": "mean_diff"})], ignore_index=True),

@@ -337,19 +337,36 @@ if other_untrained is not None:
                  + ("pruned from weights trained a few thousand iterations under patience" if other_profile == "standard"
                     else "pruned from weights trained 50,000 iterations")
                  + f") give the untrained network at best {100 * top_theirs['test_acc']:.1f}% (at "
-                 f"{100 * top_theirs['density']:.1f}% remaining) against {100 * top_mine['test_acc']:.1f}% here. "
+                 f"{100 * top_theirs['density']:.1f}% remaining) against {100 * top_mine['test_acc']:.1f}% here (each "
+                 f"the best level by its mean, picked after looking, at different densities: the comparison is the "
+                 f"next sentence's). "
                  f"Paired by trial at each of the {len(gap)} levels both reach, theirs minus ours is above 0 with a 95% "
                  f"interval at {above} levels and below at {below} (largest mean gap "
-                 f"{100 * gap['mean_diff'].abs().max():.1f} pp)"
+                 f"{100 * gap['mean_diff'].abs().max():.1f} pp; " + analysis.multiplicity_sentence(gap, "levels' intervals")
+                 + ")"
                  + (": the training protocol that finds the masks changes what they do to untrained weights, so "
                     "this number belongs to a protocol as much as to the ticket." if above + below else "."))
 for weights, part in supermasks.groupby("weights"):
-    lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {100 * part['test_acc'].mean():.2f}% "
-                 f"[{100 * part['test_acc'].min():.2f}, {100 * part['test_acc'].max():.2f}] over {len(part)} trials "
-                 f"at a learned density of {100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
+    acc = analysis.mean_interval(100 * part["test_acc"])
+    lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {acc['mean']:.2f}% (95% CI "
+                 f"[{acc['ci_low']:.2f}, {acc['ci_high']:.2f}], {len(part)} trials) at a learned density of {100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
                  f"{100 * part['density'].max():.1f}%; the scores start at a keep-probability of 50%), after "
                  f"{supermask_configs[weights].iterations:,} steps on the scores and none on the weights.")
-lines.append(f"For comparison, the trained dense network reaches {100 * dense['test_acc_at_early_stop'].mean():.2f}%.")
+# against the trained dense network (unpaired, Welch), and the two supermasks against each other (paired by trial)
+by_weights = {w: part.set_index("trial")["test_acc"] for w, part in supermasks.groupby("weights")}
+below_dense = {w: analysis.unpaired_difference(100 * a, 100 * dense["test_acc_at_early_stop"])
+               for w, a in by_weights.items()}
+lines.append(f"For comparison, the trained dense network reaches {100 * dense['test_acc_at_early_stop'].mean():.2f}%; "
+             "supermask minus dense (Welch's 95% interval): " + "; ".join(
+                 f"{w.replace('_', ' ')} weights {d['mean_diff']:+.2f} pp [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] "
+                 f"({analysis.interval_verdict(d['ci_low'], d['ci_high'], 'above dense', 'below dense')})"
+                 for w, d in below_dense.items()) + ".")
+if len(by_weights) == 2:
+    (w1, a1), (w2, a2) = by_weights.items()
+    d = analysis.mean_interval(100 * (a2 - a1).dropna())
+    lines.append(f"The supermask over the {w2.replace('_', ' ')} weights minus the one over the "
+                 f"{w1.replace('_', ' ')} weights, paired by trial: {d['mean']:+.2f} pp [95% CI {d['ci_low']:+.2f}, "
+                 f"{d['ci_high']:+.2f}] ({analysis.interval_verdict(d['ci_low'], d['ci_high'])}).")
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]

@@ -224,13 +224,15 @@ best = acc.loc[acc["mean"].idxmax()]
 last = acc.iloc[-1]
 ratio = analysis.early_stop_ratio(summaries["ticket"])
 vs_dense = analysis.versus_dense(summaries["ticket"])  # each pruned level against its trial's dense network
+against = {int(r["level"]): r for _, r in vs_dense.iterrows()}
 lines = [
     f"- Dense LeNet-5 reaches **{100 * dense_acc:.2f}%** (LeNet-300-100: {100 * mlp_acc['mean'].iloc[0]:.2f}%) and "
     f"stops early at iteration {dense_stop:,.0f}.",
     f"- The LeNet-5 ticket with the highest mean keeps {best['percent_remaining']:.1f}% of the weights with "
-    f"{100 * best['mean']:.2f}% ({100 * (best['mean'] - dense_acc):+.2f} pp against dense; chosen as the best after "
-    f"looking, so this margin is optimistic); at the deepest level, {last['percent_remaining']:.1f}% remaining, "
-    f"{100 * last['mean']:.2f}% ({100 * (last['mean'] - dense_acc):+.2f} pp).",
+    f"{100 * best['mean']:.2f}% ({analysis.format_interval(against[int(best['level'])])} against dense, paired by trial; "
+    f"chosen as the best after looking, so this margin is optimistic); at the deepest level, "
+    f"{last['percent_remaining']:.1f}% remaining, {100 * last['mean']:.2f}% "
+    f"({analysis.format_interval(against[int(last['level'])])}).",
     f"- Each pruned level's accuracy minus its trial's dense network's, paired by trial: "
     + analysis.multiplicity_sentence(vs_dense, "per-level intervals against dense") + analysis.where_resolved(vs_dense),
     f"- Averaged over its pruned levels, a ticket's early-stopping iteration is {ratio['mean']:.2f}x its trial's dense "

@@ -365,7 +365,7 @@ def es667_reinit_gap(ticket: pd.DataFrame, reinit: pd.DataFrame) -> dict | None:
     m, lo, hi = cis[best]
     return _row("tickets beat reinitialised networks by 10-15 pp", "10 to 15 pp",
                 f"largest mean gap {m:+.2f} pp, 95% CI [{lo:+.2f}, {hi:+.2f}] (at {percent_remaining(ticket, best):.1f}% "
-                f"remaining); the interval reaches 10-15 pp at {len(reaching)} of {len(levels)} levels",
+                f"remaining, the most favourable level, picked after looking); the interval reaches 10-15 pp at {len(reaching)} of {len(levels)} levels",
                 CONSISTENT if reaching else DISAGREES, "ES667")
 
 
@@ -391,7 +391,7 @@ def regression_rows(imp: pd.DataFrame | None) -> list[dict]:
         verdict = {"lower": AGREES, "higher": DISAGREES}.get(best["verdict"], UNRESOLVED)
         rows.append(_row("IMP on a regression MLP (width 100): test loss at 40-60% of the weights remaining, minus "
                          "dense", "lower: pruning to ~40-50% of the weights improves generalisation",
-                         f"the band's best round, {text(best)} (paired by seed)", verdict, "000"))
+                         f"the band's round with the lowest mean (picked after looking), {text(best)} (paired by seed)", verdict, "000"))
     kept = paired[paired["percent_remaining"] >= 30]
     worse = kept[kept["verdict"] == "higher"]
     first = (f"; the first, {text(worse.iloc[0])}" if len(worse) else "")

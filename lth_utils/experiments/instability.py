@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from ..pruning import masks
-from ..results.analysis import load_mask, paired_difference
+from ..results.analysis import load_mask, mean_interval, paired_difference
 from ..data import load_splits
 from ..execution.engine import run
 from ..training.workers import parallel_map
@@ -133,7 +133,8 @@ def ticket_stability(barriers: pd.DataFrame) -> dict:
     """Frankle et al. (2020): IMP's tickets on LeNet-300-100 are stable. Over the pairs of copies of every probe named
     "ticket, ..." (`barriers`: run_instability's rows with a `probe` column), at its pruned levels: whether every
     barrier lies below STABLE, the pair with the largest barrier, the mean training-error barrier and the share of
-    pairs whose midpoint beats the mean of the two ends. The dense network's own copies (level 0, 100% remaining) are
+    pairs whose midpoint beats the mean of the two ends, with the mean midpoint excess per trial (its pairs averaged)
+    and its 95% interval over trials (`midpoint_interval`, mean_interval's dict). The dense network's own copies (level 0, 100% remaining) are
     no ticket: they are returned apart (`dense`), not counted."""
     pairs = barriers[barriers["probe"].str.startswith("ticket")]
     dense = pairs[pairs["percent_remaining"] > 99.9]
@@ -142,7 +143,7 @@ def ticket_stability(barriers: pd.DataFrame) -> dict:
             "stable": bool((tickets["barrier"] < STABLE).all()),
             "mean_train_barrier": tickets["train_barrier"].mean(),
             "midpoint_better": (tickets["midpoint_excess"] < 0).mean(),
-            "mean_midpoint_excess": tickets["midpoint_excess"].mean()}
+            "midpoint_interval": mean_interval(tickets.groupby("trial")["midpoint_excess"].mean())}
 
 
 def random_pruning_contrast(barriers: pd.DataFrame, ticket_probe: str,

@@ -25,6 +25,10 @@ def test_tickets_are_stable_when_every_pruned_pair_is_below_two_points_and_the_d
     assert stability["stable"] is True  # the dense pair at 3 pp is not counted
     assert stability["largest"]["barrier"] == 0.019 and stability["largest"]["probe"] == "ticket, k = 500"
     assert stability["midpoint_better"] == 1.0
+    # per trial, its pairs' midpoint excess averaged (-b/4): trial 0 (-0.004 - 0.001) / 8, ... then over trials
+    per_trial = [-(0.004 + 0.001) / 8, -(0.006 + 0.002) / 8, -(0.005 + 0.019) / 8]
+    assert stability["midpoint_interval"]["mean"] == pytest.approx(sum(per_trial) / 3)
+    assert stability["midpoint_interval"]["n"] == 3 and stability["midpoint_interval"]["ci_low"] < sum(per_trial) / 3
     table = _table()
     table.loc[(table["probe"] == "ticket, k = 500") & (table["trial"] == 2), "barrier"] = 0.02  # 2 pp: not below
     assert instability.ticket_stability(table)["stable"] is False
