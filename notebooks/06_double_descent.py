@@ -185,7 +185,7 @@ for (act, wd), c in settings_grid.items():
              f"{t[v['classical_width']]:.3f} at width {v['classical_width']} ({u_ci}: the interval lies below 0)"
              if v["u_shape"] else
              f"shows no classical U: the smallest student (width {t.index[0]}, {v['smallest_loss']:.3f}, noise floor "
-             f"{noise_floor:g}) is {'already the best model' if v['best_width'] == t.index[0] else unbeaten}")
+             f"{noise_floor:g}) is {'already the one with the lowest mean of all widths' if v['best_width'] == t.index[0] else unbeaten}")
     peak = ((" and then rises" if v["u_shape"] else "; the loss rises")
             + f" to a peak at width {v['peak_width']} ({v['peak_loss']:.3f}; interpolation threshold "
               f"~{interpolation_width:.0f})" if has_peak else
@@ -203,11 +203,12 @@ for (act, wd), c in settings_grid.items():
         after = "**No second descent** within these widths."
     lines.append(f"- {act}, weight decay {wd:g}: test loss {start}{peak}; the widest net reaches {t.iloc[-1]:.3f}. "
                  + after)
-smallest = sweep[sweep["width"] == sweep["width"].min()]["test_loss"].min()
-lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the best width-{sweep['width'].min()} "
-             f"student is {smallest - noise_floor:.3f} above it"
+smallest = analysis.mean_interval(sweep[sweep["width"] == sweep["width"].min()]["test_loss"] - noise_floor)
+lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the width-{sweep['width'].min()} "
+             f"students (every activation, weight decay and seed) lie {smallest['mean']:.3f} above it on average "
+             f"(95% CI [{smallest['ci_low']:.3f}, {smallest['ci_high']:.3f}])"
              + (": this teacher is easy for small students, so a classical U is not to be expected here."
-                if smallest - noise_floor < 0.1 else "."))
+                if smallest["ci_high"] < 0.1 else "."))
 dense_loss = imp_table["mean"].iloc[0]
 lines.append(f"- IMP runs on ReLU students without weight decay, {len(seeds)} seeds, 10% of the weights per round.")
 imp_v = dd.imp_verdict(imp_runs, band=(40, 60))  # each pruned round's test loss minus dense's, paired by seed
