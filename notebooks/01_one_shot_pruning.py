@@ -197,7 +197,7 @@ for rate, row in sweep_table.iterrows():
     gap, d = gaps.loc[rate], against_dense[rate]
     lines.append(f"- Pruning {100 * rate:.0f}% per layer ({row['percent_remaining']:.1f}% of weights remain): without "
                  f"retraining {100 * row['no_retrain']:.2f}%; one-shot ticket {100 * row['ticket']:.2f}% "
-                 f"({d['mean']:+.2f} pp [95% CI {d['ci_low']:+.2f}, {d['ci_high']:+.2f}] against its trial's dense network); reinit {100 * row['reinit']:.2f}%. "
+                 f"({d['mean']:+.2f} pp [{analysis.ci_text(d)}] against its trial's dense network); reinit {100 * row['reinit']:.2f}%. "
                  f"Ticket minus reinit, paired by trial: {100 * gap['mean_diff']:+.2f} pp, 95% CI "
                  f"[{100 * gap['ci_low']:+.2f}, {100 * gap['ci_high']:+.2f}] over {int(gap['trials'])} trials: "
                  f"{analysis.interval_verdict(gap['ci_low'], gap['ci_high'], 'the ticket is ahead', 'the ticket is behind')}.")

@@ -225,7 +225,7 @@ os_speed = []
 for l, c in one_shot.items():
     one = one_shot_results[c].query("level == 1").set_index("trial")["early_stop_iteration"]
     r = analysis.mean_interval((one / dense_es).dropna())
-    os_speed.append(f"{percent_remaining_of[l]:.1f}%: {r['mean']:.2f}x [95% CI {r['ci_low']:.2f}, {r['ci_high']:.2f}] ("
+    os_speed.append(f"{percent_remaining_of[l]:.1f}%: {r['mean']:.2f}x [{analysis.ci_text(r, spec='.2f')}] ("
                     + analysis.interval_verdict(r["ci_low"], r["ci_high"], "later", "earlier", "not shown to differ",
                                                 reference=1.0) + ")")
 lines.append(f"- Early stopping: a one-shot ticket's early-stopping iteration over its trial's dense network's, "

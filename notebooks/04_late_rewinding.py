@@ -219,13 +219,13 @@ lines.append(f"- Instability of the tickets ({len(tickets)} pairs of copies, 31 
                 f"{100 * dense_pairs['barrier'].max():.2f} pp)" if len(dense_pairs) else "") + ".")
 mid = stability["midpoint_interval"]  # per trial, its pairs averaged
 lines.append(f"- In {100 * stability['midpoint_better']:.0f}% of the tickets' pairs the midpoint is *better* than the "
-             f"mean of the two ends (midpoint excess {100 * mid['mean']:+.2f} pp, 95% CI [{100 * mid['ci_low']:+.2f}, "
-             f"{100 * mid['ci_high']:+.2f}] over {mid['n']} trials: "
+             f"mean of the two ends (midpoint excess {100 * mid['mean']:+.2f} pp, "
+             f"[{analysis.ci_text(mid, scale=100)}] over {mid['n']} trials: "
              + analysis.interval_verdict(mid["ci_low"], mid["ci_high"], "worse than the ends' mean",
                                          "better than the ends' mean", "not shown to differ from the ends' mean")
-             + "): where a barrier shows, it is the difference between the two ends, not a rise along the path. The "
-             "average of two copies' weights can beat the mean of the two ends; whether it beats the better end is "
-             "not measured here.")
+             + "): the paths show no rise at their midpoint, so a positive barrier sits elsewhere on the path (this "
+             "cell does not locate it). The average of two copies' weights can beat the mean of the two ends; whether "
+             "it beats the better end is not measured here.")
 contrast = instability.random_pruning_contrast(barriers, f"ticket, k = {ks[0]}")
 versus, above, unstable, pairs = contrast["versus"], contrast["above"], contrast["unstable"], contrast["pairs"]
 lines.append("- Random pruning at the same densities (rewound to 0), its test-error barrier minus the ticket's from "

@@ -203,10 +203,11 @@ for (act, wd), c in settings_grid.items():
         after = "**No second descent** within these widths."
     lines.append(f"- {act}, weight decay {wd:g}: test loss {start}{peak}; the widest net reaches {t.iloc[-1]:.3f}. "
                  + after)
-smallest = analysis.mean_interval(sweep[sweep["width"] == sweep["width"].min()]["test_loss"] - noise_floor)
+narrowest = sweep[sweep["width"] == sweep["width"].min()]
+smallest = analysis.mean_interval(narrowest.groupby("seed")["test_loss"].mean() - noise_floor)  # one value per seed
 lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the width-{sweep['width'].min()} "
-             f"students (every activation, weight decay and seed) lie {smallest['mean']:.3f} above it on average "
-             f"(95% CI [{smallest['ci_low']:.3f}, {smallest['ci_high']:.3f}])"
+             f"students (averaged over activations and weight decays per seed) lie {smallest['mean']:.3f} above it "
+             f"({analysis.ci_text(smallest, spec='.3f')}, n={smallest['n']})"
              + (": this teacher is easy for small students, so a classical U is not to be expected here."
                 if smallest["ci_high"] < 0.1 else "."))
 dense_loss = imp_table["mean"].iloc[0]
@@ -252,16 +253,19 @@ if narrow["rows"]:
     per_width = imp_base.input_dim + 1  # a depth-1 student's weights per unit, as pruned_versus_narrow counts them
     relu = sweep.query("activation == 'relu' and weight_decay == 0").groupby("width")["test_loss"].mean()
     last = paired_imp.iloc[-1]  # the last round minus dense, paired by seed
-    climbs = last["verdict"] == "higher" and relu.index[0] < relu.idxmax() < imp_base.width
+    pruned_width = narrow["kept"] / per_width  # the dense student with as many weights
+    climbs = last["verdict"] == "higher" and interpolation_width <= relu.idxmax() < pruned_width < imp_base.width
     lines.append(f"- Read by weight count: the dense width-{imp_base.width} network has {imp_base.width * per_width} "
                  f"weights and IMP's round {narrow['round']} keeps about {narrow['kept']:.0f}, closer to the "
                  f"~{interpolation_width * per_width:.0f} weights (with biases, {base.n_train} parameters) at which a "
                  f"dense student interpolates its {base.n_train} training points (width ~{interpolation_width:.0f}); "
                  f"there its test loss is {AGAINST_DENSE[last['verdict']]}, "
                  f"{analysis.format_interval(last, scale=1, unit='', spec='+.3f')}. "
-                 + (f"The ReLU students' mean loss, too, is highest at width {relu.idxmax()} ({relu.max():.3f}), between "
-                    f"that size and width {imp_base.width}: pruning walks the network back up the second descent, "
-                    f"if a pruned network's weights count like a narrower network's, which the next comparison tests."
+                 + (f"The ReLU students' mean loss is highest at width {relu.idxmax()} ({relu.max():.3f}), between the "
+                    f"interpolation width and the width with as many weights as round {narrow['round']} keeps "
+                    f"(~{pruned_width:.0f}): pruning walks the network from width {imp_base.width} back up the "
+                    f"second descent toward that peak, if a pruned network's weights count like a narrower network's, "
+                    f"which the next comparison tests."
                     if climbs else "These runs do not show pruning walking the network back up a second descent."))
     lines.append(f"- Pruning or a smaller network? IMP's last round (round {narrow['round']}) keeps about "
                  f"{narrow['kept']:.0f} weights with test loss {narrow['loss']:.3f}; against the dense ReLU students "

@@ -342,31 +342,33 @@ if other_untrained is not None:
                  f"next sentence's). "
                  f"Paired by trial at each of the {len(gap)} levels both reach, theirs minus ours is above 0 with a 95% "
                  f"interval at {above} levels and below at {below} (largest mean gap "
-                 f"{100 * gap['mean_diff'].abs().max():.1f} pp; " + analysis.multiplicity_sentence(gap, "levels' intervals")
-                 + ")"
+                 f"{100 * gap['mean_diff'].abs().max():.1f} pp)"
                  + (": the training protocol that finds the masks changes what they do to untrained weights, so "
-                    "this number belongs to a protocol as much as to the ticket." if above + below else "."))
+                    "this number belongs to a protocol as much as to the ticket." if above + below else ".")
+                 + " Multiplicity: " + analysis.multiplicity_sentence(gap, "levels' intervals"))
 for weights, part in supermasks.groupby("weights"):
     acc = analysis.mean_interval(100 * part["test_acc"])
-    lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {acc['mean']:.2f}% (95% CI "
-                 f"[{acc['ci_low']:.2f}, {acc['ci_high']:.2f}], {len(part)} trials) at a learned density of {100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
+    lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {acc['mean']:.2f}% "
+                 f"({analysis.ci_text(acc)}, {len(part)} trials) at a learned density of "
+                 f"{100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
                  f"{100 * part['density'].max():.1f}%; the scores start at a keep-probability of 50%), after "
                  f"{supermask_configs[weights].iterations:,} steps on the scores and none on the weights.")
-# against the trained dense network (unpaired, Welch), and the two supermasks against each other (paired by trial)
+# against the trained dense network, and the two supermasks against each other, paired by trial (trial t's frozen
+# weights are the initial weights of the ticket's trial t, whose level 0 is the dense network)
 by_weights = {w: part.set_index("trial")["test_acc"] for w, part in supermasks.groupby("weights")}
-below_dense = {w: analysis.unpaired_difference(100 * a, 100 * dense["test_acc_at_early_stop"])
-               for w, a in by_weights.items()}
+dense_by_trial = dense.set_index("trial")["test_acc_at_early_stop"]
+below_dense = {w: analysis.mean_interval(100 * (a - dense_by_trial).dropna()) for w, a in by_weights.items()}
 lines.append(f"For comparison, the trained dense network reaches {100 * dense['test_acc_at_early_stop'].mean():.2f}%; "
-             "supermask minus dense (Welch's 95% interval): " + "; ".join(
-                 f"{w.replace('_', ' ')} weights {d['mean_diff']:+.2f} pp [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] "
+             "supermask minus dense, paired by trial: " + "; ".join(
+                 f"{w.replace('_', ' ')} weights {d['mean']:+.2f} pp [{analysis.ci_text(d)}] "
                  f"({analysis.interval_verdict(d['ci_low'], d['ci_high'], 'above dense', 'below dense')})"
                  for w, d in below_dense.items()) + ".")
 if len(by_weights) == 2:
     (w1, a1), (w2, a2) = by_weights.items()
     d = analysis.mean_interval(100 * (a2 - a1).dropna())
     lines.append(f"The supermask over the {w2.replace('_', ' ')} weights minus the one over the "
-                 f"{w1.replace('_', ' ')} weights, paired by trial: {d['mean']:+.2f} pp [95% CI {d['ci_low']:+.2f}, "
-                 f"{d['ci_high']:+.2f}] ({analysis.interval_verdict(d['ci_low'], d['ci_high'])}).")
+                 f"{w1.replace('_', ' ')} weights, paired by trial: {d['mean']:+.2f} pp [{analysis.ci_text(d)}] "
+                 f"({analysis.interval_verdict(d['ci_low'], d['ci_high'])}).")
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 
 # %% [markdown] tags=[]

@@ -245,8 +245,8 @@ lines.append(f"Their secondary claim, that tickets from the harder dataset trans
              f"Fashion-MNIST (from MNIST) and {100 * gap['MNIST']:+.2f} pp on MNIST (from Fashion-MNIST); minus random "
              f"pruning, {100 * over_random['Fashion-MNIST']:+.2f} and {100 * over_random['MNIST']:+.2f} pp. Paired by "
              f"trial (a trial's two transfers exchange the masks of its two tickets), the Fashion-MNIST gap minus the "
-             f"MNIST one is {direction['mean']:+.2f} pp [95% CI {direction['ci_low']:+.2f}, "
-             f"{direction['ci_high']:+.2f}], n={direction['n']}: "
+             f"MNIST one is {direction['mean']:+.2f} pp [{analysis.ci_text(direction)}], "
+             f"n={direction['n']}: "
              + analysis.interval_verdict(direction["ci_low"], direction["ci_high"],
                                          "the transfer from MNIST to Fashion-MNIST comes closer to the own ticket",
                                          "the transfer from Fashion-MNIST to MNIST comes closer to the own ticket",
@@ -255,8 +255,8 @@ lines.append(f"Their secondary claim, that tickets from the harder dataset trans
              f"datasets' masks overlap {overlap_table['jaccard'].min():.2f}-{overlap_table['jaccard'].max():.2f} "
              f"(Jaccard) at the compared levels, against {overlap_table['chance'].min():.2f}-"
              f"{overlap_table['chance'].max():.2f} for random masks of the same per-layer counts: averaged over the "
-             f"levels, {overlap_vs_chance['mean']:+.3f} above chance per trial [95% CI {overlap_vs_chance['ci_low']:+.3f}, "
-             f"{overlap_vs_chance['ci_high']:+.3f}] ("
+             f"levels, {overlap_vs_chance['mean']:+.3f} above chance per trial "
+             f"[{analysis.ci_text(overlap_vs_chance, spec='+.3f')}] ("
              + analysis.interval_verdict(overlap_vs_chance["ci_low"], overlap_vs_chance["ci_high"],
                                          "more shared survivors than chance", "fewer than chance",
                                          "not shown to differ from chance") + ").")

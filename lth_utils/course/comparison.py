@@ -46,6 +46,7 @@ CONSISTENT, NOT_RUN = "consistent", "not run"
 # IMP levels at the densities the paper reports (20% per level, output layer 10%): % remaining.
 PAPER_LEVELS = {3: 51.3, 7: 21.1, 9: 13.5, 12: 7.0, 15: 3.6, 18: 1.9}
 FIGURE_TOLERANCE_PP = 0.3
+PAPER_MARGIN_AT_13_5_PP = 0.3  # the paper: tickets at 13.5% remaining more than +0.3 pp above dense
 
 
 def _by_trial(summary: pd.DataFrame, level: int, metric: str) -> pd.Series:
@@ -206,7 +207,7 @@ def _ticket_rows(ticket: pd.DataFrame, dense: pd.Series) -> list[dict]:
             continue
         ours = _by_trial(ticket, level, acc)
         diffs = _paired(ours, dense)
-        verdict = threshold_verdict(diffs, FIGURE_TOLERANCE_PP / 100) if level == 9 else sign_verdict(diffs, expected)
+        verdict = threshold_verdict(diffs, PAPER_MARGIN_AT_13_5_PP / 100) if level == 9 else sign_verdict(diffs, expected)
         rows.append(_row(f"ticket at {PAPER_LEVELS[level]}% remaining: test accuracy (%), and minus dense",
                          paper, f"{_range(100 * ours, '{:.2f}')}; {_diff_text(diffs)}", verdict))
     if 7 in stored:

@@ -104,6 +104,14 @@ def where_resolved(paired: pd.DataFrame, reference: str = "dense") -> str:
     return " The interval lies " + " and ".join(sides) + "."
 
 
+def ci_text(interval, scale: float = 1.0, spec: str = "+.2f") -> str:
+    """The 95% interval of a mean_interval dict or a paired row ('ci_low', 'ci_high') as '95% CI +0.05, +0.48'
+    (`scale` x the bounds, format `spec`), or 'one trial: no interval' where it has none."""
+    if pd.isna(interval["ci_low"]) or pd.isna(interval["ci_high"]):
+        return "one trial: no interval"
+    return f"95% CI {scale * interval['ci_low']:{spec}}, {scale * interval['ci_high']:{spec}}"
+
+
 def format_interval(row, scale: float = 100.0, unit: str = " pp", spec: str = "+.2f", show_n: bool = False) -> str:
     """A paired_difference row as text, '+1.23 pp [95% CI +0.45, +2.01]' (`scale` x the values in format `spec`,
     then `unit`; `show_n` adds ', n=trials'); a single trial has no interval and says so."""

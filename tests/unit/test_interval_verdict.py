@@ -27,3 +27,8 @@ def test_versus_dense_pairs_each_level_with_its_trials_dense_network():
     assert analysis.where_resolved(paired) == " The interval lies above dense at 80.0% remaining and below it at 64.0%."
     assert analysis.where_resolved(paired.iloc[1:]) == " The interval lies below dense at 64.0% remaining."
     assert analysis.where_resolved(paired.assign(ci_low=-1.0, ci_high=1.0)) == ""
+
+
+def test_ci_text_says_when_there_is_no_interval():
+    assert analysis.ci_text({"ci_low": 0.0005, "ci_high": 0.0048}, scale=100) == "95% CI +0.05, +0.48"
+    assert analysis.ci_text(analysis.mean_interval([0.7]), spec=".2f") == "one trial: no interval"
