@@ -198,8 +198,8 @@ for rate, row in sweep_table.iterrows():
     lines.append(f"- Pruning {100 * rate:.0f}% per layer ({row['percent_remaining']:.1f}% of weights remain): without "
                  f"retraining {100 * row['no_retrain']:.2f}%; one-shot ticket {100 * row['ticket']:.2f}% "
                  f"({d['mean']:+.2f} pp [{analysis.ci_text(d)}] against its trial's dense network); reinit {100 * row['reinit']:.2f}%. "
-                 f"Ticket minus reinit, paired by trial: {100 * gap['mean_diff']:+.2f} pp, 95% CI "
-                 f"[{100 * gap['ci_low']:+.2f}, {100 * gap['ci_high']:+.2f}] over {int(gap['trials'])} trials: "
+                 f"Ticket minus reinit, paired by trial: {100 * gap['mean_diff']:+.2f} pp, "
+                 f"{analysis.ci_text(gap, scale=100)} over {int(gap['trials'])} trials: "
                  f"{analysis.interval_verdict(gap['ci_low'], gap['ci_high'], 'the ticket is ahead', 'the ticket is behind')}.")
 ahead = int((gaps["ci_low"] > 0).sum())
 lines.append(f"- The dense network reaches {100 * dense_acc:.2f}% at early stopping and "
@@ -222,8 +222,8 @@ ratios = {rate: analysis.mean_interval(part.set_index("trial")["early_stop_itera
 lines.append(f"- Early stopping (the paper: one-shot tickets learn faster than dense between 67.5% and 17.6% "
              f"remaining): each trial's one-shot ticket stops at this multiple of its own dense network's "
              f"early-stopping iteration (mean {dense_stop:,.0f}), mean and 95% t-interval over trials: " + "; ".join(
-                 f"{sweep_table.loc[rate, 'percent_remaining']:.1f}%: {r['mean']:.2f}x [{r['ci_low']:.2f}, "
-                 f"{r['ci_high']:.2f}]" for rate, r in ratios.items())
+                 f"{sweep_table.loc[rate, 'percent_remaining']:.1f}%: {r['mean']:.2f}x [{analysis.ci_text(r, spec='.2f')}]"
+                 for rate, r in ratios.items())
              + f". {analysis.censoring_note({'one-shot ticket': stops, 'reinit': reinit_stops}, cfg)}")
 resolved = [f"{sweep_table.loc[rate, 'percent_remaining']:.1f}%" for rate in gaps.index[gaps["ci_low"] > 0]]
 lines.insert(0, f"**Does a one-shot pruned network need its original initialisation?** Here the rewound ticket beats "

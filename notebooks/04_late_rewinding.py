@@ -177,7 +177,7 @@ sparsest_level = paired["level"].max()
 last = paired.query("level == @sparsest_level")
 lines = [f"- At the sparsest level run here ({last['percent_remaining'].iloc[0]:.1f}% remaining), each arm minus k = 0, "
          f"paired by trial ({n_trials} trials): " + "; ".join(
-             f"{r.arm}: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}]"
+             f"{r.arm}: {100 * r.mean_diff:+.2f} pp [{analysis.ci_text(r._asdict(), scale=100)}]"
              for r in last.itertuples()) + "."]
 # a zero-width interval (every trial gave exactly the same difference: accuracies move in steps of 0.01 pp) is no
 # evidence either way, so it is not counted as a difference: on another CPU such a tie does not recur

@@ -286,7 +286,9 @@ def one_shot_claim(diffs: dict[float, pd.Series]) -> dict:
     above = [pct for pct, (_, low, _) in cis.items() if low > 0]
     below = [pct for pct, (_, _, high) in cis.items() if high < 0]
     verdict = AGREES if cis and len(above) == len(cis) else DISAGREES if below else UNRESOLVED
-    text = "; ".join(f"{pct:.1f}%: {100 * m:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}]" for pct, (m, lo, hi) in cis.items())
+    text = "; ".join(f"{pct:.1f}%: {100 * m:+.2f} " + (f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" if not math.isnan(lo)
+                                                         else "(one trial: no interval)")
+                     for pct, (m, lo, hi) in cis.items())
     return {"intervals": cis, "above": above, "below": below, "verdict": verdict,
             "text": f"{text}; above at {len(above)} of {len(cis)}"}
 
