@@ -198,7 +198,8 @@ plots.save(fig, "02_layer_density_by_level", settings.figures);
 dense, dense_stop = accuracy.iloc[0], early["mean"].iloc[0]
 at21, at36 = analysis.nearest(accuracy, 21.1), analysis.nearest(accuracy, 3.6)
 stop21 = analysis.nearest(early, 21.1)["mean"]
-best = accuracy.loc[accuracy["mean"].idxmax()]
+pruned = accuracy[accuracy["level"] > 0]
+best = pruned.loc[pruned["mean"].idxmax()]
 # accuracy and learning speed, paired by trial: each trial's ticket at a level against the same trial's dense one
 gain = analysis.versus_dense(summary, "test_acc_at_early_stop")
 gain21, gain36 = analysis.nearest(gain, 21.1), analysis.nearest(gain, 3.6)
