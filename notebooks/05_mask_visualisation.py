@@ -90,10 +90,13 @@ densities = analysis.by_level(summary, "density").set_index("level")["percent_re
 # %% tags=[]
 fig, axes = plt.subplots(1, len(levels), figsize=(3.2 * len(levels), 3.2))
 axes = [axes] if len(levels) == 1 else list(axes)
-relative = {}
-for level in levels:
-    mask = analysis.load_mask(cfg, 0, level)
-    relative[level] = analysis.input_connectivity(mask) / (300 * mask["fc1.weight"].float().mean().item())
+def relative_connectivity(trial: int, level: int) -> np.ndarray:
+    """Each input pixel's surviving first-layer connections over what the layer's density gives an average pixel."""
+    mask = analysis.load_mask(cfg, trial, level)
+    return analysis.input_connectivity(mask) / (300 * mask["fc1.weight"].float().mean().item())
+
+
+relative = {level: relative_connectivity(0, level) for level in levels}
 top = max(image.max() for image in relative.values())
 for ax, level in zip(axes, levels):
     shown = ax.imshow(relative[level], cmap="magma", vmin=0, vmax=top)
@@ -166,15 +169,12 @@ for level in analysis.levels_near(summary, [51.3, 21.1, 7.0, 3.6]):
     trial_masks = [analysis.load_mask(cfg, t, level) for t in range(cfg.trials)]
     matrix = analysis.jaccard_matrix(trial_masks)
     off_diagonal = matrix[~np.eye(len(trial_masks), dtype=bool)] if len(trial_masks) > 1 else np.array([np.nan])
-    # two random masks with these per-layer counts: S = sum over layers of n_l d_l^2 shared survivors expected
-    shared = sum(int(m.sum()) ** 2 / m.numel() for m in trial_masks[0].values())
-    kept = sum(int(m.sum()) for m in trial_masks[0].values())
     one_shot = imp_runs.one_shot_like(cfg, level)
     engine.run_imp(one_shot)
     same_trial = [analysis.masks.jaccard(analysis.load_mask(one_shot, t, 1), trial_masks[t]) for t in range(cfg.trials)]
     rows.append({"level": level, "% remaining": round(densities[level], 2),
                  "across trials": off_diagonal.mean(), "lowest pair of trials": off_diagonal.min(),
-                 "random masks": shared / (2 * kept - shared), "one-shot vs iterative (same trial)": np.mean(same_trial),
+                 "random masks": analysis.masks.random_jaccard(trial_masks[0]), "one-shot vs iterative (same trial)": np.mean(same_trial),
                  "one-shot vs iterative, lowest trial": np.min(same_trial)})
 overlap = pd.DataFrame(rows).round(3)
 fig, ax = plt.subplots()
@@ -206,8 +206,7 @@ def rim(image):  # the pixels of the 3-pixel border
 edge, centre = rim(border), border[10:18, 10:18].ravel()
 def centre_over_border(trial: int, level: int) -> float:
     """The central 8x8 square's connections over the 3-pixel border's, each relative to the level's density."""
-    mask = analysis.load_mask(cfg, trial, level)
-    image = analysis.input_connectivity(mask) / (300 * mask["fc1.weight"].float().mean().item())
+    image = relative_connectivity(trial, level)
     return image[10:18, 10:18].mean() / max(1e-9, rim(image).mean())
 
 

@@ -71,7 +71,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, data, engine, notebook, plots
+from lth_utils import analysis, data, engine, masks, notebook, plots
 from lth_utils.experiments import transfer
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "densities", "workers", "out", "data_root",
@@ -178,10 +178,8 @@ for trial in range(configs[("mnist", "ticket")].trials):
     for level in levels:
         a = analysis.load_mask(configs[("mnist", "ticket")], trial, level)
         b = analysis.load_mask(configs[("fashion_mnist", "ticket")], trial, level)
-        chance = sum(int(m.sum()) ** 2 / m.numel() for m in a.values())  # expected shared survivors, per layer
-        kept = sum(int(m.sum()) for m in a.values())
-        overlap.append({"trial": trial, "level": level, "density": kept / sum(m.numel() for m in a.values()),
-                        "jaccard": analysis.jaccard_matrix([a, b])[0, 1], "chance": chance / (2 * kept - chance)})
+        overlap.append({"trial": trial, "level": level, "density": masks.density(a),
+                        "jaccard": analysis.jaccard_matrix([a, b])[0, 1], "chance": masks.random_jaccard(a)})
 overlap = pd.DataFrame(overlap)
 overlap_table = overlap.groupby("level").agg(percent_remaining=("density", lambda d: 100 * d.mean()),
                                              jaccard=("jaccard", "mean"), chance=("chance", "mean")).round(3)

@@ -89,6 +89,14 @@ def jaccard(a: Mask, b: Mask) -> float:
     return inter / union if union else 1.0
 
 
+def random_jaccard(mask: Mask) -> float:
+    """The Jaccard overlap two independent random masks with `mask`'s per-layer counts have in expectation: of its K
+    survivors, S = sum over layers of k_l^2 / n_l are expected in both, so S / (2K - S)."""
+    shared = sum(int(m.sum()) ** 2 / m.numel() for m in mask.values())
+    kept = remaining(mask)
+    return shared / (2 * kept - shared) if kept else 1.0
+
+
 def save(mask: Mask, path: str | Path) -> Path:
     return atomic_torch_save(path, {n: m.cpu() for n, m in mask.items()})
 

@@ -118,7 +118,7 @@ def format_interval(row, scale: float = 100.0, unit: str = " pp", spec: str = "+
     mean = f"{scale * row['mean_diff']:{spec}}{unit}"
     if pd.isna(row["ci_low"]):
         return f"{mean} (one trial: no interval)"
-    text = f"{mean} [95% CI {scale * row['ci_low']:{spec}}, {scale * row['ci_high']:{spec}}]"
+    text = f"{mean} [{ci_text(row, scale, spec)}]"
     return f"{text}, n={row['trials']}" if show_n else text
 
 

@@ -148,3 +148,11 @@ def test_remaining_after_counts_exactly_what_magnitude_pruning_keeps(scope):
         mask = pruning.magnitude_prune({n: torch.randn(w.shape, generator=g) for n, w in weights.items()}, mask,
                                        rates, scope, exclude)
         assert masks.remaining(mask) == pruning.remaining_after(sizes, rates, level, scope, exclude)
+
+
+def test_random_jaccard_is_the_expected_overlap_of_two_random_masks_with_these_layer_counts():
+    mask = {"a": torch.tensor([True, True, False, False]), "b": torch.tensor([True] + [False] * 9)}
+    shared = 2 ** 2 / 4 + 1 ** 2 / 10  # expected survivors in both, per layer
+    assert masks.random_jaccard(mask) == pytest.approx(shared / (2 * 3 - shared))
+    full = {"a": torch.ones(5, dtype=torch.bool)}
+    assert masks.random_jaccard(full) == 1.0  # two full masks coincide
