@@ -204,8 +204,7 @@ best = pruned.loc[pruned["mean"].idxmax()]
 gain = analysis.versus_dense(summary, "test_acc_at_early_stop")
 gain21, gain36 = analysis.nearest(gain, 21.1), analysis.nearest(gain, 3.6)
 speed = analysis.versus_dense(summary, "early_stop_iteration")
-by_trial = summary.pivot(index="trial", columns="level", values="test_acc_at_early_stop")
-back36 = comparison.sign_verdict((by_trial[int(gain36["level"])] - by_trial[0]).dropna(), "equal")  # the paper: back to dense
+back36 = comparison.ticket_claim(summary, 15, int(gain36["level"]))["verdict"]  # the paper: back to dense at 3.6%
 speed21 = analysis.nearest(speed, 21.1)
 pooled = analysis.early_stop_ratio(summary, percent_between=(6.9, 51.3))  # levels 3-12, one ratio per trial
 es_claim = comparison.early_stop_claim(summary, level=int(speed21["level"]))  # the paper's 0.62x at 21.1%

@@ -298,13 +298,14 @@ lines += ["", "**Signs.**"]
 for _, r in sign_paired.iterrows():
     lines.append(f"- {r['comparison']} at {r['percent_remaining']:.1f}% remaining: {interval(r)}: {r['verdict']}.")
 recovered = sign_paired[sign_paired["comparison"].str.endswith("reinitialisation")]
-gap = analysis.versus({n: summaries[n] for n in ("ticket", "reinit")}, "reinit", sign_levels).set_index("level")
 for arm in ("signs_constant", "signs_reinit"):
-    part = sign_paired[sign_paired["arm"].eq(arm) & sign_paired["comparison"].str.endswith("reinitialisation")]
-    shares = [f"{r['percent_remaining']:.1f}%: {100 * r['mean_diff'] / gap.loc[r['level'], 'mean_diff']:.0f}%"
-              for _, r in part.iterrows() if gap.loc[r["level"], "mean_diff"] > 0]
-    lines.append(f"- Share of the ticket's mean lead over reinitialisation that {LABELS[arm]} recovers "
-                 f"(where the ticket leads; a ratio of means, noisy where the lead is small): {', '.join(shares) or 'none'}.")
+    share = analysis.share_of_lead(summaries, arm, "ticket", "reinit", sign_levels)
+    shares = [f"{r['percent_remaining']:.1f}%: {100 * r['ratio']:.0f}% " + (
+        f"[95% CI {100 * r['ci_low']:.0f}%, {100 * r['ci_high']:.0f}%]" if not pd.isna(r["ci_low"]) else
+        "(no bounded interval: the ticket's lead is not resolved here)" if r["n"] > 1 else "(one trial: no interval)")
+        for _, r in share.iterrows() if r["lead"] > 0]
+    lines.append(f"- Share of the ticket's mean lead over reinitialisation that {LABELS[arm]} recovers, paired by "
+                 f"trial (where the ticket leads; Fieller's interval for a ratio): {'; '.join(shares) or 'none'}.")
 lines.append(f"Keeping the initial signs beats a plain reinitialisation with an interval above 0 in "
              f"{int((recovered['ci_low'] > 0).sum())} of {len(recovered)} (ablation, density) cases, and falls short "
              f"of the ticket with an interval below 0 in "

@@ -122,6 +122,42 @@ def format_interval(row, scale: float = 100.0, unit: str = " pp", spec: str = "+
     return f"{text}, n={row['trials']}" if show_n else text
 
 
+def ratio_interval(numerator, denominator, confidence: float = 0.95) -> dict:
+    """{"ratio", "ci_low", "ci_high", "n"}: mean(numerator) / mean(denominator) for values paired by trial, with
+    Fieller's interval (the ratios r for which mean(numerator - r * denominator) is within the t-interval of 0). The
+    interval is unbounded, NaN bounds, where the denominator's own t-interval holds 0: then no ratio is excluded
+    for certain; a single trial has no interval either."""
+    num, den = pd.Series(numerator, dtype=float).to_numpy(), pd.Series(denominator, dtype=float).to_numpy()
+    n, a, b = len(num), float(num.mean()), float(den.mean())
+    ratio = a / b if b != 0 else float("nan")
+    if n < 2:
+        return {"ratio": ratio, "ci_low": float("nan"), "ci_high": float("nan"), "n": n}
+    t2 = stats.t.ppf(0.5 + confidence / 2, n - 1) ** 2
+    cov = np.cov(num, den, ddof=1) / n  # the covariance of the two means
+    quad = b * b - t2 * cov[1, 1]  # > 0 exactly where the denominator's interval excludes 0
+    if quad <= 0:
+        return {"ratio": ratio, "ci_low": float("nan"), "ci_high": float("nan"), "n": n}
+    half_b = a * b - t2 * cov[0, 1]
+    root = math.sqrt(max(half_b * half_b - quad * (a * a - t2 * cov[0, 0]), 0.0))
+    return {"ratio": ratio, "ci_low": (half_b - root) / quad, "ci_high": (half_b + root) / quad, "n": n}
+
+
+def share_of_lead(summaries: dict[str, pd.DataFrame], arm: str, lead: str, reference: str, levels,
+                  metric: str = "test_acc_at_early_stop") -> pd.DataFrame:
+    """Per level, the share of `lead`'s advantage over `reference` that `arm` recovers: (arm - reference) / (lead -
+    reference), each difference paired by trial, as ratio_interval's row (Fieller's interval) with the level, its %
+    remaining and the lead's mean."""
+    rows = []
+    for level in levels:
+        by = pd.DataFrame({k: at_levels(summaries[k], [level]).set_index("trial")[metric]
+                           for k in (arm, lead, reference)}).dropna()  # the trials all three ran
+        num, den = by[arm] - by[reference], by[lead] - by[reference]
+        density = at_levels(summaries[lead], [level])["density"].mean()
+        rows.append({"level": level, "percent_remaining": 100 * density, "lead": float(den.mean()),
+                     **ratio_interval(num, den)})
+    return pd.DataFrame(rows)
+
+
 def at_levels(summary: pd.DataFrame, levels) -> pd.DataFrame:
     """The rows of `summary` at these levels."""
     return summary[summary["level"].isin(list(levels))].reset_index(drop=True)

@@ -199,6 +199,21 @@ def test_the_early_stop_claim_is_each_trials_ratio_to_its_own_dense_network():
     assert table.loc[table["claim"].str.startswith("early-stop iteration"), "verdict"].tolist() == [comparison.CONSISTENT]
 
 
+def test_the_ticket_claim_judges_a_level_by_the_papers_words_for_its_level():
+    # trials' dense 98.0, 97.9, 98.1; at level 15 the tickets sit 0.1, -0.1, 0.0 pp from their dense network
+    ticket = _summary("ticket", {0: [0.980, 0.979, 0.981], 9: [0.9830, 0.9835, 0.9850], 15: [0.981, 0.978, 0.981]})
+    back = comparison.ticket_claim(ticket, 15)
+    assert back["paper"] == "back to dense" and back["diffs"].tolist() == pytest.approx([0.001, -0.001, 0.0])
+    assert back["verdict"] == comparison.AGREES  # the 90% interval within +-0.3 pp
+    assert comparison.ticket_claim(ticket, 9)["verdict"] == comparison.CONSISTENT  # +0.30, +0.45, +0.40 pp: the CI holds 0.3
+    # a shorter run judges its nearest level by the claim's words: level 9, above dense, is not "back to dense"
+    assert comparison.ticket_claim(ticket, 15, level=9)["verdict"] == comparison.DISAGREES
+    # the README's row is this function's verdict and text
+    table = comparison.side_by_side(ticket, ticket, ticket, {}).set_index("claim")
+    row = table.loc["ticket at 3.6% remaining: test accuracy (%), and minus dense"]
+    assert (row["verdict"], row["ours"]) == (back["verdict"], back["text"])
+
+
 def test_the_one_shot_claim_agrees_only_where_every_interval_in_range_lies_above_zero():
     above, flat = pd.Series([0.003, 0.004, 0.005]), pd.Series([-0.002, 0.0, 0.003])
     assert comparison.one_shot_claim({50.0: above, 20.0: above})["verdict"] == comparison.AGREES
