@@ -350,7 +350,7 @@ if other_untrained is not None:
 for weights, part in supermasks.groupby("weights"):
     acc = analysis.mean_interval(100 * part["test_acc"])
     lines.append(f"- A supermask over the {weights.replace('_', ' ')} weights: {acc['mean']:.2f}% "
-                 f"({analysis.ci_text(acc)}, {len(part)} trials) at a learned density of "
+                 f"({analysis.ci_text(acc, spec='.2f')}, {len(part)} trials) at a learned density of "
                  f"{100 * part['density'].mean():.1f}% ({100 * part['density'].min():.1f}-"
                  f"{100 * part['density'].max():.1f}%; the scores start at a keep-probability of 50%), after "
                  f"{supermask_configs[weights].iterations:,} steps on the scores and none on the weights.")
