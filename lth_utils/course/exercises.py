@@ -194,8 +194,10 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
     """The instructor key: every exercise run of the notebooks (default: all) executed with papermill in `profile`
     (or the profile an exercise names), next to the notebook executed with its own settings in that profile, and the
     verdict lines that change written to <output_dir>/<profile>/<notebook>.md. `parameters` go to every execution
-    (e.g. workers). An executed notebook already there is read, not executed again; one that fails is written into
-    the key as failed, and the rest go on. Returns (the Markdown files, the runs that failed)."""
+    (e.g. workers). An executed notebook already there is read, not executed again, when the same code executed it
+    (a clean checkout's commit, kept beside it in <name>.code): the key resumes where it stopped, and never passes
+    off an execution of older code as the commit it names. One that fails is written into the key as failed, and the
+    rest go on. Returns (the Markdown files, the runs that failed)."""
     from ..foundations.files import atomic_write_text
     from ..foundations.store import code_version, cpu_name
     from ..results.verdicts import verdict_lines
@@ -204,20 +206,24 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
 
     check_profile(profile)
     folder = Path(output_dir) / profile
+    code, done = code_version(), set()  # done: executed in this call
     written, failures = [], []
     for path in notebook_paths(notebooks):
         notebook, shared = path.name[:2], dict(parameters or {})
 
         def executed(settings: dict[str, Any], name: str) -> tuple[str, list[str] | str]:
             """The executed notebook's name and its verdict lines, or the error that stopped it (the key goes on)."""
-            target = folder / f"{name}.ipynb"
-            if not target.is_file():
+            target, stamp = folder / f"{name}.ipynb", folder / f"{name}.code"
+            if name not in done and not (target.is_file() and not code["dirty"] and stamp.is_file()
+                                         and stamp.read_text() == code["commit"]):
                 try:
                     execute_one(path, target, {**shared, **settings}, progress)
                 except Exception as error:  # papermill's error names the cell and the exception
                     failures.append(f"{name}: {type(error).__name__}")
                     last = [line for line in str(error).strip().splitlines() if line.strip()]
                     return target.name, (last[-1] if last else type(error).__name__)
+                atomic_write_text(stamp, code["commit"])
+            done.add(name)
             return target.name, without_costs(notebook, verdict_lines(target))
 
         sections = []
@@ -233,7 +239,6 @@ def key(notebooks: list[str] | None = None, profile: str = "quick", output_dir: 
                 runs.append(({k: v for k, v in settings.items() if k != "profile"} | (
                     {"profile": run_profile} if run_profile != profile else {}), name, base, new))
             sections.append(key_section(exercise.number, texts(notebook)[exercise.number], runs, exercise.code))
-        code = code_version()
         head = [f"# Instructor key: notebook {path.stem}", "",
                 f"Profile `{profile}` (an exercise that names another profile runs in that one). Each run is the "
                 f"notebook executed with the exercise's settings, compared with the notebook executed with its own "

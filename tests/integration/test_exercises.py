@@ -8,6 +8,7 @@ import pytest
 from lth_utils import experiments
 from lth_utils.course import exercises, profiles
 from lth_utils.execution import costs
+from lth_utils.foundations import store
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[01][0-9]_*.py"))}
@@ -94,6 +95,7 @@ def test_the_key_runs_each_exercise_against_the_notebook_in_the_same_profile_and
                                "Reinit: no difference shown." if not fewer else "Reinit: lower at 2 of 5 levels."])
 
     monkeypatch.setattr(notebook, "execute_one", execute_one)
+    monkeypatch.setattr(store, "code_version", lambda: {"commit": "a" * 40, "dirty": False})
     written, failures = exercises.key(["02"], "smoke", tmp_path, {"workers": 1}, progress=False)
     assert failures == []
     assert [p.name for p in written] == ["02_iterative_magnitude_pruning.md"]
@@ -106,10 +108,17 @@ def test_the_key_runs_each_exercise_against_the_notebook_in_the_same_profile_and
     section = text[text.index("## Exercise 2"):text.index("## Exercise 3")]
     assert "Of 3 verdict lines, 1 are identical" in section and "1 have the same words with other numbers" in section
     assert "- was: Reinit: no difference shown.\n  now: Reinit: lower at 2 of 5 levels." in section
-    # executed notebooks already there are read, not executed again
+    # executed notebooks already there from the same code are read, not executed again
     calls.clear()
     exercises.key(["02"], "smoke", tmp_path, progress=False)
     assert calls == []
+    assert f"code {'a' * 10}." in written[0].read_text()
+    # other code, or local changes, executes them again: the key never names a commit its runs did not come from
+    for code in ({"commit": "b" * 40, "dirty": False}, {"commit": "b" * 40, "dirty": True}):
+        monkeypatch.setattr(store, "code_version", lambda code=code: code)
+        calls.clear()
+        exercises.key(["02"], "smoke", tmp_path, progress=False)
+        assert len(calls) == 4
 
 
 def test_an_exercise_that_names_a_profile_runs_there_with_its_own_baseline(monkeypatch, tmp_path):
