@@ -248,11 +248,21 @@ def ratio(r):  # a paired difference of log10 values, as the ratio it stands for
 
 lines = []
 end = paths[paths["alpha"] == 1.0].groupby(["level", "arm"])["loss"].mean()
+# the trained losses compared as ratios, paired by trial (a paired difference of log10, as the relative sharpness)
+trained = paths[paths["alpha"] == 1.0].assign(log_loss=lambda t: np.log10(t["loss"]),
+                                              density=lambda t: t["level"].map(density))
+loss_paired = pd.concat([analysis.paired_difference(trained[trained["arm"] == "ticket"],
+                                                    trained[trained["arm"] == other], "log_loss").assign(other=other)
+                         for other in ("reinit", "random_prune")], ignore_index=True)
 for level in levels:
     pct = f"{100 * density[level]:.1f}%"
     lines.append(f"**{pct} remaining.**")
     lines.append(f"- Trained training loss (mean over trials): " + ", ".join(
-        f"{plots.LABELS[a]} {end[(level, a)]:.4f}" for a in ARMS) + ".")
+        f"{plots.LABELS[a]} {end[(level, a)]:.4f}" for a in ARMS) + "; the ticket's over the other's, paired by "
+        "trial: " + "; ".join(
+            f"{plots.LABELS[r['other']]} {ratio(r)} ("
+            + analysis.interval_verdict(r["ci_low"], r["ci_high"], "the ticket's higher", "the ticket's lower") + ")"
+            for _, r in loss_paired[loss_paired["level"] == level].iterrows()) + ".")
     b = barriers[barriers["level"] == level].groupby("arm")["barrier"]
     lines.append(f"- Test-error barrier to the dense parent: ticket {100 * b.mean()['ticket']:.2f} pp "
                  f"(min-max {100 * b.min()['ticket']:.2f} to {100 * b.max()['ticket']:.2f}), random pruning "
