@@ -310,13 +310,16 @@ def curves(cfg: IMPConfig, levels: list[int], split: str = "test") -> pd.DataFra
     return pd.concat(frames, ignore_index=True)
 
 
-def iterations_to_reach(val_curves: pd.DataFrame, within: float = 0.05) -> pd.DataFrame:
+REACH_WITHIN = 0.25  # iterations_to_reach's default tolerance: dense crosses it on the steep part (notebook 02)
+
+
+def iterations_to_reach(val_curves: pd.DataFrame, within: float = REACH_WITHIN) -> pd.DataFrame:
     """A learning-speed measure that does not hang on an argmin: per (trial, level), the first evaluation whose
     validation loss is within `within` (a fraction) of the same trial's dense minimum, i.e. at most
     (1 + within) x min(dense val loss); NaN where a level never gets there. `val_curves`: analysis.curves(cfg,
     levels, split="val") with level 0 among the levels. The dense network's own argmin sits on a flat, noisy
-    plateau (its near-minimum evaluations span thousands of iterations), so ratios to it are fragile; this one is
-    read on the steep part of the curve."""
+    plateau (its near-minimum evaluations span thousands of iterations), so ratios to it are fragile; a tolerance
+    wide enough for dense to cross it on the steep part of its curve is not (speed_by_tolerance shows which)."""
     dense_min = val_curves[val_curves["level"] == 0].groupby("trial")["loss"].min()
     rows = []
     for (trial, level), group in val_curves.groupby(["trial", "level"]):
@@ -326,6 +329,27 @@ def iterations_to_reach(val_curves: pd.DataFrame, within: float = 0.05) -> pd.Da
         rows.append({"trial": trial, "level": level, "density": group["percent_remaining"].iloc[0] / 100,
                      "iterations_to_reach": float(reached["iteration"].min()) if len(reached) else float("nan")})
     return pd.DataFrame(rows)
+
+
+def speed_by_tolerance(val_curves: pd.DataFrame, level: int, tolerances) -> pd.DataFrame:
+    """iterations_to_reach at each tolerance in `tolerances`: where dense crosses it (per-trial mean, min, max and
+    coefficient of variation, beside the same for its argmin, the early-stopping iteration) and `level`'s ratio to
+    dense (early_stop_ratio's mean and 95% interval over trials). A tolerance whose dense crossing spreads as widely as
+    the argmin lies on the plateau; whether the ratio's verdict depends on the tolerance reads down the column."""
+    curves = val_curves[val_curves["level"].isin([0, level])]
+    first_min = curves.loc[curves.groupby(["trial", "level"])["loss"].idxmin()]
+    measures = {"argmin (early stop)": pd.DataFrame({
+        "trial": first_min["trial"], "level": first_min["level"], "density": first_min["percent_remaining"] / 100,
+        "iterations_to_reach": first_min["iteration"].astype(float)})}
+    measures |= {f"within {100 * w:g}% of dense's minimum": iterations_to_reach(curves, w) for w in tolerances}
+    table = []
+    for name, reach in measures.items():
+        v = reach.loc[reach["level"] == 0, "iterations_to_reach"].dropna()
+        ratio = early_stop_ratio(reach, metric="iterations_to_reach")
+        table.append({"measure": name, "dense_mean": v.mean(), "dense_min": v.min(), "dense_max": v.max(),
+                      "dense_cv": v.std(ddof=1) / v.mean() if len(v) > 1 else float("nan"),
+                      "ratio": ratio["mean"], "ci_low": ratio["ci_low"], "ci_high": ratio["ci_high"]})
+    return pd.DataFrame(table)
 
 
 def load_mask(cfg: IMPConfig, trial: int, level: int) -> masks.Mask:

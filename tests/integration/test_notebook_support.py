@@ -680,3 +680,20 @@ def test_the_learning_curve_levels_are_chosen_among_those_with_test_curves():
     assert analysis.levels_near(summary, [100, 51.3, 21.1]) == [0, 1, 2]
     cfg = IMPConfig(rate=0.5, levels=6, test_curve_levels="0,1,3")
     assert analysis.levels_near(summary, [100, 51.3, 21.1], cfg) == [0, 1, 3]  # 21.1% -> 12.5%, the nearest with curves
+
+
+def test_speed_by_tolerance_sets_each_threshold_beside_the_argmin():
+    rows = []
+    # dense reaches 0.3 at 200 in both trials, then a flat plateau whose minimum falls at 400 or 600
+    curves = {(0, 0): [1.0, 0.5, 0.3, 0.21, 0.2, 0.21, 0.22], (1, 0): [1.0, 0.5, 0.3, 0.22, 0.21, 0.21, 0.2],
+              (0, 7): [1.0, 0.3, 0.22, 0.2, 0.21, 0.25, 0.3], (1, 7): [1.0, 0.3, 0.21, 0.2, 0.22, 0.25, 0.3]}
+    for (trial, level), losses in curves.items():
+        rows += [{"trial": trial, "level": level, "iteration": 100 * i, "loss": loss,
+                  "percent_remaining": 100 if level == 0 else 21.1} for i, loss in enumerate(losses)]
+    table = analysis.speed_by_tolerance(pd.DataFrame(rows), 7, [0.05, 0.5]).set_index("measure")
+    argmin = table.loc["argmin (early stop)"]
+    assert (argmin["dense_min"], argmin["dense_max"], argmin["ratio"]) == (400, 600, pytest.approx((3 / 4 + 3 / 6) / 2))
+    near = table.loc["within 5% of dense's minimum"]  # 0.21: dense at 300 and 400, the ticket at 300 and 200
+    assert (near["dense_min"], near["dense_max"], near["ratio"]) == (300, 400, pytest.approx((3 / 3 + 2 / 4) / 2))
+    steep = table.loc["within 50% of dense's minimum"]  # 0.3: dense at 200 in both trials, the ticket at 100
+    assert (steep["dense_mean"], steep["dense_cv"], steep["ratio"]) == (200, 0, 0.5)
