@@ -213,8 +213,8 @@ ax.legend(fontsize=8)
 plots.save(fig, "11_sharpness", settings.figures)
 frames = {arm: per_trial[per_trial["arm"] == arm] for arm in ARMS}
 sharp_paired = pd.concat([analysis.paired_difference(frames["ticket"], frames[other], "rise")
-                          .assign(comparison=f"ticket - {plots.LABELS[other]}") for other in ("reinit", "random_prune")],
-                         ignore_index=True)
+                          .assign(comparison=f"ticket - {plots.LABELS[other]}", other=other)
+                          for other in ("reinit", "random_prune")], ignore_index=True)
 sharp_paired["verdict"] = [analysis.interval_verdict(lo, hi, "ticket sharper", "ticket flatter")
                            for lo, hi in zip(sharp_paired["ci_low"], sharp_paired["ci_high"])]
 # relative to each network's own loss, compared as a ratio (a paired difference of log10): the trained losses differ
@@ -278,10 +278,16 @@ for level in levels:
     for _, r in sharp_paired[sharp_paired["level"] == level].iterrows():
         rel = relative_paired[(relative_paired["level"] == level)
                               & (relative_paired["comparison"] == r["comparison"])].iloc[0]
+        base = loss_paired[(loss_paired["level"] == level) & (loss_paired["other"] == r["other"])].iloc[0]
+        disagree = {r["verdict"], rel["verdict"]} == {"ticket flatter", "ticket sharper"}
         lines.append(f"- Sharpness, {r['comparison']}: {interval(r)} (loss rise at radius {radius:g}): "
                      f"{r['verdict']}; relative to each network's own loss (the networks sit at different "
                      f"losses), the ticket's relative rise is {ratio(rel)} the other's (paired ratio): "
-                     f"{rel['verdict']}.")
+                     f"{rel['verdict']}."
+                     + (" The two measures disagree: the relative rise divides by each network's own trained loss"
+                        + (", and the ticket's is the lower one (the first line), which inflates its relative rise"
+                           if base["ci_high"] < 0 else "")
+                        + "; the absolute rise compares them on one scale." if disagree else ""))
     lines.append("")
 lines.append("**Which networks.** " + loss_landscapes.stand_in_sentence(networks))
 lines.append("")
