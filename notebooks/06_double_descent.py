@@ -241,8 +241,8 @@ if imp_v["band_best"] is not None:
                   "one trial: no interval": "one seed: no verdict"}
     lines.append(f"- Between 40% and 60% remaining (the reported range), the round with the lowest mean (picked after looking) is "
                  f"{round_against_dense(imp_v['band_best'])}: {band_words[imp_v['band_best']['verdict']]}.")
-# pruning versus choosing a smaller network: the last round against the dense ReLU students with about as many
-# weights, unpaired (a student and a pruned network share no initial weights)
+# pruning versus choosing a smaller network: the last round against the dense ReLU students that bracket its weight
+# count, unpaired (a student and a pruned network share no initial weights)
 narrow = dd.pruned_versus_narrow(imp_runs, sweep.query("activation == 'relu' and weight_decay == 0"), imp_base)
 NARROW = {"lower": "**pruning does better** (the interval lies below 0)",
           "higher": "**the narrow network does better** (the interval lies above 0)",
@@ -269,7 +269,8 @@ if narrow["rows"]:
                     if climbs else "These runs do not show pruning walking the network back up a second descent."))
     lines.append(f"- Pruning or a smaller network? IMP's last round (round {narrow['round']}) keeps about "
                  f"{narrow['kept']:.0f} weights with test loss {narrow['loss']:.3f}; against the dense ReLU students "
-                 "nearest in size, unpaired (Welch's 95% interval): " + "; ".join(
+                 "around its size (the widest with at most as many weights and the narrowest with more), unpaired "
+                 "(Welch's 95% interval): " + "; ".join(
                      f"width {r['width']} ({r['weights']} weights, {r['loss']:.3f}): "
                      f"{analysis.format_interval(r, scale=1, unit='', spec='+.3f')}, {NARROW[r['verdict']]}"
                      for r in narrow["rows"]) + ".")

@@ -7,7 +7,7 @@ on a regression MLP (does pruning improve generalisation here?).
     regression_imp(RegressionConfig(width=100), rounds=10, rate=0.1)
     imp_verdict(regression_imp_trials(base, seeds=[0, 1, 2]))   # pruned rounds against dense, paired by seed
     curve_verdict(sweep_rows, noise_floor)   # U shape and second descent, judged on 95% intervals
-    pruned_versus_narrow(imp_runs, relu_students, base)   # IMP's last round against dense students of its size
+    pruned_versus_narrow(imp_runs, relu_students, base)   # IMP's last round against the dense students around its size
     pack("results/paper/runs", "results/paper/store")   # every stored regression into one file of a compact store
     unpack("results/paper/store", "results/paper/runs")  # and back: a stored result is read, not trained again
     with_knobs(SETTINGS["standard"], widths=[4, 16, 64], regression_rounds=5)   # a notebook's own knobs, checked
@@ -333,11 +333,11 @@ def curve_verdict(per_seed: pd.DataFrame, noise_floor: float) -> dict:
             "descent_interval": descent_interval, "smallest_loss": float(mean[first]), "noise_floor": noise_floor}
 
 
-def pruned_versus_narrow(imp_runs: pd.DataFrame, students: pd.DataFrame, base: RegressionConfig,
-                         nearest: int = 2) -> dict:
+def pruned_versus_narrow(imp_runs: pd.DataFrame, students: pd.DataFrame, base: RegressionConfig) -> dict:
     """Pruning a wide network or choosing a narrow one: IMP's last round (regression_imp_trials' rows of `base`'s
-    width) against the `nearest` dense students (width_sweep's rows, one activation and weight decay) whose weight
-    counts are closest to the round's, by ratio (a depth-1 student of width w has (input_dim + 1) w weights). Test
+    width) against the dense students (width_sweep's rows, one activation and weight decay) whose weight counts
+    bracket the round's: the widest with at most as many weights and the narrowest with more (one of them where the
+    round lies outside the sweep; a depth-1 student of width w has (input_dim + 1) w weights). Test
     loss, unpaired (unpaired_difference: a student and a pruned network share no initial weights). Returns {"kept":
     the last round's weights, "round", "loss": its mean test loss, "rows": per student width (ascending) a dict with
     width, weights, loss (mean), the interval keys of the round minus the student, and verdict: 'lower' (pruning
@@ -347,7 +347,8 @@ def pruned_versus_narrow(imp_runs: pd.DataFrame, students: pd.DataFrame, base: R
     per_width = base.input_dim + 1
     kept = float(imp_runs.loc[imp_runs["round"] == last_round, "density"].mean()) * base.width * per_width
     by_width = students.groupby("width")["test_loss"]
-    near = sorted(by_width.groups, key=lambda w: max(w * per_width / kept, kept / (w * per_width)))[:nearest]
+    widths = sorted(by_width.groups)
+    near = [w for w in widths if w * per_width <= kept][-1:] + [w for w in widths if w * per_width > kept][:1]
     rows = []
     for w in sorted(near):
         d = unpaired_difference(last, by_width.get_group(w))

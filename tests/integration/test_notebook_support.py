@@ -421,6 +421,12 @@ def test_pruning_or_a_narrow_network_is_judged_on_welchs_interval():
     assert v["kept"] == pytest.approx(250) and v["round"] == 2 and v["loss"] == pytest.approx(0.51)
     assert [r["width"] for r in v["rows"]] == [24, 32] and [r["weights"] for r in v["rows"]] == [240, 320]
     assert [r["verdict"] for r in v["rows"]] == ["lower", "no difference shown"]
+    # the two nearest by ratio would both lie below (200 and 240 against 250): the students bracket the round instead
+    below = students.assign(width=students["width"].replace({8: 20, 32: 100}))
+    assert [r["width"] for r in double_descent.pruned_versus_narrow(imp_runs, below, base)["rows"]] == [24, 64]
+    # a round smaller than every student is compared with the narrowest alone
+    assert [r["width"] for r in double_descent.pruned_versus_narrow(
+        imp_runs, students[students["width"] >= 32], base)["rows"]] == [32]
 
 
 def test_a_pruned_regression_round_beats_dense_only_where_its_paired_interval_lies_below_zero():
