@@ -41,6 +41,8 @@ seed = 0                 # base seed: initialisations, data orders and random ma
 trials = None            # None: the profile's late-rewinding trials (paper: 5; standard: 2 of its 5)
 rewind_points = None     # None: the profile's k as fractions of training (paper: 0.1%, 1%, 3%, 7%; standard: 1%,
                          # 5%, 10%); or a list of iterations such as [500]
+levels = None            # None: the profile's pruning levels after the dense one (paper: 18, to 1.9% remaining;
+                         # standard and quick: 7, to 21.1%); fewer read the stored chains, more train on
 workers = 0              # parallel single-thread CPU workers (0: one per core)
 out = None               # None: the profile's run store (../runs; paper: ../results/paper/runs)
 data_root = "../data"    # datasets, fetched and checksum-verified on first use
@@ -61,10 +63,10 @@ from IPython.display import Markdown
 from lth_utils import analysis, engine, notebook, plots
 from lth_utils.experiments import late_rewinding
 
-cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rewind_points", "workers", "out",
+cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "rewind_points", "levels", "workers", "out",
                                            "data_root", "figures"], notebook="04")
 # a ticket chain per rewind point k (k = 0 is notebook 02's run) and fine-tuning; bad rewind points fail here
-configs = late_rewinding.runs(cfg, settings, trials, rewind_points)
+configs = late_rewinding.runs(cfg, settings, trials, rewind_points, levels)
 ks = [c.rewind_iteration for name, c in configs.items() if name.startswith("k = ")]
 n_trials, levels = configs["k = 0"].trials, configs["k = 0"].levels
 pd.Series({"profile": settings.profile, "trials": n_trials, "levels": levels, "rewind points k": ks,

@@ -30,10 +30,13 @@ SETTINGS: dict[str, LateRewinding] = {  # per profile
 }
 
 
-def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None) -> dict[str, IMPConfig]:
-    """{"k = 0": notebook 02's ticket, "k = <k>": one ticket chain per rewind point, "none (fine-tune)"} to the
-    settings' `late_rewinding.levels`, with `trials` (None: the settings' trials). The rewind points are k = 0 and the
-    settings' fractions of the iterations, or `rewind_points` (iterations in (0, iterations))."""
+def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None,
+         levels: int | None = None) -> dict[str, IMPConfig]:
+    """{"k = 0": notebook 02's ticket, "k = <k>": one ticket chain per rewind point, "none (fine-tune)"} to `levels`
+    (None: the settings' `late_rewinding.levels`, at most the profile's), with `trials` (None: the settings'
+    trials). The rewind points are k = 0 and the settings' fractions of the iterations, or `rewind_points`
+    (iterations in (0, iterations)). A level count is no part of a run's identity: fewer levels read the stored
+    chains' first levels, more extend them."""
     own = settings.late_rewinding
     if rewind_points is None:
         ks = sorted({max(1, round(f * cfg.iterations)) for f in own.fractions})
@@ -42,7 +45,13 @@ def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None
                                                           f"{cfg.iterations:,} (the profile's iterations per level)")
     else:
         ks = sorted(set(rewind_points))
-    base = dataclasses.replace(cfg, levels=min(cfg.num_levels, own.levels), target_density=None,
+    least = min(l for l in own.instability_levels if l > 0)  # the instability analysis needs a sparse level
+    if levels is not None and not (isinstance(levels, int) and not isinstance(levels, bool) and levels >= least):
+        raise ConfigError("levels", levels, f"a whole number of pruning levels after the dense one, at least {least} "
+                                            f"(the first level the instability analysis probes; None: the profile's "
+                                            f"{own.levels})")
+    base = dataclasses.replace(cfg, levels=min(cfg.num_levels, own.levels) if levels is None else levels,
+                               target_density=None,
                                trials=cfg.trials if trials is not None else min(cfg.trials, own.trials))
     chains = {f"k = {k}": dataclasses.replace(base, rewind="init" if k == 0 else str(k)) for k in [0] + ks}
     return {**chains, "none (fine-tune)": dataclasses.replace(base, rewind="none")}

@@ -119,3 +119,10 @@ def test_notebook_04_plans_a_chain_per_rewind_point_sharing_notebook_02s_ticket(
     for bad in ([], [0], [15_000], [2.5]):
         with pytest.raises(ValueError, match=r"rewind_points=.* is invalid: a non-empty list of iterations k with"):
             experiments.late_rewinding.runs(cfg, settings, rewind_points=bad)
+    # a level count of its own, fewer or more than the profile's; the run hashes stay (levels are not identity)
+    for levels in (3, 12):
+        chains = experiments.late_rewinding.runs(cfg, settings, levels=levels)
+        assert all(c.levels == levels for c in chains.values()) and chains["k = 0"].hash == cfg.hash
+    for bad in (0, 2, 2.5, True, "7"):  # standard's instability analysis probes level 3 first
+        with pytest.raises(ValueError, match=r"levels=.* is invalid: a whole number of pruning levels"):
+            experiments.late_rewinding.runs(cfg, settings, levels=bad)
