@@ -298,8 +298,10 @@ lines += ["", "**Signs.**"]
 for _, r in sign_paired.iterrows():
     lines.append(f"- {r['comparison']} at {r['percent_remaining']:.1f}% remaining: {interval(r)}: {r['verdict']}.")
 recovered = sign_paired[sign_paired["comparison"].str.endswith("reinitialisation")]
+leads = []  # the (ablation, density) cases where the ticket leads reinitialisation, with their shares
 for arm in ("signs_constant", "signs_reinit"):
     share = analysis.share_of_lead(summaries, arm, "ticket", "reinit", sign_levels)
+    leads.append(share[share["lead"] > 0])
     shares = [f"{r['percent_remaining']:.1f}%: {100 * r['ratio']:.0f}% " + (
         f"[95% CI {100 * r['ci_low']:.0f}%, {100 * r['ci_high']:.0f}%]" if not pd.isna(r["ci_low"]) else
         "(no bounded interval: the ticket's lead is not resolved here)" if r["n"] > 1 else "(one trial: no interval)")
@@ -311,7 +313,10 @@ lines.append(f"Keeping the initial signs beats a plain reinitialisation with an 
              f"of the ticket with an interval below 0 in "
              f"{int((sign_paired[sign_paired['comparison'].str.endswith('ticket')]['ci_high'] < 0).sum())} of "
              f"{len(sign_paired) - len(recovered)}. Zhou et al. 2019 report that the signs alone recover most of "
-             f"the ticket's advantage over reinitialisation; the counts above are this run's answer. Multiplicity: "
+             f"the ticket's advantage over reinitialisation; read as a share above 50%, the share's interval lies "
+             f"above 50% in {int((pd.concat(leads)['ci_low'] > 0.5).sum())} and below it in "
+             f"{int((pd.concat(leads)['ci_high'] < 0.5).sum())} of the {len(pd.concat(leads))} cases where the "
+             f"ticket leads (the rest do not resolve it). Multiplicity: "
              + analysis.multiplicity_sentence(sign_paired, "sign intervals"))
 best = untrained.groupby(["name", "level"], as_index=False)[["test_acc", "density"]].mean()
 lines += ["", "**Never trained.**"]
