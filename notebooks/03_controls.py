@@ -223,8 +223,7 @@ for r in acc_os.itertuples():
 dense_es = summaries["ticket"].query("level == 0").set_index("trial")["early_stop_iteration"]
 os_speed = []
 for l, c in one_shot.items():
-    one = one_shot_results[c].query("level == 1").set_index("trial")["early_stop_iteration"]
-    r = analysis.mean_interval((one / dense_es).dropna())
+    r = comparison.one_shot_speed_claim(one_shot_results[c], dense_es)["interval"]  # the README row's rule too
     os_speed.append(f"{percent_remaining_of[l]:.1f}%: {r['mean']:.2f}x [{analysis.ci_text(r, spec='.2f')}] ("
                     + analysis.interval_verdict(r["ci_low"], r["ci_high"], "later", "earlier", "not shown to differ",
                                                 reference=1.0) + ")")

@@ -214,6 +214,23 @@ def test_the_ticket_claim_judges_a_level_by_the_papers_words_for_its_level():
     assert (row["verdict"], row["ours"]) == (back["verdict"], back["text"])
 
 
+def test_the_one_shot_speed_claim_judges_each_trials_ratio_to_its_dense_network():
+    dense_es = pd.Series([1000.0, 2000.0, 3000.0])
+    one_shot = _summary("one_shot", {1: [0.98] * 3}, es={1: [500, 1100, 1500]})  # ratios 0.5, 0.55, 0.5
+    claim = comparison.one_shot_speed_claim(one_shot, dense_es)
+    assert claim["ratios"].tolist() == pytest.approx([0.5, 0.55, 0.5]) and claim["verdict"] == comparison.AGREES
+    assert claim["interval"]["ci_high"] < 1 and claim["text"].startswith("0.52 [0.50, 0.55]")
+    later = _summary("one_shot", {1: [0.98] * 3}, es={1: [1500, 2600, 4200]})  # 1.5, 1.3, 1.4: after dense
+    assert comparison.one_shot_speed_claim(later, dense_es)["verdict"] == comparison.DISAGREES
+    mixed = _summary("one_shot", {1: [0.98] * 3}, es={1: [500, 2600, 3000]})  # 0.5, 1.3, 1.0
+    assert comparison.one_shot_speed_claim(mixed, dense_es)["verdict"] == comparison.UNRESOLVED
+    # the README's row is this function's verdict and text
+    ticket = _summary("ticket", {0: [0.98] * 3, 3: [0.985] * 3}, es={0: [1000, 2000, 3000], 3: [900] * 3})
+    table = comparison.side_by_side(ticket, ticket, ticket, {3: one_shot}).set_index("claim")
+    row = table.loc["one-shot to 51.3% remaining: early-stop iteration / dense's"]
+    assert (row["verdict"], row["ours"]) == (claim["verdict"], claim["text"])
+
+
 def test_the_one_shot_claim_agrees_only_where_every_interval_in_range_lies_above_zero():
     above, flat = pd.Series([0.003, 0.004, 0.005]), pd.Series([-0.002, 0.0, 0.003])
     assert comparison.one_shot_claim({50.0: above, 20.0: above})["verdict"] == comparison.AGREES
