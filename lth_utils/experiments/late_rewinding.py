@@ -7,9 +7,10 @@ surviving weights to their values at iteration k of the dense run instead of to 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
-from ..foundations.config import ConfigError
+from ..foundations.config import ConfigError, whole_in
 from ..lottery.imp import IMPConfig
 
 
@@ -46,7 +47,7 @@ def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None
     else:
         ks = sorted(set(rewind_points))
     least = min(l for l in own.instability_levels if l > 0)  # the instability analysis needs a sparse level
-    if levels is not None and not (isinstance(levels, int) and not isinstance(levels, bool) and levels >= least):
+    if levels is not None and not whole_in(levels, least, math.inf):
         raise ConfigError("levels", levels, f"a whole number of pruning levels after the dense one, at least {least} "
                                             f"(the first level the instability analysis probes; None: the profile's "
                                             f"{own.levels})")
