@@ -308,14 +308,15 @@ for arm in ("signs_constant", "signs_reinit"):
         for _, r in share.iterrows() if r["lead"] > 0]
     lines.append(f"- Share of the ticket's mean lead over reinitialisation that {LABELS[arm]} recovers, paired by "
                  f"trial (where the ticket leads; Fieller's interval for a ratio): {'; '.join(shares) or 'none'}.")
+leads = pd.concat(leads)
 lines.append(f"Keeping the initial signs beats a plain reinitialisation with an interval above 0 in "
              f"{int((recovered['ci_low'] > 0).sum())} of {len(recovered)} (ablation, density) cases, and falls short "
              f"of the ticket with an interval below 0 in "
              f"{int((sign_paired[sign_paired['comparison'].str.endswith('ticket')]['ci_high'] < 0).sum())} of "
              f"{len(sign_paired) - len(recovered)}. Zhou et al. 2019 report that the signs alone recover most of "
              f"the ticket's advantage over reinitialisation; read as a share above 50%, the share's interval lies "
-             f"above 50% in {int((pd.concat(leads)['ci_low'] > 0.5).sum())} and below it in "
-             f"{int((pd.concat(leads)['ci_high'] < 0.5).sum())} of the {len(pd.concat(leads))} cases where the "
+             f"above 50% in {int((leads['ci_low'] > 0.5).sum())} and below it in "
+             f"{int((leads['ci_high'] < 0.5).sum())} of the {len(leads)} cases where the "
              f"ticket leads (the rest do not resolve it). Multiplicity: "
              + analysis.multiplicity_sentence(sign_paired, "sign intervals"))
 best = untrained.groupby(["name", "level"], as_index=False)[["test_acc", "density"]].mean()
