@@ -118,7 +118,7 @@ JOBS ?= 2
 # nbval re-runs every smoke notebook on its runs exported and imported again, as committed results travel: the same
 # outputs mean the compact store carries everything a notebook shows.
 test: data browser
-	$(PY) -m ruff check lth_utils tests benchmarks
+	$(PY) -m ruff check lth_utils tests benchmarks notebooks
 	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -rs -n $(JOBS) --dist loadgroup tests
 	rm -rf $(SMOKE)
 	$(PY) -m lth_utils notebooks --profile smoke --jobs $(JOBS) --output-dir $(SMOKE) --set out $(SMOKE)/runs \
@@ -130,7 +130,7 @@ test: data browser
 
 # The fast tiers (unit + integration, a few minutes): what to run while changing the library. make test runs all.
 test-fast: data
-	$(PY) -m ruff check lth_utils tests benchmarks
+	$(PY) -m ruff check lth_utils tests benchmarks notebooks
 	LTH_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -q -n $(JOBS) -m "unit or integration" tests
 
 bench: data

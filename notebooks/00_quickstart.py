@@ -71,7 +71,6 @@ figures = "../figures"   # where the PNG figures go
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -99,7 +98,6 @@ print(f"{trials} trial(s) x {ticket_config.rounds} rounds, {steps} steps per tra
       f"{len(x_train):,} training images")
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, experiment=(

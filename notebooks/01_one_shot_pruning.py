@@ -68,7 +68,6 @@ pd.Series({"profile": settings.profile, "iterations per level (at most)": cfg.it
            "one-shot rates": rates, "trials": n_trials, "seed": cfg.seed}).to_frame("setting")
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="01"))

@@ -57,7 +57,6 @@ figures = "../figures"   # where the PNG figures go
 # Notebook 02's IMP run; it trains the two controls (at the profile's control levels) and the one-shot comparisons if they are not stored. Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
-import dataclasses
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
@@ -73,7 +72,6 @@ pd.Series({"profile": settings.profile, "trials": cfg.trials, "seed": cfg.seed, 
            "evaluation every": cfg.eval_every, "config hash": cfg.hash}).to_frame("setting")
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="03"))

@@ -74,7 +74,6 @@ pd.Series({"profile": settings.profile, "trials": n_trials, "levels": levels, "r
            [l for l in settings.late_rewinding.instability_levels if l <= levels]}).to_frame("setting")
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="04"))
@@ -202,9 +201,9 @@ lines.append(f"- The rewind points k = {', '.join(f'{k:,}' for k in late)} are "
              + ". Frankle et al.'s late rewinding is 0.1-7% of full training"
              + (": the later points here are closer to fine-tuning than to late rewinding."
                 if max(late, default=0) / dense_run > 0.07 else "."))
-lines.append(f"- Fine-tuning (`none`) keeps training the same weights from level to level: level l has trained "
-             f"about (l + 1) times as long as a rewound level, so a lead of `none` is confounded with extra "
-             f"training (Renda et al. 2020 compare rewinding and fine-tuning at equal budgets).")
+lines.append("- Fine-tuning (`none`) keeps training the same weights from level to level: level l has trained "
+             "about (l + 1) times as long as a rewound level, so a lead of `none` is confounded with extra "
+             "training (Renda et al. 2020 compare rewinding and fine-tuning at equal budgets).")
 lines.append(f"- These levels reach {min(t['percent_remaining'].min() for t in tables.values()):.1f}% "
              f"remaining: the regime where rewinding matters most (below ~7%) is "
              f"{'not reached in this profile' if last['percent_remaining'].iloc[0] > 7.5 else 'included'}.")

@@ -61,7 +61,7 @@ import dataclasses
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
-from lth_utils import analysis, engine, notebook, plots
+from lth_utils import analysis, notebook, plots
 
 cfg, settings = notebook.setup(globals(), ["profile", "seed", "trials", "widths", "regression_rounds", "workers", "out",
                                            "data_root", "figures"], fetch=False, notebook="06")
@@ -71,7 +71,6 @@ dd_settings = dd.with_knobs(settings.double_descent, widths, regression_rounds) 
 seeds = [cfg.seed + i for i in range(len(dd_settings.seeds) if trials is None else cfg.trials)]
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, experiment=(

@@ -78,7 +78,6 @@ pd.DataFrame([{"arm": arm, "ablation": ablation, "levels": c.only_levels or "all
               for (arm, ablation), c in configs.items()])
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="07"))
@@ -310,7 +309,7 @@ lines.append(
     + ", ".join(f"{r:+.2f} at {p:.1f}%" for p, r in rho_stop.items()) + ". The most accurate arm at each density "
     + "has cosine " + ", ".join(f"{r['cosine']:.3f} ({init_pruning.LABELS[r['arm']]}, {r['% remaining']:.1f}%)"
                                for _, r in best.iterrows())
-    + f", against the largest cosine there of "
+    + ", against the largest cosine there of "
     + ", ".join(f"{v:.3f}" for v in joined.groupby("level")["cosine"].max()) + ". "
     + f"{significant} of these {len(rho) + len(rho_stop)} correlations has p < 0.05 (Spearman's test, "
     + f"{joined['arm'].nunique()} arms); the early-stop ones lie on the premise's side (negative) at "

@@ -99,7 +99,6 @@ pd.DataFrame([{"run": LABELS[name], "arm": c.arm, "criterion": c.criterion, "lev
                  "trials": supermask_trials} for w in supermask_configs])
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="08"))

@@ -89,7 +89,6 @@ pd.DataFrame([{"run": LABELS[name], "model": c.model, "rates (conv / fc / output
               for name, c in configs.items()])
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(ticket, settings.profile, notebook="09"))  # LeNet-5: its own trials
@@ -126,7 +125,7 @@ for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "e
         t = t[t["level"] > 0]
         ax.errorbar(t["percent_remaining"], scale * t["mean"], yerr=[scale * (t["mean"] - t["min"]),
                     scale * (t["max"] - t["mean"])], marker="o", ms=3.5, capsize=2, color=COLORS[name],
-                    ls="-" if name in ("ticket", "late", "mlp") else "none", label=LABELS[name])
+                    ls="-" if name in ("ticket", "late", "mlp") or len(t) > 2 else "none", label=LABELS[name])
     for name, ls in [("ticket", "--"), ("mlp", ":")]:
         ax.axhline(scale * tables[name][metric]["mean"].iloc[0], color=COLORS["dense"] if name == "ticket" else
                    COLORS["mlp"], ls=ls, lw=1, label=f"dense {'LeNet-5' if name == 'ticket' else 'LeNet-300-100'}")
@@ -234,17 +233,19 @@ lines = [
     f"chosen as the best after looking, so this margin is optimistic); at the deepest level, "
     f"{last['percent_remaining']:.1f}% remaining, {100 * last['mean']:.2f}% "
     f"({analysis.format_interval(against[int(last['level'])])}).",
-    f"- Each pruned level's accuracy minus its trial's dense network's, paired by trial: "
+    "- Each pruned level's accuracy minus its trial's dense network's, paired by trial: "
     + analysis.multiplicity_sentence(vs_dense, "per-level intervals against dense") + analysis.where_resolved(vs_dense),
     f"- Averaged over its pruned levels, a ticket's early-stopping iteration is {ratio['mean']:.2f}x its trial's dense "
     f"one (95% CI [{ratio['ci_low']:.2f}, {ratio['ci_high']:.2f}], {ratio['n']} trials): tickets learn "
     + analysis.interval_verdict(ratio["ci_low"], ratio["ci_high"], "slower than dense", "faster than dense",
                                 "at a speed not shown to differ from dense", reference=1.0) + " on average.",
 ]
-for comparison, part in paired.groupby("comparison", sort=False):
-    lines.append(f"- {comparison.capitalize()}: " + "; ".join(
-        f"{r.percent_remaining:.1f}%: {100 * r.mean_diff:+.2f} pp [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] "
-        f"({r.verdict})" for r in part.itertuples()) + ".")
+for comparison, part in paired.groupby("comparison", sort=False):  # every level is in the table above
+    deep = part.loc[part["level"].idxmax()]
+    lines.append(f"- {comparison.capitalize()}, paired by trial at {len(part)} level(s)."
+                 + (analysis.where_resolved(part, "0") or " No interval excludes 0.")
+                 + f" At the deepest, {deep['percent_remaining']:.1f}% remaining: {analysis.format_interval(deep)} "
+                 f"({deep['verdict']}).")
 budget = configs["late"].iterations
 lines.append(f"- The late-rewinding point k = {k:,} is {100 * k / budget:.0f}% of the {budget:,}-iteration "
              f"budget and {100 * k / dense_stop:.0f}% of the dense network's iterations to its early stop (the share "

@@ -68,7 +68,6 @@ figures = "../figures" # where the PNG figures go
 
 # %% tags=[]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 from lth_utils import analysis, data, engine, masks, notebook, plots
@@ -88,7 +87,6 @@ pd.DataFrame([{"target": NAMES[t], "arm": LABELS[a], "from": NAMES.get(c.transfe
               for (t, a), c in configs.items()])
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="10"))

@@ -89,7 +89,6 @@ pd.DataFrame([{"arm": plots.LABELS[a], "levels": c.only_levels or f"0-{c.num_lev
                "run": f"{c.prefix}-{c.hash}"} for a, c in configs.items()])
 
 # %% tags=[]
-from IPython.display import Markdown
 from lth_utils import protocol
 
 Markdown(protocol.statement(cfg, settings.profile, notebook="11"))
@@ -247,17 +246,18 @@ def ratio(r):  # a paired difference of log10 values, as the ratio it stands for
     return f"x{10 ** r['mean_diff']:.3g} [95% CI x{10 ** r['ci_low']:.3g}, x{10 ** r['ci_high']:.3g}]"
 
 lines = []
-end = paths[paths["alpha"] == 1.0].groupby(["level", "arm"])["loss"].mean()
-# the trained losses compared as ratios, paired by trial (a paired difference of log10, as the relative sharpness)
+# the trained losses (alpha = 1) compared as ratios, paired by trial (a paired difference of log10, as the relative
+# sharpness)
 trained = paths[paths["alpha"] == 1.0].assign(log_loss=lambda t: np.log10(t["loss"]),
                                               density=lambda t: t["level"].map(density))
+end = trained.groupby(["level", "arm"])["loss"].mean()
 loss_paired = pd.concat([analysis.paired_difference(trained[trained["arm"] == "ticket"],
                                                     trained[trained["arm"] == other], "log_loss").assign(other=other)
                          for other in ("reinit", "random_prune")], ignore_index=True)
 for level in levels:
     pct = f"{100 * density[level]:.1f}%"
     lines.append(f"**{pct} remaining.**")
-    lines.append(f"- Trained training loss (mean over trials): " + ", ".join(
+    lines.append("- Trained training loss (mean over trials): " + ", ".join(
         f"{plots.LABELS[a]} {end[(level, a)]:.4f}" for a in ARMS) + "; the ticket's over the other's, paired by "
         "trial: " + "; ".join(
             f"{plots.LABELS[r['other']]} {ratio(r)} ("
