@@ -50,7 +50,7 @@ figures = "../figures"   # where the PNG figures go
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
 #
-# Nothing earlier; notebooks 01, 03, 05, 07, 08, 10 and 11 read its IMP run. Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
+# Nothing earlier; notebooks 01, 03, 04 (its k = 0 chain), 05, 07, 08, 10 and 11 read its IMP run. Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
 import numpy as np
@@ -85,7 +85,8 @@ table
 # %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
 # Rounded summary for the reproducibility check: densities and accuracies must come out the same on a rerun.
-print(table[["level", "% remaining", "test acc @ early stop (%)", "early-stop iteration"]].round(1).to_string(index=False))
+print(analysis.level_table(summary, digits=1)[["level", "% remaining", "test acc @ early stop (%)",
+                                               "early-stop iteration"]].to_string(index=False))
 
 # %% [markdown] tags=[]
 # ## Accuracy and learning speed against sparsity
@@ -234,7 +235,8 @@ lines = [
     + " on average over that range.",
     f"- At {at36['percent_remaining']:.1f}% remaining they reach {100 * at36['mean']:.2f}% "
     f"({analysis.format_interval(gain36)}; the paper: back to about the dense accuracy; by the README table's "
-    f"equivalence rule, within +-0.3 pp: **{back36}**).",
+    f"equivalence rule, within ±0.3 pp (agrees when the 90% interval lies inside, disagrees when the 95% interval "
+    f"lies wholly outside): **{back36}**).",
     "- Each level's accuracy minus its trial's dense network's, paired by trial: "
     + analysis.multiplicity_sentence(gain, "per-level intervals against dense") + analysis.where_resolved(gain),
 ]

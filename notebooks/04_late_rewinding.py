@@ -86,13 +86,22 @@ from lth_utils import instability
 
 results = engine.run(list(configs.values()))
 tables = {name: analysis.by_level(results[c], "test_acc_at_early_stop") for name, c in configs.items()}
-rewind_table = pd.DataFrame({"% remaining": tables["k = 0"]["percent_remaining"].round(2)} |
-                            {name: (100 * t["mean"]).round(2) for name, t in tables.items()})
-rewind_table
+
+
+def rewind_table(digits: int = 2) -> pd.DataFrame:  # rounded once, to `digits`
+    return pd.DataFrame({"% remaining": tables["k = 0"]["percent_remaining"].round(digits)} |
+                        {name: (100 * t["mean"]).round(digits) for name, t in tables.items()})
+
+
+rewind_table()
 
 # %% tags=["nbval-check"]
 # NBVAL_CHECK_OUTPUT
-print(rewind_table.round(1).to_string(index=False))
+print(rewind_table(1).to_string(index=False))
+
+# %% tags=[]
+parents = late_rewinding.dense_parents(configs)  # does every chain prune from k = 0's dense networks?
+Markdown(late_rewinding.dense_parents_sentence(parents))
 
 # %% tags=[]
 fig, ax = plt.subplots()
@@ -192,6 +201,8 @@ lines.append(f"- Over all {paired['level'].nunique()} pruned levels, {int((resol
              + (f" Not counted: {tied} difference(s) whose trials all gave exactly the same value (a zero-width "
                 f"interval, which a t-interval cannot tell from certainty)." if tied else ""))
 lines.append("- Multiplicity: " + analysis.multiplicity_sentence(resolved, "rewind-point intervals counted"))
+if not parents["shared"].all():  # the differences above then hold another dense parent too
+    lines.append("- Dense parents: " + late_rewinding.dense_parents_sentence(parents).replace("**", ""))
 late = [c.rewind_iteration for c in configs.values() if c.rewind_iteration not in (None, 0)]
 lines.append(f"- The rewind points k = {', '.join(f'{k:,}' for k in late)} are "
              f"{', '.join(f'{100 * k / dense_run:.1f}%' for k in late)} of the {dense_run:,.0f} iterations the dense "

@@ -49,7 +49,7 @@ figures = "../figures"   # where the PNG figures go
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
 #
-# Notebooks 02 and 03's runs; it trains them first (minutes) if they are missing. Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
+# Notebooks 02 and 03's runs; it trains them first if they are missing (hours at the paper profile on 2 cores; minutes with `profile="quick"`). Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
 import numpy as np
@@ -247,7 +247,7 @@ if other_trials is not None:
     d_share = analysis.mean_interval(100 * (per_trial[SHARE] - other_trials[SHARE]).dropna())
     moved = [what for what, d in [("magnitudes", d_auc), ("signs", d_share)] if d["ci_low"] > 0 or d["ci_high"] < 0]
     lines.append(
-        f"- The same masks under the other protocol (`{other_profile}`, same initial weights, another training length "
+        f"- The masks the other protocol prunes (`{other_profile}`, same initial weights, another training length "
         f"before each pruning): AUC {other_trials[AUC].mean():.3f}, {100 * other_trials[SHARE].mean():.1f}% started "
         f"positive. This protocol minus that one, paired by trial: AUC {d_auc['mean']:+.3f} ("
         f"{analysis.ci_text(d_auc, spec='+.3f')}), share started positive {d_share['mean']:+.1f} pp "

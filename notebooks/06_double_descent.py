@@ -22,7 +22,7 @@
 # one? Classical statistics predicts a U-shaped curve; Belkin et al. (2019) and Nakkiran et al. (2019) found a *double
 # descent*: test error peaks near the *interpolation threshold*, where the network can just fit the noisy training set,
 # then falls again as width grows. Then: does IMP on a regression MLP improve generalisation, as has been reported for
-# small regression networks when ~40-60% of the weights remain?
+# small regression networks when ~40-50% of the weights remain (source 000)?
 #
 # **Method.** A teacher-student regression task: 100 noisy training points in 5 dimensions from a random tanh teacher
 # (label noise std 0.5 against a signal of std 1). One-hidden-layer students of growing width, ReLU or tanh, with and
@@ -54,7 +54,7 @@ figures = "../figures"   # where the PNG figures go
 # %% [markdown] course="running" tags=[]
 # ### Running this notebook
 #
-# Nothing from the other notebooks: it trains small regression networks (stored, so a rerun reads them). Trained levels are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
+# Nothing from the other notebooks: it trains small regression networks. Trained networks are saved in the run store (`out`), so a rerun reads them, and `make run` (or `make import`) brings the committed ones there first. `profile="quick"` retrains a miniature from scratch in minutes; any setting other than the handout's own writes its figures under `../build/`, never over the committed ones. The last cell (Provenance) says what this execution cost; the README's cost table, what its training cost.
 
 # %% tags=[]
 import dataclasses
@@ -181,7 +181,8 @@ for (act, wd), c in settings_grid.items():
                 f"{t[v['classical_width']]:.3f} at width {v['classical_width']}, differs by {u_ci}"
                 f"{contains_zero(v['u_interval'])}")
     start = (f"falls from {v['smallest_loss']:.3f} at width {t.index[0]} to a classical minimum of "
-             f"{t[v['classical_width']]:.3f} at width {v['classical_width']} ({u_ci}: the interval lies below 0)"
+             f"{t[v['classical_width']]:.3f} at width {v['classical_width']} ({u_ci}: the interval lies below 0, "
+             "for a minimum picked after looking: see the last point)"
              if v["u_shape"] else
              f"shows no classical U: the smallest student (width {t.index[0]}, {v['smallest_loss']:.3f}, noise floor "
              f"{noise_floor:g}) is {'already the one with the lowest mean of all widths' if v['best_width'] == t.index[0] else unbeaten}")
@@ -200,8 +201,9 @@ for (act, wd), c in settings_grid.items():
                  f"{len(seeds)} seeds.")
     else:
         after = "**No second descent** within these widths."
-    lines.append(f"- {act}, weight decay {wd:g}: test loss {start}{peak}; the widest net reaches {t.iloc[-1]:.3f}. "
-                 + after)
+    widest = ("" if (v["separated"] or v["second_descent"]) and v["descent_width"] == t.index[-1]
+              else f"; the widest net reaches {t.iloc[-1]:.3f}")  # not twice where the descent ends at the widest
+    lines.append(f"- {act}, weight decay {wd:g}: test loss {start}{peak}{widest}. " + after)
 narrowest = sweep[sweep["width"] == sweep["width"].min()]
 smallest = analysis.mean_interval(narrowest.groupby("seed")["test_loss"].mean() - noise_floor)  # one value per seed
 lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}; the width-{sweep['width'].min()} "
@@ -211,7 +213,7 @@ lines.append(f"- The noise floor (the labels' noise variance) is {noise_floor:g}
                 if smallest["ci_high"] < 0.1 else "."))
 dense_loss = imp_table["mean"].iloc[0]
 lines.append(f"- IMP runs on ReLU students without weight decay, {len(seeds)} seeds, 10% of the weights per round.")
-imp_v = dd.imp_verdict(imp_runs, band=(40, 60))  # each pruned round's test loss minus dense's, paired by seed
+imp_v = dd.imp_verdict(imp_runs)  # each pruned round's test loss minus dense's, paired by seed; band: source 000's
 AGAINST_DENSE = {"lower": "**lower than dense** (the interval lies below 0)",
                  "higher": "**higher than dense** (the interval lies above 0)",
                  "no difference shown": f"no difference from dense shown with {len(seeds)} seeds (the interval "
@@ -238,7 +240,7 @@ if imp_v["band_best"] is not None:
                   "higher": "pruning makes generalisation **worse** here",
                   "no difference shown": "**no improvement shown** here",
                   "one trial: no interval": "one seed: no verdict"}
-    lines.append(f"- Between 40% and 60% remaining (the reported range), the round with the lowest mean (picked after looking) is "
+    lines.append(f"- Between {dd.SOURCE_BAND[0]:g}% and {dd.SOURCE_BAND[1]:g}% remaining (the range source 000 reports), the round with the lowest mean (picked after looking) is "
                  f"{round_against_dense(imp_v['band_best'])}: {band_words[imp_v['band_best']['verdict']]}.")
 # pruning versus choosing a smaller network: the last round against the dense ReLU students that bracket its weight
 # count, unpaired (a student and a pruned network share no initial weights)

@@ -231,7 +231,7 @@ flow_means.pivot_table(index="level", columns="arm", values="cosine").round(3)
 # ## What the data say
 
 # %% tags=[]
-lines = []
+lines, vs_random = [], []
 for arm in method_names:
     d = vs_ticket[vs_ticket["arm"] == arm]
     below = d[d["ci_high"] < 0]
@@ -239,8 +239,9 @@ for arm in method_names:
                  f"{100 * d['mean_diff'].max():+.2f} pp from the IMP ticket over "
                  f"{d['percent_remaining'].min():.1f}-{d['percent_remaining'].max():.1f}% remaining; the ticket is "
                  f"better with a 95% interval excluding 0 at {len(below)} of {len(d)} densities "
-                 f"({d['trials'].min()}-{d['trials'].max()} paired trials).")
+                 f"({analysis.span(d['trials'])} paired trials).")
     r = analysis.versus({arm: summaries[arm], "random_prune": summaries["random_prune"]}, "random_prune", levels)
+    vs_random.append(r)
     beats = r[r["ci_low"] > 0]
     lines.append(f"  Against random pruning with the ticket's per-layer counts it is {100 * r['mean_diff'].min():+.2f}"
                  f" to {100 * r['mean_diff'].max():+.2f} pp, better with an interval excluding 0 at {len(beats)} of "
@@ -257,9 +258,10 @@ lines.append("")
 lines.append(
     f"Shuffling a method's mask within each layer or reinitialising its weights hurt it in {len(hurt)} of {len(kept)} "
     f"(method, ablation, density) cases (95% interval excluding 0), was shown to change nothing within "
-    f"±{init_pruning.EQUIVALENCE_PP:g} pp in {len(equivalent)}, and could not be told apart in {len(unresolved)}"
-    + (f" (95% interval half-widths {half.min():.2f}-{half.max():.2f} pp with {kept['trials'].min()}-"
-       f"{kept['trials'].max()} trials)" if len(unresolved) else "") + ". "
+    f"±{init_pruning.EQUIVALENCE_PP:g} pp in {len(equivalent)} (an equivalence test: the 90% interval inside the "
+    f"margin, as the table's verdict column gives it), and could not be told apart in {len(unresolved)}"
+    + (f" (95% interval half-widths {half.min():.2f}-{half.max():.2f} pp with {analysis.span(kept['trials'])} "
+       f"trials)" if len(unresolved) else "") + ". "
     + ("Frankle et al. 2021 found that these methods choose *how many* weights each layer keeps, not *which*: "
        + ("the equivalent cases agree with that; " if len(equivalent) else "")
        + ("the unresolved ones cannot confirm or refute it at this power (more trials or densities would)."
@@ -319,7 +321,7 @@ lines.append(
        f"{0.05 * (len(rho) + len(rho_stop)):.1f} would by chance). "))
 lines.append("")
 lines.append("Multiplicity: " + analysis.multiplicity_sentence(pd.concat(
-    [vs_ticket, sanity.rename(columns={"method - ablation (pp)": "mean_diff"})], ignore_index=True),
+    [vs_ticket, *vs_random, sanity.rename(columns={"method - ablation (pp)": "mean_diff"})], ignore_index=True),
     "paired intervals this cell reads"))
 Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 

@@ -109,8 +109,8 @@ Markdown(analysis.censoring_note({LABELS[n]: s for n, s in summaries.items() if 
 # ## Accuracy and learning speed against sparsity
 #
 # Test accuracy at the early-stopping iteration (left) and the early-stopping iteration (right), mean and min-max
-# over trials; dashed: each architecture's dense network; dotted: the end of training (a run stopped there is
-# censored). LeNet-300-100 is drawn to the same % remaining as LeNet-5 reaches.
+# over trials; dashed: dense LeNet-5; dash-dotted: dense LeNet-300-100; dotted: the end of training (a run stopped
+# there is censored). LeNet-300-100 is drawn to the same % remaining as LeNet-5 reaches.
 
 # %% tags=[]
 deepest = 100 * summaries["ticket"]["density"].min()
@@ -126,7 +126,7 @@ for ax, metric, scale in [(axes[0], "test_acc_at_early_stop", 100), (axes[1], "e
         ax.errorbar(t["percent_remaining"], scale * t["mean"], yerr=[scale * (t["mean"] - t["min"]),
                     scale * (t["max"] - t["mean"])], marker="o", ms=3.5, capsize=2, color=COLORS[name],
                     ls="-" if name in ("ticket", "late", "mlp") or len(t) > 2 else "none", label=LABELS[name])
-    for name, ls in [("ticket", "--"), ("mlp", ":")]:
+    for name, ls in [("ticket", "--"), ("mlp", "-.")]:
         ax.axhline(scale * tables[name][metric]["mean"].iloc[0], color=COLORS["dense"] if name == "ticket" else
                    COLORS["mlp"], ls=ls, lw=1, label=f"dense {'LeNet-5' if name == 'ticket' else 'LeNet-300-100'}")
     plots.density_axis(ax, tables["ticket"][metric]["percent_remaining"])
@@ -250,12 +250,13 @@ budget = configs["late"].iterations
 lines.append(f"- The late-rewinding point k = {k:,} is {100 * k / budget:.0f}% of the {budget:,}-iteration "
              f"budget and {100 * k / dense_stop:.0f}% of the dense network's iterations to its early stop (the share "
              f"of the realised training).")
-lines.append("- Multiplicity: " + analysis.multiplicity_sentence(paired))
+lines.append("- Multiplicity: " + analysis.multiplicity_sentence(paired, "paired intervals against the two controls "
+                                                                 "and the late-rewound ticket"))
 conv = history.query("level == @ticket_levels[-1]").set_index("layer")["density"]
-span = {kind: "-".join(dict.fromkeys(f"{100 * v:.0f}" for v in (part.min(), part.max()))) + "%"
+kept = {kind: analysis.span(100 * part, ".0f") + "%"
         for kind, part in [("conv", conv.filter(like="conv")), ("fc", conv.filter(like="fc"))]}
-lines.append(f"- At the deepest level the convolutional layers keep {span['conv']} of their weights and the fully "
-             f"connected ones {span['fc']}, by the rates chosen: "
+lines.append(f"- At the deepest level the convolutional layers keep {kept['conv']} of their weights and the fully "
+             f"connected ones {kept['fc']}, by the rates chosen: "
              f"the overall density follows the fully connected layers.")
 if settings.profile != "paper":
     lines.append(f"- With {ticket.trials} trials and {len(ticket_levels) - 1} levels (to {last['percent_remaining']:.1f}% "

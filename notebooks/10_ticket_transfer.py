@@ -267,7 +267,8 @@ Markdown(protocol.miniature(settings.profile) + "\n".join(lines))
 #
 # 1. Transfer only the mask, not the initialisation: what would change in the design table, and which existing arm
 #    is that? Predict the result from the reinitialisation control.
-# 2. With `densities=[0.019]`, does the transferred ticket still beat random pruning at 1.9% remaining?
+# 2. The handout's transferred ticket beats random pruning at 1.9% remaining. Rerun with `profile="quick"` and
+#    `densities=[0.019]`: does a miniature's ticket (pruned from weights trained 2,000 iterations) transfer as well?
 # 3. Look at the first layer's surviving inputs of the two tickets (notebook 05's input-connectivity map): which
 #    pixels does an MNIST ticket keep that a Fashion-MNIST ticket drops?
 # 4. How many trials would resolve the smallest difference in the table above? (The t-interval's half width shrinks

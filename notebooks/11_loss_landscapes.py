@@ -236,14 +236,14 @@ print("barrier sign per (level, arm):", {f"{l}/{a}": bool(b > 0.005) for (l, a),
 # ## What the data say
 
 # %% tags=[]
-def interval(r, scale=1.0, unit=""):
-    return analysis.format_interval(r, scale, unit, spec="+.3g")
+def interval(r, to=lambda v: analysis.significant(v, sign=True), prefix=""):  # a paired row, 3 significant digits
+    if pd.isna(r["ci_low"]):
+        return f"{prefix}{to(r['mean_diff'])} (one trial: no interval)"
+    return f"{prefix}{to(r['mean_diff'])} [95% CI {prefix}{to(r['ci_low'])}, {prefix}{to(r['ci_high'])}]"
 
 
 def ratio(r):  # a paired difference of log10 values, as the ratio it stands for
-    if pd.isna(r["ci_low"]):
-        return f"x{10 ** r['mean_diff']:.3g} (one trial: no interval)"
-    return f"x{10 ** r['mean_diff']:.3g} [95% CI x{10 ** r['ci_low']:.3g}, x{10 ** r['ci_high']:.3g}]"
+    return interval(r, lambda v: analysis.significant(10 ** v), prefix="x")
 
 lines = []
 # the trained losses (alpha = 1) compared as ratios, paired by trial (a paired difference of log10, as the relative
@@ -263,11 +263,12 @@ for level in levels:
             f"{plots.LABELS[r['other']]} {ratio(r)} ("
             + analysis.interval_verdict(r["ci_low"], r["ci_high"], "the ticket's higher", "the ticket's lower") + ")"
             for _, r in loss_paired[loss_paired["level"] == level].iterrows()) + ".")
-    b = barriers[barriers["level"] == level].groupby("arm")["barrier"]
-    lines.append(f"- Test-error barrier to the dense parent: ticket {100 * b.mean()['ticket']:.2f} pp "
-                 f"(min-max {100 * b.min()['ticket']:.2f} to {100 * b.max()['ticket']:.2f}), random pruning "
-                 f"{100 * b.mean()['random_prune']:.2f} pp (min-max {100 * b.min()['random_prune']:.2f} to "
-                 f"{100 * b.max()['random_prune']:.2f}), over {trials} trial(s).")
+    b = barrier_table.loc[level]  # the table above, so the text reads its numbers
+    lines.append(f"- Test-error barrier to the dense parent: ticket {b.loc['ticket', 'barrier_pp']:.2f} pp "
+                 f"(min-max {b.loc['ticket', 'barrier_min']:.2f} to {b.loc['ticket', 'barrier_max']:.2f}), random "
+                 f"pruning {b.loc['random_prune', 'barrier_pp']:.2f} pp (min-max "
+                 f"{b.loc['random_prune', 'barrier_min']:.2f} to {b.loc['random_prune', 'barrier_max']:.2f}), over "
+                 f"{trials} trial{'s' if trials > 1 else ''}.")
     below = barriers[barriers["level"] == level].assign(connected=lambda t: t["barrier"] < 0.02) \
         .groupby("arm")["connected"].agg(["sum", "count"])
     d = barrier_paired[barrier_paired["level"] == level].iloc[0]
@@ -292,7 +293,8 @@ for level in levels:
 lines.append("**Which networks.** " + loss_landscapes.stand_in_sentence(networks))
 lines.append("")
 lines.append("**Multiplicity.** " + analysis.multiplicity_sentence(
-    pd.concat([barrier_paired, sharp_paired, relative_paired], ignore_index=True), "paired intervals above"))
+    pd.concat([loss_paired, barrier_paired, sharp_paired, relative_paired], ignore_index=True),
+    "paired intervals above"))
 lines.append("")
 survivors = {level: int(sum(m.sum() for m in analysis.load_mask(configs["ticket"], 0, level).values()))
              for level in levels}

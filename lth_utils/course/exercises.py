@@ -64,9 +64,9 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
            Exercise(4, ({"widths": [8, 10, 12, 14, 16, 18, 20, 24, 32]},))),
     "07": (Exercise(1, ({"methods": ["snip"], "densities": [0.036]},)), Exercise(2), Exercise(3)),
     "08": (Exercise(1, ({"criteria": ["movement"], "trials": 3},)), Exercise(2), Exercise(3, code=True),
-           Exercise(4, ({"sign_densities": [0.019]},))),
+           Exercise(4, ({"profile": "quick", "sign_densities": [0.019]},))),
     "09": (Exercise(1, ({"profile": "quick", "conv_rate": 0.2},)), Exercise(2), Exercise(3)),
-    "10": (Exercise(1), Exercise(2, ({"densities": [0.019]},)), Exercise(3), Exercise(4)),
+    "10": (Exercise(1), Exercise(2, ({"profile": "quick", "densities": [0.019]},)), Exercise(3), Exercise(4)),
     "11": (Exercise(1, ({"radius": 0.1}, {"radius": 1.0})), Exercise(2), Exercise(3, code=True),
            Exercise(4, code=True)),
 }

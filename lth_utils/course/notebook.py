@@ -145,7 +145,7 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     from ..execution.costs import per_iteration, projected, projection_sentence, store_records
     from ..execution.engine import ledger_summary
     from ..experiments import notebook_runs
-    from ..foundations.store import code_version
+    from ..foundations.store import code_version, files_dirty
 
     minutes = (time.time() - _STARTED["at"]) / 60
     cores = os.cpu_count() or 1
@@ -155,7 +155,9 @@ def provenance(cfg: IMPConfig, profile: str, experiment: str | None = None, note
     experiment = experiment or (f"{cfg.iterations:,} iterations per level at most, {trials} trial(s), evaluation "
                                 f"every {cfg.eval_every}; ticket config hash `{cfg.hash}`")
     code = code_version()
-    commit = f"commit `{code['commit'][:10]}`{' with local changes' if code['dirty'] else ''}" if code["commit"] \
+    sources = sorted(NOTEBOOK_DIR.glob(f"{notebook}_*.py")) if notebook else []  # the cells' own source
+    dirty = code["dirty"] or files_dirty(sources)
+    commit = f"commit `{code['commit'][:10]}`{' with local changes' if dirty else ''}" if code["commit"] \
         else "no git commit (not a checkout)"
     own = f"; it trained {trained_itself} itself" if trained_itself else ""
     work = (f"It asked for {levels['levels']} IMP levels: {levels['trained']} trained in this execution, "

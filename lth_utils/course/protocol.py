@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results.analysis import replay_patience
-from ..lottery.imp import IMPConfig, tasks_of
+from ..lottery.imp import IMPConfig, all_tasks
 from ..experiments import PLANNED, notebook_runs
 from ..results.portable import stored_curve, stored_tasks
 from .profiles import NOTEBOOK_SETTINGS, imp_config
@@ -66,10 +66,14 @@ def replay_sentence(replay: list[dict]) -> str:
 
 
 def paper_levels_committed(notebook: str, store: str | Path = PAPER_STORE) -> tuple[int, int]:
-    """(levels committed in `store`, levels planned) of notebook `notebook`'s paper-profile runs."""
+    """(levels committed in `store`, levels planned) of notebook `notebook`'s paper-profile runs, with the levels
+    they depend on (a dense level their own copy is made from: all_tasks, which a notebook's provenance projects
+    too, so both count the same levels)."""
     runs = notebook_runs(notebook, imp_config("paper"), NOTEBOOK_SETTINGS["paper"])
-    planned = {(c.root.name, t, l) for c in runs for (_, t, l) in tasks_of(c)}
-    stored = {(c.root.name, t, l) for c in runs for (t, l) in stored_tasks(store, c)}
+    tasks = all_tasks(runs)
+    planned = {(c.root.name, t, l) for c, t, l in tasks}
+    configs = {c.root.name: c for c, _, _ in tasks}.values()
+    stored = {(c.root.name, t, l) for c in configs for (t, l) in stored_tasks(store, c)}
     return len(planned & stored), len(planned)
 
 

@@ -271,7 +271,11 @@ def imp_versus_dense(imp_runs: pd.DataFrame) -> pd.DataFrame:
     return paired.assign(holm=holm_survivors(paired) if len(paired) else [])
 
 
-def imp_verdict(imp_runs: pd.DataFrame, band: tuple[float, float] = (40.0, 60.0)) -> dict:
+# source 000's range (shared/docs/sources.md): "pruning to ~40-50% of the weights improves generalisation"
+SOURCE_BAND = (40.0, 50.0)
+
+
+def imp_verdict(imp_runs: pd.DataFrame, band: tuple[float, float] = SOURCE_BAND) -> dict:
     """Does IMP on the regression MLP generalise better than its dense network? Judged on paired intervals, never on
     a difference of means: {"paired": imp_versus_dense's table, "verdicts": per round 'lower' / 'higher' / 'no
     difference shown' / 'one trial: no interval' (test loss against dense's), "best": the paired row of the round with

@@ -147,7 +147,8 @@ EQUIVALENCE_PP = 0.3  # an ablation "changes nothing" only when a 90% interval o
 def sanity_verdict(diffs_pp: pd.Series, margin: float = EQUIVALENCE_PP) -> str:
     """What a method's paired differences to its ablation (pp, one per trial) show, with the power they have:
     - the 95% t-interval excludes 0: "the ablation hurts" / "the ablation helps";
-    - else the 90% t-interval lies within +-margin (two one-sided tests at 5%): "equivalent within +-margin pp";
+    - else the 90% t-interval lies within +-margin (two one-sided tests at 5%): "equivalent within +-margin pp
+      (90% CI low, high)", the interval that decides (the 95% one may reach past the margin);
     - else, where every trial moves the same way: "worse (or better) in every trial, not resolved at n=k";
     - else "not distinguishable at this power (95% CI half-width x pp)". Non-rejection is not equivalence."""
     n = len(diffs_pp)
@@ -155,7 +156,7 @@ def sanity_verdict(diffs_pp: pd.Series, margin: float = EQUIVALENCE_PP) -> str:
     if n >= 2 and (wide["ci_low"] > 0 or wide["ci_high"] < 0):
         return HURTS if wide["ci_low"] > 0 else "the ablation helps"
     if n >= 2 and -margin <= narrow["ci_low"] and narrow["ci_high"] <= margin:
-        return f"equivalent within ±{margin:g} pp"
+        return f"equivalent within ±{margin:g} pp (90% CI {narrow['ci_low']:+.2f}, {narrow['ci_high']:+.2f})"
     if n >= 2 and ((diffs_pp > 0).all() or (diffs_pp < 0).all()):
         return f"{'worse' if (diffs_pp > 0).all() else 'better'} with the ablation in every trial, not resolved at n={n}"
     half = (wide["ci_high"] - wide["ci_low"]) / 2 if n >= 2 else float("nan")

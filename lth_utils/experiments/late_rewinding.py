@@ -10,7 +10,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ..foundations.config import ConfigError, whole_in
+from ..foundations.store import level_dir, machine, read_result
 from ..lottery.imp import IMPConfig
 
 
@@ -56,3 +59,37 @@ def runs(cfg: IMPConfig, settings, trials: int | None = None, rewind_points=None
                                trials=cfg.trials if trials is not None else min(cfg.trials, own.trials))
     chains = {f"k = {k}": dataclasses.replace(base, rewind="init" if k == 0 else str(k)) for k in [0] + ks}
     return {**chains, "none (fine-tune)": dataclasses.replace(base, rewind="none")}
+
+
+def dense_parents(configs: dict[str, IMPConfig]) -> pd.DataFrame:
+    """Per chain and trial: whether its dense level 0 is k = 0's (the same early-stopping iteration and validation
+    loss there, to the bit: a copy, or the same training), its test accuracy and the machine that trained it. A
+    chain's level 0 is copied from k = 0's where the rewind point can be replayed on the same machine; a chain
+    trained on another CPU model trains its own, another dense network from the same initial weights and data
+    order."""
+    rows = []
+    for name, c in configs.items():
+        for trial in range(c.trials):
+            own, reference = (read_result(level_dir(x.root, trial, 0)) for x in (c, configs["k = 0"]))
+            if own is None or reference is None:
+                continue
+            key = ("early_stop_iteration", "val_loss_at_early_stop")
+            rows.append({"chain": name, "trial": trial, "shared": all(own[k] == reference[k] for k in key),
+                         "dense test acc": own["test_acc_at_early_stop"], "trained on": machine(own)})
+    return pd.DataFrame(rows, columns=["chain", "trial", "shared", "dense test acc", "trained on"])
+
+
+def dense_parents_sentence(parents: pd.DataFrame) -> str:
+    """What dense_parents' table means for the comparisons against k = 0, in words."""
+    other = parents[~parents["shared"]]
+    if other.empty:
+        return "Every chain prunes from k = 0's dense networks (trial by trial, the same level 0)."
+    chains = "; ".join(f"{name}: trial{'s' if len(g) > 1 else ''} {', '.join(map(str, g['trial']))} (trained on "
+                       f"{', '.join(sorted(set(g['trained on'])))})" for name, g in other.groupby("chain", sort=False))
+    return (f"**Not every chain prunes from k = 0's dense networks.** {chains} trained their own dense level: "
+            "training is not bit-identical across CPU models, and a late-rewinding chain trained on another machine "
+            "cannot replay k = 0's first k iterations to the bit, so it trains a dense network of its own from the "
+            "same initial weights and data order. Those trials' masks differ from level 1 on, and their paired "
+            "differences against k = 0 hold the difference of dense parents as well as the rewind point's (the "
+            "table's dense row, 100% remaining, shows it). Retraining those chains on k = 0's machine would remove "
+            "it.")

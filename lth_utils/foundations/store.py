@@ -85,6 +85,13 @@ def code_version() -> dict:
     return {"commit": commit, "dirty": dirty}
 
 
+def files_dirty(paths) -> bool:
+    """Whether any of `paths` (files of this checkout) differs from its commit (git status; False outside a
+    checkout): a notebook's provenance asks this of its own source, which the package's check does not cover."""
+    paths = [str(path) for path in paths]
+    return bool(paths) and bool(_git("status", "--porcelain", "--", *paths))
+
+
 def cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):

@@ -104,6 +104,20 @@ def where_resolved(paired: pd.DataFrame, reference: str = "dense") -> str:
     return " The interval lies " + " and ".join(sides) + "."
 
 
+def span(values, spec: str = "g") -> str:
+    """The range of `values` as text, its ends in format `spec`: '3-5', or '5' where both ends read the same (no
+    '5-5 trials')."""
+    values = pd.Series(values)
+    return "-".join(dict.fromkeys(f"{v:{spec}}" for v in (values.min(), values.max())))
+
+
+def significant(value: float, digits: int = 3, sign: bool = False) -> str:
+    """`value` to `digits` significant digits in positional notation, for numbers that span orders of magnitude
+    (ratios of losses): '1080', '0.000233', '-3.30'; never '1.08e+03'. `sign`: a leading '+' on positives."""
+    text = np.format_float_positional(value, precision=digits, fractional=False, unique=False, trim="k").rstrip(".")
+    return f"+{text}" if sign and value > 0 else text
+
+
 def ci_text(interval, scale: float = 1.0, spec: str = "+.2f") -> str:
     """The 95% interval of a mean_interval dict or a paired row ('ci_low', 'ci_high') as '95% CI +0.05, +0.48'
     (`scale` x the bounds, format `spec`), or 'one trial: no interval' where it has none."""
@@ -434,15 +448,16 @@ def levels_near(summary: pd.DataFrame, percents: list[float], cfg=None) -> list[
     return sorted({int(nearest(table, p)["level"]) for p in percents})
 
 
-def level_table(summary: pd.DataFrame) -> pd.DataFrame:
+def level_table(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """The per-level table the notebooks print: % remaining, test accuracy (%) at early stop with min/max, the
-    early-stop iteration and the final test accuracy, averaged over trials."""
+    early-stop iteration and the final test accuracy, averaged over trials; rounded once, to `digits` (rounding a
+    rounded table again can move a value: 1.8512 -> 1.85 -> 1.8)."""
     accuracy = by_level(summary, "test_acc_at_early_stop")
     grouped = summary.groupby("level")
     return pd.DataFrame({
-        "level": accuracy["level"], "% remaining": accuracy["percent_remaining"].round(2),
-        "test acc @ early stop (%)": (100 * accuracy["mean"]).round(2),
-        "min": (100 * accuracy["min"]).round(2), "max": (100 * accuracy["max"]).round(2),
+        "level": accuracy["level"], "% remaining": accuracy["percent_remaining"].round(digits),
+        "test acc @ early stop (%)": (100 * accuracy["mean"]).round(digits),
+        "min": (100 * accuracy["min"]).round(digits), "max": (100 * accuracy["max"]).round(digits),
         "early-stop iteration": grouped["early_stop_iteration"].mean().round(0).to_numpy(),
-        "final test acc (%)": (100 * grouped["final_test_acc"].mean()).round(2).to_numpy(),
+        "final test acc (%)": (100 * grouped["final_test_acc"].mean()).round(digits).to_numpy(),
         "trials": accuracy["trials"]})

@@ -525,7 +525,8 @@ def test_sanity_verdicts_say_what_the_trials_can_show():
     from lth_utils.experiments.init_pruning import sanity_verdict
     assert sanity_verdict(pd.Series([1.0, 1.2, 0.9])) == "the ablation hurts"
     assert sanity_verdict(pd.Series([-1.0, -1.2, -0.9])) == "the ablation helps"
-    assert sanity_verdict(pd.Series([0.05, -0.02, 0.01, 0.0, 0.03])) == "equivalent within ±0.3 pp"
+    # the 90% interval decides equivalence, and the verdict gives it (mean +0.014, sd 0.0270, t(0.95, 4) = 2.132)
+    assert sanity_verdict(pd.Series([0.05, -0.02, 0.01, 0.0, 0.03])) == "equivalent within ±0.3 pp (90% CI -0.01, +0.04)"
     # inversion that collapses every trial by very different amounts: no interval excludes 0 at n=3
     assert sanity_verdict(pd.Series([17.8, 39.6, 76.1])) == \
         "worse with the ablation in every trial, not resolved at n=3"
@@ -703,3 +704,38 @@ def test_speed_by_tolerance_sets_each_threshold_beside_the_argmin():
     assert (near["dense_min"], near["dense_max"], near["ratio"]) == (300, 400, pytest.approx((3 / 3 + 2 / 4) / 2))
     steep = table.loc["within 50% of dense's minimum"]  # 0.3: dense at 200 in both trials, the ticket at 100
     assert (steep["dense_mean"], steep["dense_cv"], steep["ratio"]) == (200, 0, 0.5)
+
+
+def test_a_notebooks_provenance_sees_its_own_source_changed(tmp_path):
+    # the package's check covers lth_utils/ only; a notebook's provenance also asks git about its source (.py)
+    from lth_utils.foundations import store
+    if store.git_commit() == "unknown":
+        pytest.skip("not a git checkout")
+    probe = notebook.NOTEBOOK_DIR / f"_probe_{tmp_path.name}.py"  # untracked (and no notebook name): git lists it
+    assert not store.files_dirty([]) and not store.files_dirty([probe])
+    probe.write_text("# probe\n")
+    try:
+        assert store.files_dirty([probe])
+    finally:
+        probe.unlink()
+
+
+def test_dense_parents_names_the_chains_that_trained_their_own_dense_level(tmp_path):
+    from lth_utils.experiments import late_rewinding
+    from lth_utils.foundations import store
+    cfg = profiles.imp_config("smoke", out=str(tmp_path), trials=2)
+    configs = {"k = 0": cfg, "k = 10": dataclasses.replace(cfg, rewind="10")}
+    here = {"device_name": "AMD EPYC", "cpu_capability": "AVX512"}
+    for trial in range(2):
+        row = {"early_stop_iteration": 300, "val_loss_at_early_stop": 0.1 + trial, "test_acc_at_early_stop": 0.97,
+               "provenance": here}
+        store.write_result(store.level_dir(cfg.root, trial, 0), row)
+        other = row if trial == 0 else {**row, "val_loss_at_early_stop": 0.2 + trial,  # trained elsewhere
+                                        "provenance": {"device_name": "Intel Xeon", "cpu_capability": "AVX2"}}
+        store.write_result(store.level_dir(configs["k = 10"].root, trial, 0), other)
+    parents = late_rewinding.dense_parents(configs)
+    assert parents["shared"].tolist() == [True, True, True, False]
+    assert parents["trained on"].iloc[-1] == "Intel Xeon (AVX2)"
+    sentence = late_rewinding.dense_parents_sentence(parents)
+    assert "k = 10: trial 1 (trained on Intel Xeon (AVX2))" in sentence
+    assert late_rewinding.dense_parents_sentence(parents.iloc[:3]).startswith("Every chain prunes from k = 0's")

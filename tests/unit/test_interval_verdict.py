@@ -1,4 +1,4 @@
-"""analysis.interval_verdict: the words for a 95% interval against 0 (a difference) or 1 (a ratio)."""
+"""analysis.interval_verdict: the words for a 95% interval against 0 (a difference) or 1 (a ratio); analysis.span."""
 import math
 
 import numpy as np
@@ -69,3 +69,16 @@ def test_share_of_lead_pairs_the_three_arms_by_trial():
     assert row["ratio"] == pytest.approx((0.02 + 0.02 + 0.025) / (0.04 + 0.04 + 0.05))
     assert row["n"] == 3 and row["percent_remaining"] == pytest.approx(51.2) and row["lead"] == pytest.approx(0.13 / 3)
     assert row["ci_low"] < row["ratio"] < row["ci_high"]
+
+
+def test_span_names_one_value_once():
+    assert analysis.span([5, 5, 5]) == "5"  # not "5-5 trials"
+    assert analysis.span([3, 5, 4]) == "3-5"
+    assert analysis.span(pd.Series([41.04, 65.6]), ".0f") == "41-66"
+    assert analysis.span([65.6, 65.9], ".0f") == "66"  # ends that read the same are one
+
+
+def test_significant_keeps_three_digits_without_exponents():
+    assert analysis.significant(1080.3) == "1080" and analysis.significant(5390.0) == "5390"
+    assert analysis.significant(0.000233) == "0.000233" and analysis.significant(-3.3) == "-3.30"
+    assert analysis.significant(0.27, sign=True) == "+0.270" and analysis.significant(-0.0145, sign=True) == "-0.0145"
