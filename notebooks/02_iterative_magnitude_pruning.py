@@ -225,7 +225,7 @@ lines = [
     f"{dense_stop:,.0f}: paired by trial, {speed21['mean_diff']:+,.0f} iterations, 95% CI "
     f"[{speed21['ci_low']:+,.0f}, {speed21['ci_high']:+,.0f}] over {int(speed21['trials'])} trials "
     f"({analysis.interval_verdict(speed21['ci_low'], speed21['ci_high'], 'later than dense', 'earlier than dense')}). "
-    f"As each trial's ratio to its own dense early stop: {es_claim['text']}; against the paper's 0.62 (38% earlier): "
+    f"As each trial's ratio to its own dense early stop (mean [min, max] over trials): {es_claim['text']}; against the paper's 0.62 (38% earlier): "
     f"**{es_claim['verdict']}** (the README table's rule, `comparison.early_stop_claim`).",
     f"- Pooled over the levels from 51.3% to 7.0% remaining, a ticket's early-stopping iteration is "
     f"{pooled['mean']:.2f}x the dense one of its trial (95% CI [{pooled['ci_low']:.2f}, {pooled['ci_high']:.2f}], "

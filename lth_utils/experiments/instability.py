@@ -114,7 +114,8 @@ def run_instability(cfg: IMPConfig, levels: list[int], progress: bool = True) ->
     run([cfg], progress=progress)
     jobs = [(cfg, t, l, c) for t in range(cfg.trials) for l in levels for c in (0, 1)
             if not (_folder(cfg, t, l) / "path.json").is_file()]  # a stored path is read, not retrained
-    parallel_map(train_copy, jobs, workers=cfg.workers, progress=progress, desc="instability copies")
+    if jobs:  # every path stored: no empty progress bar
+        parallel_map(train_copy, jobs, workers=cfg.workers, progress=progress, desc="instability copies")
     rows = []
     for trial in range(cfg.trials):
         for level in levels:
