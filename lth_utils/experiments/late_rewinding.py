@@ -67,13 +67,15 @@ def dense_parents(configs: dict[str, IMPConfig]) -> pd.DataFrame:
     chain's level 0 is copied from k = 0's where the rewind point can be replayed on the same machine; a chain
     trained on another CPU model trains its own, another dense network from the same initial weights and data
     order."""
+    key = ("early_stop_iteration", "val_loss_at_early_stop")
+    first = configs["k = 0"]
+    references = {trial: read_result(level_dir(first.root, trial, 0)) for trial in range(first.trials)}  # read once
     rows = []
     for name, c in configs.items():
         for trial in range(c.trials):
-            own, reference = (read_result(level_dir(x.root, trial, 0)) for x in (c, configs["k = 0"]))
+            own, reference = read_result(level_dir(c.root, trial, 0)), references.get(trial)
             if own is None or reference is None:
                 continue
-            key = ("early_stop_iteration", "val_loss_at_early_stop")
             rows.append({"chain": name, "trial": trial, "shared": all(own[k] == reference[k] for k in key),
                          "dense test acc": own["test_acc_at_early_stop"], "trained on": machine(own)})
     return pd.DataFrame(rows, columns=["chain", "trial", "shared", "dense test acc", "trained on"])
